@@ -1,0 +1,30 @@
+//! Database migrations; the server applies them at start (`Migrator::up`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_account;
+mod m20261128_000002_create_passkey;
+mod m20261128_000003_create_ceremony;
+mod m20261128_000004_create_session;
+mod m20261128_000005_create_event;
+mod m20261128_000006_create_contact;
+mod m20261128_000007_create_recovery_code;
+
+/// Every migration, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_create_account::Migration),
+            Box::new(m20261128_000002_create_passkey::Migration),
+            Box::new(m20261128_000003_create_ceremony::Migration),
+            Box::new(m20261128_000004_create_session::Migration),
+            Box::new(m20261128_000005_create_event::Migration),
+            Box::new(m20261128_000006_create_contact::Migration),
+            Box::new(m20261128_000007_create_recovery_code::Migration),
+        ]
+    }
+}

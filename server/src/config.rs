@@ -1,0 +1,242 @@
+//! Configuration: one documented struct, read from an optional TOML file and then from
+//! `SESAME_*` environment variables (which win). Every field has a default, so
+//! `cargo run --release` works with no configuration at all.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+/// Sesame's configuration. Environment variable = `SESAME_` + the field name in upper case.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `SESAME_LISTEN`: the address the HTTP server binds to.
+    pub listen: String,
+    /// `SESAME_DATABASE_URL`: `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// `SESAME_DATABASE_MAX_CONNECTIONS`: pool size (SQLite and PostgreSQL).
+    pub database_max_connections: u32,
+    /// `SESAME_DATA_DIR`: where the generated server key lives (`server.key`, mode 0600).
+    pub data_dir: PathBuf,
+    /// `SESAME_SERVER_KEY`: 64 hex digits; when unset, a key is generated into the data directory.
+    /// It keys stand-in credential ids, code hashes and the encryption of TOTP secrets at rest.
+    pub server_key: Option<String>,
+    /// `SESAME_RP_ID`: the WebAuthn relying-party id (a registrable domain). Changing it
+    /// invalidates every passkey.
+    pub rp_id: String,
+    /// `SESAME_RP_NAME`: the name shown by authenticators and authenticator apps.
+    pub rp_name: String,
+    /// `SESAME_ORIGIN`: the web origin(s) pages are served from, comma-separated; each host must
+    /// be the RP id or a subdomain of it. The first one is the primary origin.
+    #[serde(deserialize_with = "comma_list")]
+    pub origin: Vec<String>,
+    /// `SESAME_SESSION_IDLE_SECS`: a session unused for this long ends.
+    pub session_idle_secs: u64,
+    /// `SESAME_SESSION_LIFETIME_SECS`: a session ends this long after it was created, whatever happens.
+    pub session_lifetime_secs: u64,
+    /// `SESAME_REAUTH_WINDOW_SECS`: how recent an authentication must be for sensitive changes.
+    pub reauth_window_secs: u64,
+    /// `SESAME_TRUSTED_PROXIES`: peer IPs whose `X-Forwarded-For` is believed, comma-separated.
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_proxies: Vec<String>,
+    /// `SESAME_SMTP_URL`: `smtp://user:pass@host:port` (STARTTLS), `smtp://host:port?tls=none`,
+    /// `smtps://…` (implicit TLS). Unset: codes are written to the log (development only).
+    pub smtp_url: Option<String>,
+    /// `SESAME_MAIL_FROM`: the From address of emails.
+    pub mail_from: Option<String>,
+    /// `SESAME_SMS_PROVIDER`: `log` (default), `twilio` or `webhook`.
+    pub sms_provider: Option<String>,
+    /// `SESAME_TWILIO_ACCOUNT_SID`, `SESAME_TWILIO_AUTH_TOKEN`, `SESAME_TWILIO_FROM`,
+    /// `SESAME_TWILIO_MESSAGING_SERVICE_SID`, `SESAME_TWILIO_BASE_URL`.
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    pub twilio_from: Option<String>,
+    pub twilio_messaging_service_sid: Option<String>,
+    pub twilio_base_url: Option<String>,
+    /// `SESAME_SMS_WEBHOOK_URL`, `SESAME_SMS_WEBHOOK_SECRET`.
+    pub sms_webhook_url: Option<String>,
+    pub sms_webhook_secret: Option<String>,
+    /// `SESAME_IP_RATE_LIMIT`: `on` (default) or `off` (trusted load tests only).
+    pub ip_rate_limit: String,
+    /// `SESAME_LOG_FORMAT`: `text` (default) or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/sesame.db".into(),
+            database_max_connections: 8,
+            data_dir: PathBuf::from("data"),
+            server_key: None,
+            rp_id: "localhost".into(),
+            rp_name: "Sesame".into(),
+            origin: vec!["http://localhost:8080".into()],
+            session_idle_secs: 7 * 24 * 3600,
+            session_lifetime_secs: 30 * 24 * 3600,
+            reauth_window_secs: 600,
+            trusted_proxies: Vec::new(),
+            smtp_url: None,
+            mail_from: None,
+            sms_provider: None,
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_from: None,
+            twilio_messaging_service_sid: None,
+            twilio_base_url: None,
+            sms_webhook_url: None,
+            sms_webhook_secret: None,
+            ip_rate_limit: "on".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// A configuration problem, named by its setting.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub reason: String,
+}
+
+fn bad(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting,
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file (if given), then `SESAME_*` variables; then validated.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(bad("--config", format!("{} does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        // Only variables naming a field are read: SESAME_TEST_* and friends belong to others.
+        let known: Vec<String> = serde_json::to_value(Config::default())
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
+        let config: Config = figment
+            .merge(
+                Env::prefixed("SESAME_").filter_map(move |k| {
+                    let k = k.as_str().to_ascii_lowercase();
+                    known.contains(&k).then(|| k.into())
+                }),
+            )
+            .extract()
+            .map_err(|e| bad("configuration", e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Check every setting that can be checked without side effects.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+            return Err(bad(
+                "SESAME_DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        if self.rp_id.is_empty() || self.rp_id.contains(['/', ':']) {
+            return Err(bad("SESAME_RP_ID", "must be a bare domain such as example.com"));
+        }
+        self.origins()?;
+        if self.session_idle_secs == 0 || self.session_lifetime_secs == 0 {
+            return Err(bad("SESAME_SESSION_IDLE_SECS", "session lifetimes must be positive"));
+        }
+        for proxy in &self.trusted_proxies {
+            proxy
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| bad("SESAME_TRUSTED_PROXIES", format!("{proxy:?} is not an IP address")))?;
+        }
+        if !matches!(self.ip_rate_limit.as_str(), "on" | "off") {
+            return Err(bad("SESAME_IP_RATE_LIMIT", "must be on or off"));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(bad("SESAME_LOG_FORMAT", "must be text or json"));
+        }
+        if let Some(key) = &self.server_key {
+            crate::crypto::ServerKey::from_hex(key)
+                .ok_or_else(|| bad("SESAME_SERVER_KEY", "must be 64 hex digits"))?;
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|_| bad("SESAME_LISTEN", format!("{:?} is not host:port", self.listen)))
+    }
+
+    /// The configured origins, parsed; each host must equal the RP id or be a subdomain of it
+    /// (WebAuthn L3 §5.1.3 step 8 / §13.4.9: the RP id must be a registrable suffix of the origin).
+    pub fn origins(&self) -> Result<Vec<Url>, ConfigError> {
+        if self.origin.is_empty() {
+            return Err(bad("SESAME_ORIGIN", "at least one origin is needed"));
+        }
+        self.origin
+            .iter()
+            .map(|o| {
+                let url = Url::parse(o).map_err(|_| bad("SESAME_ORIGIN", format!("{o:?} is not a URL")))?;
+                if !matches!(url.scheme(), "http" | "https") || url.path() != "/" {
+                    return Err(bad("SESAME_ORIGIN", format!("{o:?} must be http(s)://host[:port]")));
+                }
+                let host = url.host_str().unwrap_or_default();
+                if host != self.rp_id && !host.ends_with(&format!(".{}", self.rp_id)) {
+                    return Err(bad(
+                        "SESAME_ORIGIN",
+                        format!("the host of {o:?} does not match SESAME_RP_ID {:?}", self.rp_id),
+                    ));
+                }
+                if url.scheme() == "http" && host != "localhost" && !host.ends_with(".localhost") {
+                    return Err(bad("SESAME_ORIGIN", format!("{o:?}: http is only allowed for localhost")));
+                }
+                Ok(url)
+            })
+            .collect()
+    }
+
+    /// The primary origin (first configured) as a string without a trailing slash.
+    pub fn primary_origin(&self) -> String {
+        self.origin
+            .first()
+            .map(|o| o.trim_end_matches('/').to_string())
+            .unwrap_or_default()
+    }
+
+    /// `https` origins get `__Host-` cookies with `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.primary_origin().starts_with("https://")
+    }
+}
+
+/// Accept either a TOML array or one comma-separated string (as environment variables give).
+fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Either::deserialize(d)? {
+        Either::One(s) => s
+            .split(',')
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        Either::Many(v) => v,
+    })
+}

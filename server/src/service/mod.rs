@@ -1,0 +1,43 @@
+//! The rules of each feature. No axum types here; `now` (Unix ms) is always a parameter.
+
+pub mod accounts;
+pub mod passkeys;
+pub mod sessions;
+pub mod username;
+
+/// How a person proved who they are; used in sessions and events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Passkey,
+    Totp,
+    Email,
+    Sms,
+    Recovery,
+    Password,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passkey => "passkey",
+            Self::Totp => "totp",
+            Self::Email => "email",
+            Self::Sms => "sms",
+            Self::Recovery => "recovery",
+            Self::Password => "password",
+        }
+    }
+}
+
+/// `methods` as stored: comma-separated.
+pub fn methods_text(methods: &[Method]) -> String {
+    methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",")
+}
+
+/// `methods` as shown: a list.
+pub fn methods_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,437 @@
+//! Passkey sign-up and log-in ceremonies.
+//!
+//! ```text
+//! browser                         Sesame                               database
+//!   | POST …/start {username?}      |                                      |
+//!   |------------------------------>| webauthn-rs start_*  ───────────────>| INSERT ceremony (state, 5 min)
+//!   |<------------------------------| {ceremony, options}                  |
+//!   | navigator.credentials.*()     |                                      |
+//!   | POST …/finish {ceremony, credential}                                 |
+//!   |------------------------------>| 1. parse the credential (400)        |
+//!   |                               | 2. DELETE ceremony … RETURNING ─────>| at most one caller wins
+//!   |                               | 3. verify with webauthn-rs (401)     |
+//!   |                               | 4. one transaction: rows + session ─>| COMMIT
+//!   |<------------------------------| {account} + Set-Cookie               |
+//! ```
+
+use entity::{account, passkey};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use webauthn_rs::{
+    fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator},
+    prelude::*,
+};
+
+use crate::{
+    error::ApiError,
+    extract::ClientInfo,
+    service::{
+        Method,
+        sessions::{self, Authenticated, Issued},
+    },
+    state::AppState,
+    store,
+};
+
+/// WebAuthn ceremonies live 5 minutes (contract "Conventions"; WebAuthn L3 §15.1 recommends
+/// 300 s for user-verifying ceremonies).
+pub const CEREMONY_TTL_MS: i64 = 5 * 60 * 1000;
+
+const SIGNUP: &str = "signup_passkey";
+const LOGIN: &str = "login_passkey";
+
+#[derive(Serialize, Deserialize)]
+struct SignupState {
+    reg: PasskeyRegistration,
+    username: String,
+    display_name: String,
+    user_handle: Uuid,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+enum LoginState {
+    /// A named account with passkeys: only those may answer.
+    Account { account_id: Uuid, auth: PasskeyAuthentication },
+    /// No username: any discoverable passkey of any account.
+    Discoverable { auth: DiscoverableAuthentication },
+    /// Unknown username (or one without passkeys): stand-in ids were sent; nothing can succeed.
+    StandIn,
+}
+
+/// A started ceremony: its id and the options for the browser.
+#[derive(Debug)]
+pub struct Started {
+    pub ceremony: Uuid,
+    pub options: serde_json::Value,
+}
+
+/// What a registration tells about the authenticator, read from its authenticator data
+/// (WebAuthn L3 §6.1): flags BE (0x08) and BS (0x10), the sign count and the AAGUID.
+#[derive(Debug, Default)]
+pub struct AuthenticatorFacts {
+    pub aaguid: Option<Uuid>,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub sign_count: u32,
+}
+
+/// Parse the attestation object's `authData` (CBOR map, key "authData").
+pub fn authenticator_facts(attestation_object: &[u8]) -> AuthenticatorFacts {
+    let Ok(ciborium::Value::Map(map)) = ciborium::from_reader::<ciborium::Value, _>(attestation_object) else {
+        return AuthenticatorFacts::default();
+    };
+    let auth_data = map.iter().find_map(|(k, v)| match (k, v) {
+        (ciborium::Value::Text(k), ciborium::Value::Bytes(b)) if k == "authData" => Some(b.as_slice()),
+        _ => None,
+    });
+    let Some(data) = auth_data.filter(|d| d.len() >= 37) else {
+        return AuthenticatorFacts::default();
+    };
+    let flags = data[32];
+    let sign_count = u32::from_be_bytes([data[33], data[34], data[35], data[36]]);
+    let aaguid = (flags & 0x40 != 0)
+        .then(|| data.get(37..53))
+        .flatten()
+        .and_then(|b| Uuid::from_slice(b).ok());
+    AuthenticatorFacts {
+        aaguid,
+        backup_eligible: flags & 0x08 != 0,
+        backup_state: flags & 0x10 != 0,
+        sign_count,
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialise state: {e}")))
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
+}
+
+fn options_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(value).map_err(|e| ApiError::Internal(format!("serialise options: {e}")))
+}
+
+fn ceremony_row(kind: &str, account_id: Option<Uuid>, username: Option<String>, state: String, now: i64) -> entity::ceremony::Model {
+    entity::ceremony::Model {
+        id: Uuid::new_v4(),
+        kind: kind.to_owned(),
+        account_id,
+        session_id: None,
+        username,
+        state,
+        code_hash: None,
+        attempts: 0,
+        created_at: now,
+        expires_at: now + CEREMONY_TTL_MS,
+    }
+}
+
+/// Creation options for a new passkey of `user_handle`: discoverable (`residentKey: required`,
+/// contract "Sign-up"), user verification required, excluding `exclude`.
+fn creation_options(
+    state: &AppState,
+    user_handle: Uuid,
+    username: &str,
+    display_name: &str,
+    exclude: Vec<CredentialID>,
+) -> Result<(CreationChallengeResponse, PasskeyRegistration), ApiError> {
+    let exclude = (!exclude.is_empty()).then_some(exclude);
+    let (mut ccr, reg) = state
+        .webauthn
+        .start_passkey_registration(user_handle, username, display_name, exclude)
+        .map_err(|e| ApiError::Internal(format!("start registration: {e:?}")))?;
+    // webauthn-rs asks for residentKey "discouraged"; the contract wants discoverable passkeys
+    // so that usernameless log-in and autofill work. Verification is unaffected.
+    if let Some(selection) = ccr.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
+        selection.require_resident_key = true;
+    }
+    Ok((ccr, reg))
+}
+
+/// Step 1 of sign-up: check the name is free and send creation options.
+#[tracing::instrument(skip_all)]
+pub async fn signup_start(
+    state: &AppState,
+    raw_username: &str,
+    display_name: Option<&str>,
+    now: i64,
+) -> Result<Started, ApiError> {
+    let username = super::username::normalize(raw_username).map_err(ApiError::InvalidUsername)?;
+    let display_name = display_name
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .unwrap_or(&username)
+        .chars()
+        .take(64)
+        .collect::<String>();
+    if store::accounts::find_by_username(&state.db, &username).await?.is_some() {
+        return Err(ApiError::UsernameTaken);
+    }
+    // A random user handle, never the username (WebAuthn L3 §14.6.1: user handles must not
+    // carry personally identifying information).
+    let user_handle = Uuid::new_v4();
+    let (ccr, reg) = creation_options(state, user_handle, &username, &display_name, Vec::new())?;
+    let row = ceremony_row(
+        SIGNUP,
+        None,
+        Some(username.clone()),
+        to_json(&SignupState { reg, username, display_name, user_handle })?,
+        now,
+    );
+    let id = row.id;
+    store::ceremonies::insert(&state.db, row).await?;
+    Ok(Started { ceremony: id, options: options_json(&ccr)? })
+}
+
+/// Step 2 of sign-up: consume the ceremony, verify the attestation, then create the account,
+/// its passkey and a session in one transaction.
+#[tracing::instrument(skip_all)]
+pub async fn signup_finish(
+    state: &AppState,
+    ceremony: Uuid,
+    credential: &RegisterPublicKeyCredential,
+    label: Option<&str>,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(account::Model, Issued), ApiError> {
+    let row = store::ceremonies::take(&state.db, ceremony, SIGNUP, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let saved: SignupState = from_json(&row.state)?;
+    let passkey = verify_registration(state, credential, &saved.reg)?;
+    let facts = authenticator_facts(&credential.response.attestation_object);
+
+    let txn = state.db.begin().await?;
+    let account = store::accounts::new_account(&saved.username, &saved.display_name, saved.user_handle, now);
+    let account = store::accounts::insert(&txn, account).await.map_err(|e| {
+        if store::is_unique_violation(&e) { ApiError::UsernameTaken } else { e.into() }
+    })?;
+    store::events::insert(&txn, account.id, "account_created", client, serde_json::json!({"method": "passkey"}), now).await?;
+    insert_passkey(&txn, &account, &passkey, &facts, label, client, now).await?;
+    let issued = sessions::complete_login(&txn, &state.config, &account, &[Method::Passkey], client, None, now).await?;
+    txn.commit().await?;
+    Ok((account, issued))
+}
+
+/// WebAuthn L3 §7.1: webauthn-rs checks type, challenge, origin, RP id hash, UP and UV (the
+/// registration policy is "required"), the algorithm, BS-without-BE (§6.1.3) and the
+/// attestation format.
+pub fn verify_registration(
+    state: &AppState,
+    credential: &RegisterPublicKeyCredential,
+    reg: &PasskeyRegistration,
+) -> Result<Passkey, ApiError> {
+    state
+        .webauthn
+        .finish_passkey_registration(credential, reg)
+        .map_err(|e| {
+            tracing::debug!(error = ?e, "registration refused");
+            ApiError::InvalidCredential
+        })
+}
+
+/// Store a verified passkey; a credential id registered to any account already → 409
+/// (WebAuthn L3 §7.1 step 26).
+pub async fn insert_passkey<C: ConnectionTrait>(
+    db: &C,
+    account: &account::Model,
+    passkey: &Passkey,
+    facts: &AuthenticatorFacts,
+    label: Option<&str>,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<passkey::Model, ApiError> {
+    let label = label
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.chars().take(64).collect::<String>())
+        .unwrap_or_else(|| crate::aaguid::name(facts.aaguid).unwrap_or("Passkey").to_owned());
+    let model = store::passkeys::insert(
+        db,
+        passkey::Model {
+            id: Uuid::new_v4(),
+            account_id: account.id,
+            credential_id: passkey.cred_id().to_vec(),
+            data: to_json(passkey)?,
+            label,
+            aaguid: facts.aaguid,
+            backup_eligible: facts.backup_eligible,
+            backup_state: facts.backup_state,
+            sign_count: i64::from(facts.sign_count),
+            created_at: now,
+            last_used_at: None,
+        },
+    )
+    .await
+    .map_err(|e| if store::is_unique_violation(&e) { ApiError::CredentialExists } else { e.into() })?;
+    store::events::insert(
+        db,
+        account.id,
+        "passkey_added",
+        client,
+        serde_json::json!({"passkey_id": model.id, "label": model.label}),
+        now,
+    )
+    .await?;
+    Ok(model)
+}
+
+/// Step 1 of log-in. Without a username: any discoverable passkey (also what autofill uses).
+/// With one: its passkeys, or — for an unknown name or one without passkeys — stand-in ids
+/// derived from the name with a server key, so the answer never tells whether it exists
+/// (contract "Log-in"; WebAuthn L3 §14.6.2 username enumeration).
+#[tracing::instrument(skip_all)]
+pub async fn login_start(state: &AppState, username: Option<&str>, now: i64) -> Result<Started, ApiError> {
+    let (options, saved, account_id) = match username {
+        None => {
+            let (rcr, auth) = state
+                .webauthn
+                .start_discoverable_authentication()
+                .map_err(|e| ApiError::Internal(format!("start authentication: {e:?}")))?;
+            (options_json(&rcr)?, LoginState::Discoverable { auth }, None)
+        }
+        Some(raw) => {
+            let account = match super::username::normalize(raw) {
+                Ok(name) => store::accounts::find_by_username(&state.db, &name).await?,
+                Err(_) => None,
+            };
+            let passkeys = match &account {
+                Some(a) => store::passkeys::list_for_account(&state.db, a.id).await?,
+                None => Vec::new(),
+            };
+            let keys: Vec<Passkey> = passkeys
+                .iter()
+                .filter_map(|p| serde_json::from_str(&p.data).ok())
+                .collect();
+            match account.filter(|_| !keys.is_empty()) {
+                Some(account) => {
+                    let (mut rcr, auth) = state
+                        .webauthn
+                        .start_passkey_authentication(&keys)
+                        .map_err(|e| ApiError::Internal(format!("start authentication: {e:?}")))?;
+                    // Transports would tell real ids from stand-ins; browsers manage without.
+                    for allowed in &mut rcr.public_key.allow_credentials {
+                        allowed.transports = None;
+                    }
+                    (options_json(&rcr)?, LoginState::Account { account_id: account.id, auth }, Some(account.id))
+                }
+                None => (stand_in_options(state, raw)?, LoginState::StandIn, None),
+            }
+        }
+    };
+    let row = ceremony_row(LOGIN, account_id, None, to_json(&saved)?, now);
+    let id = row.id;
+    store::ceremonies::insert(&state.db, row).await?;
+    Ok(Started { ceremony: id, options })
+}
+
+/// Request options shaped exactly like a named account's, with ids from webauthn-rs's keyed
+/// fake-credential generator (stable per username, realistic lengths and counts).
+fn stand_in_options(state: &AppState, raw_username: &str) -> Result<serde_json::Value, ApiError> {
+    let generator = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(&state.key.derive("stand-in-credentials"))
+        .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
+    let ids = generator
+        .generate(raw_username.trim().to_lowercase().as_bytes())
+        .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
+    let (mut rcr, _) = state
+        .webauthn
+        .start_discoverable_authentication()
+        .map_err(|e| ApiError::Internal(format!("start authentication: {e:?}")))?;
+    rcr.mediation = None;
+    rcr.public_key.extensions = None;
+    rcr.public_key.allow_credentials = ids
+        .into_iter()
+        .map(|id| webauthn_rs_proto::AllowCredentials { type_: "public-key".into(), id: id.to_vec(), transports: None })
+        .collect();
+    options_json(&rcr)
+}
+
+/// Step 2 of log-in: consume the ceremony, verify the assertion, update the stored passkey
+/// (counter, backup state, last use) and issue (or refresh) the session, in one transaction.
+#[tracing::instrument(skip_all)]
+pub async fn login_finish(
+    state: &AppState,
+    ceremony: Uuid,
+    credential: &PublicKeyCredential,
+    client: &ClientInfo,
+    current: Option<&Authenticated>,
+    now: i64,
+) -> Result<(account::Model, Issued), ApiError> {
+    let row = store::ceremonies::take(&state.db, ceremony, LOGIN, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let saved: LoginState = from_json(&row.state)?;
+    let refuse = |why: &str| {
+        tracing::debug!(reason = why, "passkey log-in refused");
+        ApiError::InvalidCredential
+    };
+    let (account, stored, result) = match saved {
+        LoginState::StandIn => return Err(refuse("stand-in ceremony")),
+        LoginState::Account { account_id, auth } => {
+            let result = state
+                .webauthn
+                .finish_passkey_authentication(credential, &auth)
+                .map_err(|e| refuse(&format!("{e:?}")))?;
+            let stored = store::passkeys::find_by_credential_id(&state.db, result.cred_id())
+                .await?
+                .filter(|p| p.account_id == account_id)
+                .ok_or_else(|| refuse("passkey removed"))?;
+            let account = store::accounts::find_by_id(&state.db, account_id).await?.ok_or_else(|| refuse("account gone"))?;
+            (account, stored, result)
+        }
+        LoginState::Discoverable { auth } => {
+            let (handle, credential_id) = state
+                .webauthn
+                .identify_discoverable_authentication(credential)
+                .map_err(|e| refuse(&format!("{e:?}")))?;
+            let stored = store::passkeys::find_by_credential_id(&state.db, credential_id)
+                .await?
+                .ok_or_else(|| refuse("unknown credential"))?;
+            let account = store::accounts::find_by_id(&state.db, stored.account_id).await?.ok_or_else(|| refuse("account gone"))?;
+            // WebAuthn L3 §7.2 step 6: the credential must belong to the user the returned
+            // user handle names.
+            if account.user_handle != handle {
+                return Err(refuse("user handle does not own the credential"));
+            }
+            let key: Passkey = from_json(&stored.data)?;
+            let result = state
+                .webauthn
+                .finish_discoverable_authentication_v2(credential, auth, &key)
+                .map_err(|e| refuse(&format!("{e:?}")))?;
+            (account, stored, result)
+        }
+    };
+    if account.disabled {
+        return Err(refuse("account disabled"));
+    }
+    let mut key: Passkey = from_json(&stored.data)?;
+    key.update_credential(&result);
+    let data = to_json(&key)?;
+
+    let txn = state.db.begin().await?;
+    // WebAuthn L3 §7.2 steps 21–22: store the new counter and backup state; the conditional
+    // write also refuses a passkey that was removed meanwhile.
+    let updated = store::passkeys::record_use(
+        &txn,
+        stored.id,
+        data,
+        i64::from(result.counter()),
+        result.backup_eligible(),
+        result.backup_state(),
+        now,
+    )
+    .await?;
+    if !updated {
+        return Err(refuse("passkey removed or counter overtaken"));
+    }
+    // A passkey log-in proves the person; it clears a code lock-out (NIST SP 800-63B §3.2.2).
+    store::accounts::clear_failures(&txn, account.id).await?;
+    let issued = sessions::complete_login(&txn, &state.config, &account, &[Method::Passkey], client, current, now).await?;
+    txn.commit().await?;
+    Ok((account, issued))
+}

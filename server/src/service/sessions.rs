@@ -1,0 +1,132 @@
+//! Sessions: issuing, checking and ending them.
+//!
+//! A token is 256 bits from the OS CSPRNG and only its SHA-256 is stored (contract
+//! "Conventions"; OWASP ASVS 5.0 V7.2). Every log-in issues a new token (session fixation,
+//! ASVS V7.2.4); idle and absolute lifetimes are enforced here, server-side (NIST SP 800-63B
+//! §2.2.3 / ASVS V7.3).
+
+use entity::{account, session};
+use sea_orm::{ConnectionTrait, DbErr};
+use uuid::Uuid;
+
+use crate::{
+    config::Config,
+    crypto,
+    extract::ClientInfo,
+    service::{Method, methods_text},
+    store,
+};
+
+/// A checked, live session and its account.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub session: session::Model,
+    pub account: account::Model,
+}
+
+/// A session that was just issued, with the token for the cookie.
+#[derive(Debug)]
+pub struct Issued {
+    pub token: String,
+    pub session: session::Model,
+}
+
+/// Look a token up: one indexed read; at most once a minute a `last_seen_at` write.
+pub async fn authenticate<C: ConnectionTrait>(
+    db: &C,
+    config: &Config,
+    token: &str,
+    now: i64,
+) -> Result<Option<Authenticated>, DbErr> {
+    let hash = crypto::token_hash(token);
+    let Some((session, account)) = store::sessions::find_by_token_hash(db, &hash).await? else {
+        return Ok(None);
+    };
+    let idle_ms = (config.session_idle_secs as i64).saturating_mul(1000);
+    if session.expires_at <= now || session.last_seen_at + idle_ms <= now || account.disabled {
+        return Ok(None);
+    }
+    if now - session.last_seen_at >= 60_000 {
+        store::sessions::touch(db, session.id, now).await?;
+    }
+    Ok(Some(Authenticated { session, account }))
+}
+
+/// Finish a successful log-in ceremony: a re-authentication of `current` when it belongs to
+/// the same account (new token, fresh `authenticated_at`), else a new session. Any other
+/// session this browser carried is ended. Records a `login` event.
+pub async fn complete_login<C: ConnectionTrait>(
+    db: &C,
+    config: &Config,
+    account: &account::Model,
+    methods: &[Method],
+    client: &ClientInfo,
+    current: Option<&Authenticated>,
+    now: i64,
+) -> Result<Issued, DbErr> {
+    let (token, token_hash) = crypto::new_token();
+    let methods = methods_text(methods);
+    if let Some(current) = current {
+        if current.account.id == account.id {
+            let rotated = store::sessions::rotate(
+                db,
+                current.session.id,
+                &current.session.token_hash,
+                token_hash.clone(),
+                &methods,
+                now,
+            )
+            .await?;
+            if rotated {
+                store::events::insert(
+                    db,
+                    account.id,
+                    "login",
+                    client,
+                    serde_json::json!({"methods": methods, "reauthentication": true}),
+                    now,
+                )
+                .await?;
+                let mut session = current.session.clone();
+                session.token_hash = token_hash;
+                session.authenticated_at = now;
+                session.last_seen_at = now;
+                session.methods = methods;
+                return Ok(Issued { token, session });
+            }
+        } else {
+            store::sessions::delete(db, current.account.id, current.session.id).await?;
+        }
+    }
+    let session = store::sessions::insert(
+        db,
+        session::Model {
+            id: Uuid::new_v4(),
+            account_id: account.id,
+            token_hash,
+            created_at: now,
+            last_seen_at: now,
+            authenticated_at: now,
+            expires_at: now + (config.session_lifetime_secs as i64).saturating_mul(1000),
+            ip: client.ip.clone(),
+            user_agent: client.user_agent.clone(),
+            methods: methods.clone(),
+        },
+    )
+    .await?;
+    store::events::insert(
+        db,
+        account.id,
+        "login",
+        client,
+        serde_json::json!({"methods": methods, "session_id": session.id}),
+        now,
+    )
+    .await?;
+    Ok(Issued { token, session })
+}
+
+/// Is the session's last authentication within the re-authentication window?
+pub fn is_recent(config: &Config, session: &session::Model, now: i64) -> bool {
+    now - session.authenticated_at <= (config.reauth_window_secs as i64).saturating_mul(1000)
+}

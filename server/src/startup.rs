@@ -1,0 +1,238 @@
+//! Building and running the application: bind first (port 0 in tests), connect and migrate,
+//! then serve until SIGTERM/Ctrl-C.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    body::Body,
+    extract::DefaultBodyLimit,
+    http::{HeaderValue, Request, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use webauthn_rs::prelude::{Url, WebauthnBuilder};
+
+use crate::{
+    auth,
+    clock::{Clock, SystemClock},
+    config::Config,
+    crypto::ServerKey,
+    db,
+    error::ApiError,
+    routes,
+    state::{AppState, Inner},
+    store,
+};
+
+/// Request bodies larger than this are refused with 413 (no API body comes near it).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A built, bound application.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+/// Why start-up failed; each says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot open the database: {0}")]
+    Database(sea_orm::DbErr),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(sea_orm::DbErr),
+    #[error("cannot read or create the server key in {dir}: {source}")]
+    Key { dir: String, source: std::io::Error },
+    #[error("invalid WebAuthn settings (SESAME_RP_ID / SESAME_ORIGIN): {0}")]
+    Webauthn(String),
+}
+
+/// Options that tests (and only tests) change.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub clock: Option<Arc<dyn Clock>>,
+    pub key: Option<ServerKey>,
+}
+
+impl Application {
+    /// Bind, connect, migrate and assemble the router.
+    pub async fn build(config: Config, overrides: Overrides) -> Result<Self, StartupError> {
+        config.validate()?;
+        let addr = config.listen_addr()?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr: addr.to_string(), source })?;
+        let db = db::connect(&config.database_url, config.database_max_connections)
+            .await
+            .map_err(StartupError::Database)?;
+        db::migrate(&db).await.map_err(StartupError::Migrate)?;
+        let key = match (overrides.key, &config.server_key) {
+            (Some(key), _) => key,
+            (None, Some(hex)) => ServerKey::from_hex(hex)
+                .ok_or_else(|| StartupError::Webauthn("SESAME_SERVER_KEY must be 64 hex digits".into()))?,
+            (None, None) => ServerKey::load_or_create(&config.data_dir).map_err(|source| StartupError::Key {
+                dir: config.data_dir.display().to_string(),
+                source,
+            })?,
+        };
+        let state = build_state(config, db, key, overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)))?;
+        let router = app_router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `shutdown` resolves, then finish in-flight requests.
+    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let cleanup = tokio::spawn(cleanup_loop(self.state.clone()));
+        let result = axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
+        cleanup.abort();
+        self.state.db.clone().close().await.ok();
+        result
+    }
+
+    /// Serve until SIGTERM or Ctrl-C.
+    pub async fn run(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+fn build_state(config: Config, db: DatabaseConnection, key: ServerKey, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+    let origins = config.origins()?;
+    let webauthn = webauthn(&config, &origins).map_err(StartupError::Webauthn)?;
+    let cookie_name = if config.secure_cookies() { auth::SECURE_COOKIE } else { auth::COOKIE };
+    let trusted_proxies = config.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect();
+    Ok(AppState(Arc::new(Inner { db, config, webauthn, key, clock, cookie_name, trusted_proxies })))
+}
+
+fn webauthn(config: &Config, origins: &[Url]) -> Result<webauthn_rs::Webauthn, String> {
+    let first = origins.first().ok_or("no origin")?;
+    let mut builder = WebauthnBuilder::new(&config.rp_id, first)
+        .map_err(|e| format!("{e:?}"))?
+        .rp_name(&config.rp_name)
+        .timeout(Duration::from_millis(crate::service::passkeys::CEREMONY_TTL_MS as u64));
+    for origin in origins.iter().skip(1) {
+        builder = builder.append_allowed_origin(origin);
+    }
+    builder.build().map_err(|e| format!("{e:?}"))
+}
+
+/// The whole HTTP surface with its layers.
+pub fn app_router(state: AppState) -> Router {
+    routes::router()
+        .fallback(not_found)
+        .layer(middleware::from_fn(json_errors))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(security_headers))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Internal("a handler panicked".into()).into_response()
+        }))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Errors that axum produces itself (405, 404 on a bad path parameter …) get the contract's body.
+async fn json_errors(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if status.is_client_error() && !is_json {
+        let error = match status {
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::InvalidRequest("method not allowed for this path".into()),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::NOT_FOUND => ApiError::NotFound,
+            _ => ApiError::InvalidRequest("bad request".into()),
+        };
+        let mut replaced = error.into_response();
+        *replaced.status_mut() = status;
+        return replaced;
+    }
+    response
+}
+
+/// Security headers on every response (OWASP ASVS 5.0 V3.4): no sniffing, no referrer, no
+/// framing; `no-store` on API answers; HSTS on https origins.
+async fn security_headers(request: Request<Body>, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    );
+    if is_api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Delete expired ceremonies and sessions once a minute. Every instance may run it: the
+/// deletes are idempotent.
+async fn cleanup_loop(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let now = state.now();
+        let idle_ms = (state.config.session_idle_secs as i64).saturating_mul(1000);
+        if let Err(e) = store::ceremonies::delete_expired(&state.db, now).await {
+            tracing::warn!(error = %e, "ceremony clean-up failed");
+        }
+        if let Err(e) = store::sessions::delete_expired(&state.db, now, idle_ms).await {
+            tracing::warn!(error = %e, "session clean-up failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,37 @@
+//! The shared application state handed to every handler.
+
+use std::{net::IpAddr, sync::Arc};
+
+use sea_orm::DatabaseConnection;
+use webauthn_rs::Webauthn;
+
+use crate::{clock::Clock, config::Config, crypto::ServerKey};
+
+/// Cheap to clone: one `Arc`.
+#[derive(Clone, Debug)]
+pub struct AppState(pub Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub config: Config,
+    /// Built once from the configuration (immutable, so cached).
+    pub webauthn: Webauthn,
+    pub key: ServerKey,
+    pub clock: Arc<dyn Clock>,
+    pub cookie_name: &'static str,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}

@@ -1,0 +1,64 @@
+//! Accounts.
+
+use entity::account;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+pub async fn find_by_username<C: ConnectionTrait>(
+    db: &C,
+    username: &str,
+) -> Result<Option<account::Model>, DbErr> {
+    account::Entity::find()
+        .filter(account::Column::Username.eq(username))
+        .one(db)
+        .await
+}
+
+pub async fn find_by_id<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<account::Model>, DbErr> {
+    account::Entity::find_by_id(id).one(db).await
+}
+
+pub async fn find_by_user_handle<C: ConnectionTrait>(
+    db: &C,
+    handle: Uuid,
+) -> Result<Option<account::Model>, DbErr> {
+    account::Entity::find()
+        .filter(account::Column::UserHandle.eq(handle))
+        .one(db)
+        .await
+}
+
+/// A new account with no password, TOTP or lock-out.
+pub fn new_account(username: &str, display_name: &str, user_handle: Uuid, now: i64) -> account::Model {
+    account::Model {
+        id: Uuid::new_v4(),
+        username: username.to_owned(),
+        display_name: display_name.to_owned(),
+        user_handle,
+        created_at: now,
+        password_hash: None,
+        totp_secret: None,
+        totp_enabled_at: None,
+        totp_last_step: None,
+        failed_attempts: 0,
+        locked_until: None,
+        disabled: false,
+    }
+}
+
+pub async fn insert<C: ConnectionTrait>(db: &C, model: account::Model) -> Result<account::Model, DbErr> {
+    account::ActiveModel::from(model).insert(db).await
+}
+
+/// Reset the code-failure count and any lock-out.
+pub async fn clear_failures<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Expr;
+    account::Entity::update_many()
+        .col_expr(account::Column::FailedAttempts, Expr::value(0))
+        .col_expr(account::Column::LockedUntil, Expr::value(Option::<i64>::None))
+        .filter(account::Column::Id.eq(id))
+        .filter(account::Column::FailedAttempts.gt(0))
+        .exec(db)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,51 @@
+//! The security activity log.
+
+use entity::event;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::extract::ClientInfo;
+
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    kind: &str,
+    client: &ClientInfo,
+    detail: serde_json::Value,
+    now: i64,
+) -> Result<(), DbErr> {
+    event::ActiveModel::from(event::Model {
+        id: Uuid::new_v4(),
+        account_id,
+        at: now,
+        kind: kind.to_owned(),
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        detail: detail.to_string(),
+    })
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+/// Newest first; `before` (a time stamp) pages backwards.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    limit: u64,
+    before: Option<i64>,
+) -> Result<Vec<event::Model>, DbErr> {
+    let mut query = event::Entity::find().filter(event::Column::AccountId.eq(account_id));
+    if let Some(before) = before {
+        query = query.filter(event::Column::At.lt(before));
+    }
+    query
+        .order_by_desc(event::Column::At)
+        .order_by_desc(event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

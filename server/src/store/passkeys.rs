@@ -1,0 +1,59 @@
+//! Passkeys (WebAuthn credentials).
+
+use entity::passkey;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+pub async fn list_for_account<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+) -> Result<Vec<passkey::Model>, DbErr> {
+    passkey::Entity::find()
+        .filter(passkey::Column::AccountId.eq(account_id))
+        .order_by_asc(passkey::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+pub async fn find_by_credential_id<C: ConnectionTrait>(
+    db: &C,
+    credential_id: &[u8],
+) -> Result<Option<passkey::Model>, DbErr> {
+    passkey::Entity::find()
+        .filter(passkey::Column::CredentialId.eq(credential_id.to_vec()))
+        .one(db)
+        .await
+}
+
+pub async fn insert<C: ConnectionTrait>(db: &C, model: passkey::Model) -> Result<passkey::Model, DbErr> {
+    passkey::ActiveModel::from(model).insert(db).await
+}
+
+/// Store the state after a log-in. The write is conditional on the stored counter not having
+/// moved past the new one meanwhile, so two concurrent log-ins cannot roll the counter back
+/// (WebAuthn L3 §7.2 step 22). Returns whether the row was updated (false: it is gone, or a
+/// concurrent log-in got further).
+pub async fn record_use<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    data: String,
+    sign_count: i64,
+    backup_eligible: bool,
+    backup_state: bool,
+    now: i64,
+) -> Result<bool, DbErr> {
+    let mut update = passkey::Entity::update_many()
+        .col_expr(passkey::Column::Data, Expr::value(data))
+        .col_expr(passkey::Column::SignCount, Expr::value(sign_count))
+        .col_expr(passkey::Column::BackupEligible, Expr::value(backup_eligible))
+        .col_expr(passkey::Column::BackupState, Expr::value(backup_state))
+        .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
+        .filter(passkey::Column::Id.eq(id));
+    if sign_count > 0 {
+        update = update.filter(passkey::Column::SignCount.lt(sign_count));
+    }
+    Ok(update.exec(db).await?.rows_affected == 1)
+}

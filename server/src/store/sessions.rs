@@ -1,0 +1,103 @@
+//! Sessions. Only the SHA-256 of a token is stored.
+
+use entity::{account, session};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
+};
+use uuid::Uuid;
+
+pub async fn insert<C: ConnectionTrait>(db: &C, model: session::Model) -> Result<session::Model, DbErr> {
+    session::ActiveModel::from(model).insert(db).await
+}
+
+/// The session for a token hash with its account: one indexed read (a join on the primary key).
+pub async fn find_by_token_hash<C: ConnectionTrait>(
+    db: &C,
+    token_hash: &[u8],
+) -> Result<Option<(session::Model, account::Model)>, DbErr> {
+    let found = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
+        .find_also_related(account::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(s, a)| a.map(|a| (s, a))))
+}
+
+/// Record activity, at most once a minute per session (the caller checks the stored time).
+pub async fn touch<C: ConnectionTrait>(db: &C, id: Uuid, now: i64) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastSeenAt, Expr::value(now))
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::LastSeenAt.lt(now - 60_000))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Re-authentication: a new token for the same session, a fresh authentication time.
+pub async fn rotate<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    old_token_hash: &[u8],
+    new_token_hash: Vec<u8>,
+    methods: &str,
+    now: i64,
+) -> Result<bool, DbErr> {
+    let result = session::Entity::update_many()
+        .col_expr(session::Column::TokenHash, Expr::value(new_token_hash))
+        .col_expr(session::Column::AuthenticatedAt, Expr::value(now))
+        .col_expr(session::Column::LastSeenAt, Expr::value(now))
+        .col_expr(session::Column::Methods, Expr::value(methods))
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::TokenHash.eq(old_token_hash.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+pub async fn list_for_account<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    now: i64,
+) -> Result<Vec<session::Model>, DbErr> {
+    session::Entity::find()
+        .filter(session::Column::AccountId.eq(account_id))
+        .filter(session::Column::ExpiresAt.gt(now))
+        .order_by_desc(session::Column::LastSeenAt)
+        .all(db)
+        .await
+}
+
+/// Delete one session of an account; false when there is no such session *of that account*.
+pub async fn delete<C: ConnectionTrait>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
+    let result = session::Entity::delete_many()
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::AccountId.eq(account_id))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Delete every session of an account except `keep`; returns how many ended.
+pub async fn delete_others<C: ConnectionTrait>(db: &C, account_id: Uuid, keep: Uuid) -> Result<u64, DbErr> {
+    Ok(session::Entity::delete_many()
+        .filter(session::Column::AccountId.eq(account_id))
+        .filter(session::Column::Id.ne(keep))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// Remove sessions past their absolute or idle end; safe to run from every instance.
+pub async fn delete_expired<C: ConnectionTrait>(db: &C, now: i64, idle_ms: i64) -> Result<u64, DbErr> {
+    Ok(session::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(session::Column::ExpiresAt.lte(now))
+                .add(session::Column::LastSeenAt.lte(now - idle_ms)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected)
+}

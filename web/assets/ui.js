@@ -1,0 +1,152 @@
+// Small DOM helpers shared by the pages. Everything is built with DOM calls
+// (never innerHTML with data), so names, addresses and user agents are shown
+// as text, and nothing needs an inline script or style.
+
+/** h('p', {class: 'muted'}, 'text', childNode) → element */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'text') el.textContent = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+
+/** Shows `message` in an alert region (role="alert"), or clears it. */
+export function showError(region, message) {
+  if (!region) return;
+  region.textContent = '';
+  if (message) {
+    // Re-inserting the text makes screen readers announce a repeated error too.
+    window.setTimeout(() => {
+      region.textContent = message;
+    }, 30);
+  }
+}
+
+export function showStatus(region, message) {
+  if (!region) return;
+  region.textContent = message || '';
+}
+
+/** Disables `button` and marks it busy while `fn` runs. */
+export async function busy(button, fn) {
+  if (button) {
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+  }
+  try {
+    return await fn();
+  } finally {
+    if (button) {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  }
+}
+
+/** Moves keyboard and screen-reader focus to the first heading in `container`. */
+export function focusHeading(container) {
+  const heading = container.querySelector('h1, h2, h3') || container;
+  if (!heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+  heading.focus({ preventScroll: false });
+}
+
+export function markInvalid(input, invalid) {
+  if (!input) return;
+  if (invalid) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** <time datetime="…">27 Nov 2026, 14:05</time>, or the fallback text. */
+export function timeEl(iso, fallback = 'Never') {
+  if (!iso) return document.createTextNode(fallback);
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return document.createTextNode(fallback);
+  return h('time', { datetime: iso, title: date.toISOString() }, dateTime.format(date));
+}
+
+/** A short name for a browser from its user agent, e.g. "Chrome on Android". */
+export function describeUserAgent(ua) {
+  if (!ua) return 'Unknown device';
+  const browser =
+    (/Edg\//.test(ua) && 'Edge') ||
+    (/OPR\//.test(ua) && 'Opera') ||
+    (/SamsungBrowser\//.test(ua) && 'Samsung Internet') ||
+    (/Firefox\//.test(ua) && 'Firefox') ||
+    (/(Chrome|Chromium|CriOS)\//.test(ua) && 'Chrome') ||
+    (/Safari\//.test(ua) && 'Safari') ||
+    null;
+  const os =
+    (/Android/.test(ua) && 'Android') ||
+    (/(iPhone|iPod)/.test(ua) && 'iPhone') ||
+    (/iPad/.test(ua) && 'iPad') ||
+    (/CrOS/.test(ua) && 'ChromeOS') ||
+    (/Windows/.test(ua) && 'Windows') ||
+    (/Mac OS X|Macintosh/.test(ua) && 'Mac') ||
+    (/Linux/.test(ua) && 'Linux') ||
+    null;
+  if (browser && os) return `${browser} on ${os}`;
+  return browser || os || ua;
+}
+
+/** Copies text to the clipboard; returns false when the browser refuses. */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Offers `text` as a download named `filename` (a Blob URL, no server round trip). */
+export function downloadText(filename, text) {
+  const blob = new Blob([text], { type: 'text/plain;charset=utf-8' });
+  const url = URL.createObjectURL(blob);
+  const link = h('a', { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/**
+ * Only same-origin paths may be a return address: "/account" yes,
+ * "//evil.example", "/\evil.example" and "https://…" no.
+ */
+export function safeReturnTo(value, fallback = '/account') {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) {
+    return fallback;
+  }
+  try {
+    const url = new URL(value, window.location.origin);
+    if (url.origin !== window.location.origin) return fallback;
+    return url.pathname + url.search + url.hash;
+  } catch {
+    return fallback;
+  }
+}
+
+export function returnToFromQuery(fallback = '/account') {
+  return safeReturnTo(new URLSearchParams(window.location.search).get('return_to'), fallback);
+}
+
+/** The 6-digit code from what a person typed or pasted ("123 456", "123-456"). */
+export function cleanCode(value) {
+  return String(value || '').replace(/[\s-]/g, '');
+}
