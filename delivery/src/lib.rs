@@ -22,10 +22,12 @@ mod messages;
 mod sms;
 mod smtp;
 
-pub use messages::{CodePurpose, code_email, code_sms, code_sms_origin_bound, security_notice_email};
+pub use messages::{
+    CodePurpose, code_email, code_sms, code_sms_origin_bound, security_notice_email,
+};
 pub use sms::{
-    LogSmsSender, SIGNATURE_HEADER, SmsConfig, TIMESTAMP_HEADER, TwilioSmsSender,
-    WebhookSmsSender, build_sms_sender, is_valid_e164, webhook_signature,
+    LogSmsSender, SIGNATURE_HEADER, SmsConfig, TIMESTAMP_HEADER, TwilioSmsSender, WebhookSmsSender,
+    build_sms_sender, is_valid_e164, webhook_signature,
 };
 pub use smtp::{LogEmailSender, SmtpEmailSender, build_email_sender, is_valid_email};
 
@@ -36,13 +38,24 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// One email: a plain-text part and an HTML part with the same content.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its `Debug` output shows the recipient and subject only: the body may hold a code.
+#[derive(Clone, PartialEq, Eq)]
 pub struct OutgoingEmail {
     /// Recipient address (`user@example.com`, or `Name <user@example.com>`).
     pub to: String,
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+impl Debug for OutgoingEmail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutgoingEmail")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OutgoingEmail {

@@ -107,7 +107,7 @@ fn http_client() -> Result<reqwest::Client, DeliveryError> {
 /// An HTTP(S) URL without credentials; warns when it is plain HTTP to a host that is not
 /// loopback.
 fn parse_http_url(raw: &str, what: &str) -> Result<Url, DeliveryError> {
-    let url = Url::parse(raw.trim()).map_err(|e| config(format!("invalid {what}: {e}")))?;
+    let url = Url::parse(raw.trim()).map_err(|e| config(format!("{what} is invalid: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(config(format!("{what} must be an http or https URL")));
     }
@@ -237,7 +237,11 @@ impl TwilioSmsSender {
             TwilioSender::From(from) => ("From", from.as_str()),
             TwilioSender::MessagingService(sid) => ("MessagingServiceSid", sid.as_str()),
         };
-        let form = [("To", to_e164), (sender_field, sender_value), ("Body", body)];
+        let form = [
+            ("To", to_e164),
+            (sender_field, sender_value),
+            ("Body", body),
+        ];
         let response = self
             .client
             .post(self.messages_url.clone())
@@ -455,8 +459,8 @@ pub fn build_sms_sender(cfg: &SmsConfig) -> Result<Arc<dyn SmsSender>, DeliveryE
             )?))
         }
         "webhook" => {
-            let url =
-                value(&cfg.webhook_url).ok_or_else(|| config("the SMS webhook needs webhook_url"))?;
+            let url = value(&cfg.webhook_url)
+                .ok_or_else(|| config("the SMS webhook needs webhook_url"))?;
             let secret = cfg
                 .webhook_secret
                 .as_deref()

@@ -82,7 +82,11 @@ fn decode_userinfo(part: &str, what: &str) -> Result<String, DeliveryError> {
     percent_decode_str(part)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| config(format!("the SMTP URL's {what} is not valid UTF-8 once decoded")))
+        .map_err(|_| {
+            config(format!(
+                "the SMTP URL's {what} is not valid UTF-8 once decoded"
+            ))
+        })
 }
 
 impl SmtpEmailSender {

@@ -32,7 +32,9 @@ pub fn set_cookie(state: &AppState, token: String) -> Option<HeaderValue> {
         .same_site(SameSite::Lax)
         .path("/")
         .secure(state.config.secure_cookies())
-        .max_age(time::Duration::seconds(state.config.session_lifetime_secs as i64))
+        .max_age(time::Duration::seconds(
+            state.config.session_lifetime_secs as i64,
+        ))
         .build();
     HeaderValue::from_str(&cookie.to_string()).ok()
 }
@@ -57,7 +59,8 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = token_from(&parts.headers, state.cookie_name).ok_or(ApiError::Unauthenticated)?;
+        let token =
+            token_from(&parts.headers, state.cookie_name).ok_or(ApiError::Unauthenticated)?;
         let found = sessions::authenticate(&state.db, &state.config, &token, state.now()).await?;
         found.map(CurrentSession).ok_or(ApiError::Unauthenticated)
     }
@@ -66,7 +69,10 @@ impl FromRequestParts<AppState> for CurrentSession {
 impl OptionalFromRequestParts<AppState> for CurrentSession {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
         let Some(token) = token_from(&parts.headers, state.cookie_name) else {
             return Ok(None);
         };
@@ -85,7 +91,9 @@ impl FromRequestParts<AppState> for RecentSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let CurrentSession(auth) = <CurrentSession as FromRequestParts<AppState>>::from_request_parts(parts, state).await?;
+        let CurrentSession(auth) =
+            <CurrentSession as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await?;
         if !sessions::is_recent(&state.config, &auth.session, state.now()) {
             return Err(ApiError::ReauthenticationRequired);
         }

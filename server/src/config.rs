@@ -119,7 +119,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.exists() {
-                return Err(bad("--config", format!("{} does not exist", path.display())));
+                return Err(bad(
+                    "--config",
+                    format!("{} does not exist", path.display()),
+                ));
             }
             figment = figment.merge(Toml::file(path));
         }
@@ -129,12 +132,10 @@ impl Config {
             .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
             .unwrap_or_default();
         let config: Config = figment
-            .merge(
-                Env::prefixed("SESAME_").filter_map(move |k| {
-                    let k = k.as_str().to_ascii_lowercase();
-                    known.contains(&k).then(|| k.into())
-                }),
-            )
+            .merge(Env::prefixed("SESAME_").filter_map(move |k| {
+                let k = k.as_str().to_ascii_lowercase();
+                known.contains(&k).then(|| k.into())
+            }))
             .extract()
             .map_err(|e| bad("configuration", e.to_string()))?;
         config.validate()?;
@@ -144,23 +145,33 @@ impl Config {
     /// Check every setting that can be checked without side effects.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
             return Err(bad(
                 "SESAME_DATABASE_URL",
                 "must start with sqlite:// or postgres://",
             ));
         }
         if self.rp_id.is_empty() || self.rp_id.contains(['/', ':']) {
-            return Err(bad("SESAME_RP_ID", "must be a bare domain such as example.com"));
+            return Err(bad(
+                "SESAME_RP_ID",
+                "must be a bare domain such as example.com",
+            ));
         }
         self.origins()?;
         if self.session_idle_secs == 0 || self.session_lifetime_secs == 0 {
-            return Err(bad("SESAME_SESSION_IDLE_SECS", "session lifetimes must be positive"));
+            return Err(bad(
+                "SESAME_SESSION_IDLE_SECS",
+                "session lifetimes must be positive",
+            ));
         }
         for proxy in &self.trusted_proxies {
-            proxy
-                .parse::<std::net::IpAddr>()
-                .map_err(|_| bad("SESAME_TRUSTED_PROXIES", format!("{proxy:?} is not an IP address")))?;
+            proxy.parse::<std::net::IpAddr>().map_err(|_| {
+                bad(
+                    "SESAME_TRUSTED_PROXIES",
+                    format!("{proxy:?} is not an IP address"),
+                )
+            })?;
         }
         if !matches!(self.ip_rate_limit.as_str(), "on" | "off") {
             return Err(bad("SESAME_IP_RATE_LIMIT", "must be on or off"));
@@ -176,9 +187,12 @@ impl Config {
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen
-            .parse()
-            .map_err(|_| bad("SESAME_LISTEN", format!("{:?} is not host:port", self.listen)))
+        self.listen.parse().map_err(|_| {
+            bad(
+                "SESAME_LISTEN",
+                format!("{:?} is not host:port", self.listen),
+            )
+        })
     }
 
     /// The configured origins, parsed; each host must equal the RP id or be a subdomain of it
@@ -190,19 +204,29 @@ impl Config {
         self.origin
             .iter()
             .map(|o| {
-                let url = Url::parse(o).map_err(|_| bad("SESAME_ORIGIN", format!("{o:?} is not a URL")))?;
+                let url = Url::parse(o)
+                    .map_err(|_| bad("SESAME_ORIGIN", format!("{o:?} is not a URL")))?;
                 if !matches!(url.scheme(), "http" | "https") || url.path() != "/" {
-                    return Err(bad("SESAME_ORIGIN", format!("{o:?} must be http(s)://host[:port]")));
+                    return Err(bad(
+                        "SESAME_ORIGIN",
+                        format!("{o:?} must be http(s)://host[:port]"),
+                    ));
                 }
                 let host = url.host_str().unwrap_or_default();
                 if host != self.rp_id && !host.ends_with(&format!(".{}", self.rp_id)) {
                     return Err(bad(
                         "SESAME_ORIGIN",
-                        format!("the host of {o:?} does not match SESAME_RP_ID {:?}", self.rp_id),
+                        format!(
+                            "the host of {o:?} does not match SESAME_RP_ID {:?}",
+                            self.rp_id
+                        ),
                     ));
                 }
                 if url.scheme() == "http" && host != "localhost" && !host.ends_with(".localhost") {
-                    return Err(bad("SESAME_ORIGIN", format!("{o:?}: http is only allowed for localhost")));
+                    return Err(bad(
+                        "SESAME_ORIGIN",
+                        format!("{o:?}: http is only allowed for localhost"),
+                    ));
                 }
                 Ok(url)
             })

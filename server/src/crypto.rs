@@ -116,14 +116,16 @@ impl ServerKey {
     /// HMAC-SHA256 of `data` under a sub-key for `purpose`.
     pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
         let sub = self.derive(purpose);
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&sub).unwrap_or_else(|_| unreachable_mac());
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&sub).unwrap_or_else(|_| unreachable_mac());
         mac.update(data);
         mac.finalize().into_bytes().into()
     }
 
     /// A 256-bit key for `purpose`, derived from the server key.
     pub fn derive(&self, purpose: &str) -> [u8; 32] {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_mac());
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_mac());
         mac.update(b"sesame/v1/");
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()

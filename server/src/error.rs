@@ -114,10 +114,10 @@ impl IntoResponse for ApiError {
             error_description: description,
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::TooManyAttempts { retry_after_secs } = self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let Self::TooManyAttempts { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.max(1).to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

@@ -38,7 +38,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("sesame: cannot start the runtime: {e}");
@@ -53,7 +56,9 @@ fn main() -> ExitCode {
             }
             Command::Migrate => {
                 telemetry::init(&config.log_format);
-                let db = sesame::db::connect(&config.database_url, 1).await.map_err(|e| e.to_string())?;
+                let db = sesame::db::connect(&config.database_url, 1)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 sesame::db::migrate(&db).await.map_err(|e| e.to_string())?;
                 println!("migrations applied");
                 Ok(())
@@ -61,7 +66,9 @@ fn main() -> ExitCode {
             Command::Serve => {
                 telemetry::init(&config.log_format);
                 let origin = config.primary_origin();
-                let app = Application::build(config, Overrides::default()).await.map_err(|e| e.to_string())?;
+                let app = Application::build(config, Overrides::default())
+                    .await
+                    .map_err(|e| e.to_string())?;
                 tracing::info!("Sesame is listening on port {}; open {origin}", app.port());
                 app.run().await.map_err(|e| e.to_string())
             }

@@ -45,7 +45,10 @@ pub enum StartupError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot open the database: {0}")]
     Database(sea_orm::DbErr),
     #[error("cannot apply migrations: {0}")]
@@ -70,27 +73,45 @@ impl Application {
         let addr = config.listen_addr()?;
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| StartupError::Bind { addr: addr.to_string(), source })?;
+            .map_err(|source| StartupError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
         let db = db::connect(&config.database_url, config.database_max_connections)
             .await
             .map_err(StartupError::Database)?;
         db::migrate(&db).await.map_err(StartupError::Migrate)?;
         let key = match (overrides.key, &config.server_key) {
             (Some(key), _) => key,
-            (None, Some(hex)) => ServerKey::from_hex(hex)
-                .ok_or_else(|| StartupError::Webauthn("SESAME_SERVER_KEY must be 64 hex digits".into()))?,
-            (None, None) => ServerKey::load_or_create(&config.data_dir).map_err(|source| StartupError::Key {
-                dir: config.data_dir.display().to_string(),
-                source,
+            (None, Some(hex)) => ServerKey::from_hex(hex).ok_or_else(|| {
+                StartupError::Webauthn("SESAME_SERVER_KEY must be 64 hex digits".into())
             })?,
+            (None, None) => {
+                ServerKey::load_or_create(&config.data_dir).map_err(|source| StartupError::Key {
+                    dir: config.data_dir.display().to_string(),
+                    source,
+                })?
+            }
         };
-        let state = build_state(config, db, key, overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)))?;
+        let state = build_state(
+            config,
+            db,
+            key,
+            overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        )?;
         let router = app_router(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
-        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
     }
 
     pub fn state(&self) -> &AppState {
@@ -98,11 +119,15 @@ impl Application {
     }
 
     /// Serve until `shutdown` resolves, then finish in-flight requests.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let cleanup = tokio::spawn(cleanup_loop(self.state.clone()));
         let result = axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await;
@@ -117,12 +142,33 @@ impl Application {
     }
 }
 
-fn build_state(config: Config, db: DatabaseConnection, key: ServerKey, clock: Arc<dyn Clock>) -> Result<AppState, StartupError> {
+fn build_state(
+    config: Config,
+    db: DatabaseConnection,
+    key: ServerKey,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartupError> {
     let origins = config.origins()?;
     let webauthn = webauthn(&config, &origins).map_err(StartupError::Webauthn)?;
-    let cookie_name = if config.secure_cookies() { auth::SECURE_COOKIE } else { auth::COOKIE };
-    let trusted_proxies = config.trusted_proxies.iter().filter_map(|p| p.parse().ok()).collect();
-    Ok(AppState(Arc::new(Inner { db, config, webauthn, key, clock, cookie_name, trusted_proxies })))
+    let cookie_name = if config.secure_cookies() {
+        auth::SECURE_COOKIE
+    } else {
+        auth::COOKIE
+    };
+    let trusted_proxies = config
+        .trusted_proxies
+        .iter()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    Ok(AppState(Arc::new(Inner {
+        db,
+        config,
+        webauthn,
+        key,
+        clock,
+        cookie_name,
+        trusted_proxies,
+    })))
 }
 
 fn webauthn(config: &Config, origins: &[Url]) -> Result<webauthn_rs::Webauthn, String> {
@@ -130,7 +176,9 @@ fn webauthn(config: &Config, origins: &[Url]) -> Result<webauthn_rs::Webauthn, S
     let mut builder = WebauthnBuilder::new(&config.rp_id, first)
         .map_err(|e| format!("{e:?}"))?
         .rp_name(&config.rp_name)
-        .timeout(Duration::from_millis(crate::service::passkeys::CEREMONY_TTL_MS as u64));
+        .timeout(Duration::from_millis(
+            crate::service::passkeys::CEREMONY_TTL_MS as u64,
+        ));
     for origin in origins.iter().skip(1) {
         builder = builder.append_allowed_origin(origin);
     }
@@ -164,7 +212,9 @@ async fn json_errors(request: Request<Body>, next: Next) -> Response {
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     if status.is_client_error() && !is_json {
         let error = match status {
-            StatusCode::METHOD_NOT_ALLOWED => ApiError::InvalidRequest("method not allowed for this path".into()),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ApiError::InvalidRequest("method not allowed for this path".into())
+            }
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
             StatusCode::NOT_FOUND => ApiError::NotFound,
@@ -183,7 +233,10 @@ async fn security_headers(request: Request<Body>, next: Next) -> Response {
     let is_api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     headers.insert(

@@ -386,6 +386,12 @@ function setUpTwoFactor() {
 function closeWizards() {
   $('#totp-wizard').hidden = true;
   $('#contact-wizard').hidden = true;
+  $('#twofa-setup').hidden = false;
+}
+
+/** While a set-up runs, its own Cancel closes it; the set-up button hides. */
+function wizardOpened() {
+  $('#twofa-setup').hidden = true;
 }
 
 // ---- authenticator app: five steps ----
@@ -438,6 +444,7 @@ async function makeRecoveryCodesForTotp() {
 async function startTotpWizard() {
   totpCeremony = null;
   $('#totp-wizard').hidden = false;
+  wizardOpened();
   showTotpStep(1);
   await makeRecoveryCodesForTotp();
 }
@@ -467,7 +474,7 @@ function setUpTotpWizard() {
   const wizard = $('#totp-wizard');
   const cancel = () => {
     totpCeremony = null;
-    wizard.hidden = true;
+    closeWizards();
     $('#totp-code').value = '';
     $('#twofa-setup').focus();
   };
@@ -538,7 +545,7 @@ function setUpTotpWizard() {
     }
   });
   $('#totp-done').addEventListener('click', () => {
-    wizard.hidden = true;
+    closeWizards();
     focusHeading($('#twofa'));
   });
 }
@@ -574,6 +581,7 @@ function startContactWizard(channel) {
   $('#contact-finish-form').hidden = true;
   $('#contact-start-form').hidden = false;
   $('#contact-wizard').hidden = false;
+  wizardOpened();
   focusHeading($('#contact-start-form'));
 }
 
@@ -581,7 +589,7 @@ function setUpContactWizard() {
   const wizard = $('#contact-wizard');
   for (const button of $$('[data-contact-cancel]', wizard)) {
     button.addEventListener('click', () => {
-      wizard.hidden = true;
+      closeWizards();
       contactCeremony = null;
       $('#twofa-setup').focus();
     });
@@ -634,7 +642,7 @@ function setUpContactWizard() {
       added = await api('POST', '/account/contacts/finish', { ceremony: contactCeremony, code });
     }, { anchor: $('#contact-finish-form') });
     if (ok) {
-      wizard.hidden = true;
+      closeWizards();
       contactCeremony = null;
       const what = contactChannel === 'sms' ? 'Mobile number' : 'Email address';
       announce(`${what} verified. You can now sign in with codes sent to ${added && added.address ? added.address : 'it'}.`);

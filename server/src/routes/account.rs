@@ -13,6 +13,9 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/account", get(account))
 }
 
-async fn account(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> ApiResult<Json<AccountView>> {
+async fn account(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+) -> ApiResult<Json<AccountView>> {
     Ok(Json(accounts::view(&state.db, &auth.account).await?))
 }

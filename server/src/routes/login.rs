@@ -60,7 +60,10 @@ async fn passkey_start(
 ) -> ApiResult<Json<CeremonyOptions>> {
     let username = body.username.as_deref().filter(|u| !u.trim().is_empty());
     let started = passkeys::login_start(&state, username, state.now()).await?;
-    Ok(Json(CeremonyOptions { ceremony: started.ceremony, options: started.options }))
+    Ok(Json(CeremonyOptions {
+        ceremony: started.ceremony,
+        options: started.options,
+    }))
 }
 
 async fn passkey_finish(
@@ -72,15 +75,25 @@ async fn passkey_finish(
     let credential: PublicKeyCredential = parse_credential(body.credential)?;
     let ceremony = ceremony_id(&body.ceremony)?;
     let current = current.map(|CurrentSession(c)| c);
-    let (account, issued) =
-        passkeys::login_finish(&state, ceremony, &credential, &client, current.as_ref(), state.now()).await?;
+    let (account, issued) = passkeys::login_finish(
+        &state,
+        ceremony,
+        &credential,
+        &client,
+        current.as_ref(),
+        state.now(),
+    )
+    .await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
     let account = accounts::view(&state.db, &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }
 
-async fn logout(State(state): State<AppState>, current: Option<CurrentSession>) -> ApiResult<(StatusCode, HeaderMap)> {
+async fn logout(
+    State(state): State<AppState>,
+    current: Option<CurrentSession>,
+) -> ApiResult<(StatusCode, HeaderMap)> {
     if let Some(CurrentSession(auth)) = current {
         store::sessions::delete(&state.db, auth.account.id, auth.session.id).await?;
     }
@@ -90,9 +103,13 @@ async fn logout(State(state): State<AppState>, current: Option<CurrentSession>) 
 }
 
 /// The cheap check apps and reverse proxies make on every request: one indexed read.
-async fn session(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> ApiResult<(HeaderMap, Json<SessionBody>)> {
+async fn session(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+) -> ApiResult<(HeaderMap, Json<SessionBody>)> {
     let mut headers = HeaderMap::new();
-    let user = HeaderValue::from_str(&auth.account.username).map_err(|_| ApiError::Internal("username header".into()))?;
+    let user = HeaderValue::from_str(&auth.account.username)
+        .map_err(|_| ApiError::Internal("username header".into()))?;
     headers.insert("x-sesame-user", user);
     if let Ok(id) = HeaderValue::from_str(&auth.account.id.to_string()) {
         headers.insert("x-sesame-account-id", id);

@@ -14,15 +14,13 @@ use crate::state::AppState;
 
 /// The JSON API under `/api/v1`, plus health checks.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(health::router())
-        .nest(
-            "/api/v1",
-            Router::new()
-                .merge(signup::router())
-                .merge(login::router())
-                .merge(account::router()),
-        )
+    Router::new().merge(health::router()).nest(
+        "/api/v1",
+        Router::new()
+            .merge(signup::router())
+            .merge(login::router())
+            .merge(account::router()),
+    )
 }
 
 /// `{"ceremony", "options"}`.

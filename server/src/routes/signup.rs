@@ -45,8 +45,17 @@ async fn passkey_start(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<PasskeyStart>,
 ) -> ApiResult<Json<CeremonyOptions>> {
-    let started = passkeys::signup_start(&state, &body.username, body.display_name.as_deref(), state.now()).await?;
-    Ok(Json(CeremonyOptions { ceremony: started.ceremony, options: started.options }))
+    let started = passkeys::signup_start(
+        &state,
+        &body.username,
+        body.display_name.as_deref(),
+        state.now(),
+    )
+    .await?;
+    Ok(Json(CeremonyOptions {
+        ceremony: started.ceremony,
+        options: started.options,
+    }))
 }
 
 async fn passkey_finish(
@@ -56,8 +65,15 @@ async fn passkey_finish(
 ) -> ApiResult<(StatusCode, HeaderMap, Json<AccountBody>)> {
     let credential: RegisterPublicKeyCredential = parse_credential(body.credential)?;
     let ceremony = ceremony_id(&body.ceremony)?;
-    let (account, issued) =
-        passkeys::signup_finish(&state, ceremony, &credential, body.label.as_deref(), &client, state.now()).await?;
+    let (account, issued) = passkeys::signup_finish(
+        &state,
+        ceremony,
+        &credential,
+        body.label.as_deref(),
+        &client,
+        state.now(),
+    )
+    .await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
     let account = accounts::view(&state.db, &account).await?;

@@ -21,7 +21,10 @@ pub struct AccountView {
     pub recovery_codes_remaining: u64,
 }
 
-pub async fn view<C: ConnectionTrait>(db: &C, account: &account::Model) -> Result<AccountView, DbErr> {
+pub async fn view<C: ConnectionTrait>(
+    db: &C,
+    account: &account::Model,
+) -> Result<AccountView, DbErr> {
     let passkeys = passkey::Entity::find()
         .filter(passkey::Column::AccountId.eq(account.id))
         .count(db)

@@ -31,7 +31,11 @@ impl Method {
 
 /// `methods` as stored: comma-separated.
 pub fn methods_text(methods: &[Method]) -> String {
-    methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(",")
+    methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// `methods` as shown: a list.

@@ -53,7 +53,10 @@ struct SignupState {
 #[serde(tag = "mode", rename_all = "snake_case")]
 enum LoginState {
     /// A named account with passkeys: only those may answer.
-    Account { account_id: Uuid, auth: PasskeyAuthentication },
+    Account {
+        account_id: Uuid,
+        auth: PasskeyAuthentication,
+    },
     /// No username: any discoverable passkey of any account.
     Discoverable { auth: DiscoverableAuthentication },
     /// Unknown username (or one without passkeys): stand-in ids were sent; nothing can succeed.
@@ -79,11 +82,15 @@ pub struct AuthenticatorFacts {
 
 /// Parse the attestation object's `authData` (CBOR map, key "authData").
 pub fn authenticator_facts(attestation_object: &[u8]) -> AuthenticatorFacts {
-    let Ok(ciborium::Value::Map(map)) = ciborium::from_reader::<ciborium::Value, _>(attestation_object) else {
+    let Ok(ciborium::Value::Map(map)) =
+        ciborium::from_reader::<ciborium::Value, _>(attestation_object)
+    else {
         return AuthenticatorFacts::default();
     };
     let auth_data = map.iter().find_map(|(k, v)| match (k, v) {
-        (ciborium::Value::Text(k), ciborium::Value::Bytes(b)) if k == "authData" => Some(b.as_slice()),
+        (ciborium::Value::Text(k), ciborium::Value::Bytes(b)) if k == "authData" => {
+            Some(b.as_slice())
+        }
         _ => None,
     });
     let Some(data) = auth_data.filter(|d| d.len() >= 37) else {
@@ -108,14 +115,21 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
 }
 
 fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
 }
 
 fn options_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(value).map_err(|e| ApiError::Internal(format!("serialise options: {e}")))
 }
 
-fn ceremony_row(kind: &str, account_id: Option<Uuid>, username: Option<String>, state: String, now: i64) -> entity::ceremony::Model {
+fn ceremony_row(
+    kind: &str,
+    account_id: Option<Uuid>,
+    username: Option<String>,
+    state: String,
+    now: i64,
+) -> entity::ceremony::Model {
     entity::ceremony::Model {
         id: Uuid::new_v4(),
         kind: kind.to_owned(),
@@ -169,7 +183,10 @@ pub async fn signup_start(
         .chars()
         .take(64)
         .collect::<String>();
-    if store::accounts::find_by_username(&state.db, &username).await?.is_some() {
+    if store::accounts::find_by_username(&state.db, &username)
+        .await?
+        .is_some()
+    {
         return Err(ApiError::UsernameTaken);
     }
     // A random user handle, never the username (WebAuthn L3 §14.6.1: user handles must not
@@ -180,12 +197,20 @@ pub async fn signup_start(
         SIGNUP,
         None,
         Some(username.clone()),
-        to_json(&SignupState { reg, username, display_name, user_handle })?,
+        to_json(&SignupState {
+            reg,
+            username,
+            display_name,
+            user_handle,
+        })?,
         now,
     );
     let id = row.id;
     store::ceremonies::insert(&state.db, row).await?;
-    Ok(Started { ceremony: id, options: options_json(&ccr)? })
+    Ok(Started {
+        ceremony: id,
+        options: options_json(&ccr)?,
+    })
 }
 
 /// Step 2 of sign-up: consume the ceremony, verify the attestation, then create the account,
@@ -207,13 +232,35 @@ pub async fn signup_finish(
     let facts = authenticator_facts(&credential.response.attestation_object);
 
     let txn = state.db.begin().await?;
-    let account = store::accounts::new_account(&saved.username, &saved.display_name, saved.user_handle, now);
+    let account =
+        store::accounts::new_account(&saved.username, &saved.display_name, saved.user_handle, now);
     let account = store::accounts::insert(&txn, account).await.map_err(|e| {
-        if store::is_unique_violation(&e) { ApiError::UsernameTaken } else { e.into() }
+        if store::is_unique_violation(&e) {
+            ApiError::UsernameTaken
+        } else {
+            e.into()
+        }
     })?;
-    store::events::insert(&txn, account.id, "account_created", client, serde_json::json!({"method": "passkey"}), now).await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "account_created",
+        client,
+        serde_json::json!({"method": "passkey"}),
+        now,
+    )
+    .await?;
     insert_passkey(&txn, &account, &passkey, &facts, label, client, now).await?;
-    let issued = sessions::complete_login(&txn, &state.config, &account, &[Method::Passkey], client, None, now).await?;
+    let issued = sessions::complete_login(
+        &txn,
+        &state.config,
+        &account,
+        &[Method::Passkey],
+        client,
+        None,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok((account, issued))
 }
@@ -250,7 +297,11 @@ pub async fn insert_passkey<C: ConnectionTrait>(
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .map(|l| l.chars().take(64).collect::<String>())
-        .unwrap_or_else(|| crate::aaguid::name(facts.aaguid).unwrap_or("Passkey").to_owned());
+        .unwrap_or_else(|| {
+            crate::aaguid::name(facts.aaguid)
+                .unwrap_or("Passkey")
+                .to_owned()
+        });
     let model = store::passkeys::insert(
         db,
         passkey::Model {
@@ -268,7 +319,13 @@ pub async fn insert_passkey<C: ConnectionTrait>(
         },
     )
     .await
-    .map_err(|e| if store::is_unique_violation(&e) { ApiError::CredentialExists } else { e.into() })?;
+    .map_err(|e| {
+        if store::is_unique_violation(&e) {
+            ApiError::CredentialExists
+        } else {
+            e.into()
+        }
+    })?;
     store::events::insert(
         db,
         account.id,
@@ -286,7 +343,11 @@ pub async fn insert_passkey<C: ConnectionTrait>(
 /// derived from the name with a server key, so the answer never tells whether it exists
 /// (contract "Log-in"; WebAuthn L3 §14.6.2 username enumeration).
 #[tracing::instrument(skip_all)]
-pub async fn login_start(state: &AppState, username: Option<&str>, now: i64) -> Result<Started, ApiError> {
+pub async fn login_start(
+    state: &AppState,
+    username: Option<&str>,
+    now: i64,
+) -> Result<Started, ApiError> {
     let (options, saved, account_id) = match username {
         None => {
             let (rcr, auth) = state
@@ -318,7 +379,14 @@ pub async fn login_start(state: &AppState, username: Option<&str>, now: i64) -> 
                     for allowed in &mut rcr.public_key.allow_credentials {
                         allowed.transports = None;
                     }
-                    (options_json(&rcr)?, LoginState::Account { account_id: account.id, auth }, Some(account.id))
+                    (
+                        options_json(&rcr)?,
+                        LoginState::Account {
+                            account_id: account.id,
+                            auth,
+                        },
+                        Some(account.id),
+                    )
                 }
                 None => (stand_in_options(state, raw)?, LoginState::StandIn, None),
             }
@@ -327,14 +395,19 @@ pub async fn login_start(state: &AppState, username: Option<&str>, now: i64) -> 
     let row = ceremony_row(LOGIN, account_id, None, to_json(&saved)?, now);
     let id = row.id;
     store::ceremonies::insert(&state.db, row).await?;
-    Ok(Started { ceremony: id, options })
+    Ok(Started {
+        ceremony: id,
+        options,
+    })
 }
 
 /// Request options shaped exactly like a named account's, with ids from webauthn-rs's keyed
 /// fake-credential generator (stable per username, realistic lengths and counts).
 fn stand_in_options(state: &AppState, raw_username: &str) -> Result<serde_json::Value, ApiError> {
-    let generator = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(&state.key.derive("stand-in-credentials"))
-        .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
+    let generator = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(
+        &state.key.derive("stand-in-credentials"),
+    )
+    .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
     let ids = generator
         .generate(raw_username.trim().to_lowercase().as_bytes())
         .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
@@ -346,7 +419,11 @@ fn stand_in_options(state: &AppState, raw_username: &str) -> Result<serde_json::
     rcr.public_key.extensions = None;
     rcr.public_key.allow_credentials = ids
         .into_iter()
-        .map(|id| webauthn_rs_proto::AllowCredentials { type_: "public-key".into(), id: id.to_vec(), transports: None })
+        .map(|id| webauthn_rs_proto::AllowCredentials {
+            type_: "public-key".into(),
+            id: id.to_vec(),
+            transports: None,
+        })
         .collect();
     options_json(&rcr)
 }
@@ -381,7 +458,9 @@ pub async fn login_finish(
                 .await?
                 .filter(|p| p.account_id == account_id)
                 .ok_or_else(|| refuse("passkey removed"))?;
-            let account = store::accounts::find_by_id(&state.db, account_id).await?.ok_or_else(|| refuse("account gone"))?;
+            let account = store::accounts::find_by_id(&state.db, account_id)
+                .await?
+                .ok_or_else(|| refuse("account gone"))?;
             (account, stored, result)
         }
         LoginState::Discoverable { auth } => {
@@ -392,7 +471,9 @@ pub async fn login_finish(
             let stored = store::passkeys::find_by_credential_id(&state.db, credential_id)
                 .await?
                 .ok_or_else(|| refuse("unknown credential"))?;
-            let account = store::accounts::find_by_id(&state.db, stored.account_id).await?.ok_or_else(|| refuse("account gone"))?;
+            let account = store::accounts::find_by_id(&state.db, stored.account_id)
+                .await?
+                .ok_or_else(|| refuse("account gone"))?;
             // WebAuthn L3 §7.2 step 6: the credential must belong to the user the returned
             // user handle names.
             if account.user_handle != handle {
@@ -431,7 +512,16 @@ pub async fn login_finish(
     }
     // A passkey log-in proves the person; it clears a code lock-out (NIST SP 800-63B §3.2.2).
     store::accounts::clear_failures(&txn, account.id).await?;
-    let issued = sessions::complete_login(&txn, &state.config, &account, &[Method::Passkey], client, current, now).await?;
+    let issued = sessions::complete_login(
+        &txn,
+        &state.config,
+        &account,
+        &[Method::Passkey],
+        client,
+        current,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok((account, issued))
 }

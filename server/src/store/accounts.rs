@@ -14,7 +14,10 @@ pub async fn find_by_username<C: ConnectionTrait>(
         .await
 }
 
-pub async fn find_by_id<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<Option<account::Model>, DbErr> {
+pub async fn find_by_id<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> Result<Option<account::Model>, DbErr> {
     account::Entity::find_by_id(id).one(db).await
 }
 
@@ -29,7 +32,12 @@ pub async fn find_by_user_handle<C: ConnectionTrait>(
 }
 
 /// A new account with no password, TOTP or lock-out.
-pub fn new_account(username: &str, display_name: &str, user_handle: Uuid, now: i64) -> account::Model {
+pub fn new_account(
+    username: &str,
+    display_name: &str,
+    user_handle: Uuid,
+    now: i64,
+) -> account::Model {
     account::Model {
         id: Uuid::new_v4(),
         username: username.to_owned(),
@@ -46,7 +54,10 @@ pub fn new_account(username: &str, display_name: &str, user_handle: Uuid, now: i
     }
 }
 
-pub async fn insert<C: ConnectionTrait>(db: &C, model: account::Model) -> Result<account::Model, DbErr> {
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    model: account::Model,
+) -> Result<account::Model, DbErr> {
     account::ActiveModel::from(model).insert(db).await
 }
 
@@ -55,7 +66,10 @@ pub async fn clear_failures<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), 
     use sea_orm::sea_query::Expr;
     account::Entity::update_many()
         .col_expr(account::Column::FailedAttempts, Expr::value(0))
-        .col_expr(account::Column::LockedUntil, Expr::value(Option::<i64>::None))
+        .col_expr(
+            account::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
         .filter(account::Column::Id.eq(id))
         .filter(account::Column::FailedAttempts.gt(0))
         .exec(db)

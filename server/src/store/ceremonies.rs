@@ -5,7 +5,10 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 use uuid::Uuid;
 
 pub async fn insert<C: ConnectionTrait>(db: &C, model: ceremony::Model) -> Result<(), DbErr> {
-    ceremony::ActiveModel::from(model).insert(db).await.map(|_| ())
+    ceremony::ActiveModel::from(model)
+        .insert(db)
+        .await
+        .map(|_| ())
 }
 
 /// Consume a ceremony: one `DELETE … RETURNING` whose result decides who won, so finishing

@@ -28,7 +28,10 @@ pub async fn find_by_credential_id<C: ConnectionTrait>(
         .await
 }
 
-pub async fn insert<C: ConnectionTrait>(db: &C, model: passkey::Model) -> Result<passkey::Model, DbErr> {
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    model: passkey::Model,
+) -> Result<passkey::Model, DbErr> {
     passkey::ActiveModel::from(model).insert(db).await
 }
 
@@ -48,7 +51,10 @@ pub async fn record_use<C: ConnectionTrait>(
     let mut update = passkey::Entity::update_many()
         .col_expr(passkey::Column::Data, Expr::value(data))
         .col_expr(passkey::Column::SignCount, Expr::value(sign_count))
-        .col_expr(passkey::Column::BackupEligible, Expr::value(backup_eligible))
+        .col_expr(
+            passkey::Column::BackupEligible,
+            Expr::value(backup_eligible),
+        )
         .col_expr(passkey::Column::BackupState, Expr::value(backup_state))
         .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
         .filter(passkey::Column::Id.eq(id));

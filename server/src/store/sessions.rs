@@ -2,12 +2,15 @@
 
 use entity::{account, session};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
-pub async fn insert<C: ConnectionTrait>(db: &C, model: session::Model) -> Result<session::Model, DbErr> {
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    model: session::Model,
+) -> Result<session::Model, DbErr> {
     session::ActiveModel::from(model).insert(db).await
 }
 
@@ -80,7 +83,11 @@ pub async fn delete<C: ConnectionTrait>(db: &C, account_id: Uuid, id: Uuid) -> R
 }
 
 /// Delete every session of an account except `keep`; returns how many ended.
-pub async fn delete_others<C: ConnectionTrait>(db: &C, account_id: Uuid, keep: Uuid) -> Result<u64, DbErr> {
+pub async fn delete_others<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    keep: Uuid,
+) -> Result<u64, DbErr> {
     Ok(session::Entity::delete_many()
         .filter(session::Column::AccountId.eq(account_id))
         .filter(session::Column::Id.ne(keep))
@@ -90,7 +97,11 @@ pub async fn delete_others<C: ConnectionTrait>(db: &C, account_id: Uuid, keep: U
 }
 
 /// Remove sessions past their absolute or idle end; safe to run from every instance.
-pub async fn delete_expired<C: ConnectionTrait>(db: &C, now: i64, idle_ms: i64) -> Result<u64, DbErr> {
+pub async fn delete_expired<C: ConnectionTrait>(
+    db: &C,
+    now: i64,
+    idle_ms: i64,
+) -> Result<u64, DbErr> {
     Ok(session::Entity::delete_many()
         .filter(
             Condition::any()

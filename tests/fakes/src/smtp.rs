@@ -162,9 +162,10 @@ impl Shared {
         let State {
             messages, claimed, ..
         } = &mut *state;
-        let index = messages.iter().zip(claimed.iter()).position(|(m, c)| {
-            !*c && m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to))
-        })?;
+        let index = messages
+            .iter()
+            .zip(claimed.iter())
+            .position(|(m, c)| !*c && m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to)))?;
         claimed[index] = true;
         Some(messages[index].clone())
     }
@@ -341,8 +342,8 @@ async fn read_line(reader: &mut Reader) -> std::io::Result<Option<Vec<u8>>> {
 }
 
 async fn reply(w: &mut OwnedWriteHalf, text: &str) -> std::io::Result<()> {
-    w.write_all(text.as_bytes()).await?;
-    w.write_all(b"\r\n").await?;
+    // One write per reply: split writes would wait on Nagle and delayed ACKs.
+    w.write_all(format!("{text}\r\n").as_bytes()).await?;
     w.flush().await
 }
 
@@ -420,6 +421,7 @@ async fn auth(
 }
 
 async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
     let (reader, mut w) = stream.into_split();
     let mut reader = BufReader::new(reader);
     let mut helo: Option<String> = None;
@@ -461,7 +463,11 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             }
             "MAIL" => {
                 if shared.mode() == SinkMode::RefuseMail {
-                    reply(&mut w, "554 5.7.1 Sender refused (SmtpSink RefuseMail mode)").await?;
+                    reply(
+                        &mut w,
+                        "554 5.7.1 Sender refused (SmtpSink RefuseMail mode)",
+                    )
+                    .await?;
                 } else if tx.from.is_some() {
                     reply(&mut w, "503 5.5.1 Nested MAIL command").await?;
                 } else if let Some(from) = path_arg(&arg, "FROM:") {
@@ -561,7 +567,10 @@ mod tests {
             find_code_in("Your code is:\n\n    123456\n"),
             Some("123456".into())
         );
-        assert_eq!(find_code_in("ref 1234567 then 654321."), Some("654321".into()));
+        assert_eq!(
+            find_code_in("ref 1234567 then 654321."),
+            Some("654321".into())
+        );
         assert_eq!(find_code_in("abc123456 x"), None);
         assert_eq!(find_code_in("#123456"), Some("123456".into()));
         assert_eq!(find_code_in("12345"), None);

@@ -147,6 +147,10 @@ pub struct Tamper {
     /// Flip a bit in the last byte of the DER signature (it stays valid DER
     /// but no longer verifies).
     pub corrupt_signature: bool,
+    /// At registration: attest this existing credential (same id, same key)
+    /// again instead of making a new one, as a second account would see a
+    /// credential that is already registered elsewhere.
+    pub reuse_credential: Option<Vec<u8>>,
 }
 
 #[derive(Clone)]
@@ -331,9 +335,24 @@ impl SoftAuthenticator {
             }
         }
 
-        let key = generate_key()?;
-        let mut id = vec![0u8; CREDENTIAL_ID_LEN];
-        fill_random(&mut id)?;
+        let reused = match &tamper.reuse_credential {
+            Some(wanted) => Some(
+                self.credentials
+                    .iter()
+                    .find(|c| &c.id == wanted)
+                    .map(|c| (c.id.clone(), c.key.clone()))
+                    .ok_or(SoftAuthError::NoCredential)?,
+            ),
+            None => None,
+        };
+        let (id, key) = match reused {
+            Some(pair) => pair,
+            None => {
+                let mut id = vec![0u8; CREDENTIAL_ID_LEN];
+                fill_random(&mut id)?;
+                (id, generate_key()?)
+            }
+        };
 
         let client_data = client_data_json("webauthn.create", &challenge, &self.origin, tamper)?;
 
@@ -395,6 +414,9 @@ impl SoftAuthenticator {
             },
         });
 
+        if tamper.reuse_credential.is_some() {
+            return Ok(response);
+        }
         self.credentials.push(StoredCredential {
             id,
             key,

@@ -1,0 +1,334 @@
+use serde_json::json;
+use sesame_tests::{Tamper, TestApp, harness::TestFn, tests};
+
+pub fn tests() -> Vec<(&'static str, TestFn)> {
+    tests![
+        a_person_signs_up_with_a_passkey_and_is_logged_in,
+        signup_options_ask_for_a_discoverable_passkey_with_user_verification,
+        a_taken_username_is_refused,
+        invalid_usernames_are_refused,
+        usernames_are_normalised_before_the_uniqueness_check,
+        each_tampered_registration_is_refused_and_creates_nothing,
+        finishing_a_signup_ceremony_twice_lets_only_one_through,
+        concurrent_finishes_of_one_signup_ceremony_succeed_exactly_once,
+        a_credential_registered_to_another_account_is_refused,
+        an_expired_signup_ceremony_is_refused,
+        two_signups_racing_for_one_username_create_one_account,
+    ]
+}
+
+async fn a_person_signs_up_with_a_passkey_and_is_logged_in(app: TestApp) {
+    let mut auth = app.authenticator();
+    let r = app.signup_passkey("Alice", &mut auth).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let account = &r.body["account"];
+    assert_eq!(account["username"], "alice");
+    assert_eq!(account["passkeys"], 1);
+    assert_eq!(account["password_set"], false);
+    assert_eq!(account["totp_enabled"], false);
+    assert!(uuid::Uuid::parse_str(account["id"].as_str().unwrap()).is_ok());
+    let cookie = r.set_cookie().expect("a session cookie");
+    assert!(cookie.starts_with("sesame_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    let session = app.get("/api/v1/session").await;
+    assert_eq!(session.status, 200);
+    assert_eq!(session.body["username"], "alice");
+    assert_eq!(session.body["methods"], json!(["passkey"]));
+    assert_eq!(session.header("x-sesame-user"), Some("alice"));
+    assert_eq!(
+        session.header("x-sesame-account-id"),
+        account["id"].as_str()
+    );
+    let me = app.get("/api/v1/account").await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["username"], "alice");
+}
+
+async fn signup_options_ask_for_a_discoverable_passkey_with_user_verification(app: TestApp) {
+    let a = app
+        .post("/api/v1/signup/passkey/start", &json!({"username": "bob"}))
+        .await;
+    let b = app
+        .post("/api/v1/signup/passkey/start", &json!({"username": "bob"}))
+        .await;
+    assert_eq!(a.status, 200);
+    let pk = &a.body["options"]["publicKey"];
+    assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
+    assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
+    assert_eq!(pk["rp"]["id"], "localhost");
+    // The user handle is random per attempt and never the username.
+    let handle = pk["user"]["id"].as_str().unwrap();
+    assert_ne!(
+        handle,
+        b.body["options"]["publicKey"]["user"]["id"]
+            .as_str()
+            .unwrap()
+    );
+    assert!(
+        !handle.contains("Ym9i"),
+        "the handle must not encode the username"
+    );
+    assert_ne!(a.body["ceremony"], b.body["ceremony"]);
+}
+
+async fn a_taken_username_is_refused(app: TestApp) {
+    let mut auth = app.authenticator();
+    assert_eq!(app.signup_passkey("carol", &mut auth).await.status, 201);
+    let other = app.new_browser();
+    let r = other
+        .post(
+            "/api/v1/signup/passkey/start",
+            &json!({"username": "carol"}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error(), "username_taken");
+}
+
+async fn invalid_usernames_are_refused(app: TestApp) {
+    for bad in ["ab", "has space", "sl/ash", "é-accent", &"x".repeat(65)] {
+        let r = app
+            .post("/api/v1/signup/passkey/start", &json!({"username": bad}))
+            .await;
+        assert_eq!(r.status, 400, "{bad}");
+        assert_eq!(r.error(), "invalid_username", "{bad}");
+    }
+}
+
+async fn usernames_are_normalised_before_the_uniqueness_check(app: TestApp) {
+    let mut auth = app.authenticator();
+    assert_eq!(app.signup_passkey("dave", &mut auth).await.status, 201);
+    // Full-width "ＤＡＶＥ" is "dave" after NFKC and lower-casing.
+    let r = app
+        .new_browser()
+        .post(
+            "/api/v1/signup/passkey/start",
+            &json!({"username": "ＤＡＶＥ"}),
+        )
+        .await;
+    assert_eq!(r.error(), "username_taken");
+}
+
+async fn each_tampered_registration_is_refused_and_creates_nothing(app: TestApp) {
+    let cases: Vec<(&str, Tamper)> = vec![
+        (
+            "origin",
+            Tamper {
+                origin: Some("http://evil.localhost:1".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "rp id hash",
+            Tamper {
+                rp_id_for_hash: Some("example.com".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "type",
+            Tamper {
+                client_data_type: Some("webauthn.get".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "challenge",
+            Tamper {
+                challenge: Some(vec![7; 32]),
+                ..Default::default()
+            },
+        ),
+        (
+            "no UV",
+            Tamper {
+                clear_uv: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "no UP",
+            Tamper {
+                clear_up: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "BS without BE",
+            Tamper {
+                backup_state_without_eligible: true,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (what, tamper) in cases {
+        let browser = app.new_browser();
+        let start = browser
+            .post("/api/v1/signup/passkey/start", &json!({"username": "erin"}))
+            .await;
+        let mut auth = app.authenticator();
+        let credential = auth.register(&start.body["options"], &tamper).unwrap();
+        let r = browser
+            .post(
+                "/api/v1/signup/passkey/finish",
+                &json!({"ceremony": start.body["ceremony"], "credential": credential}),
+            )
+            .await;
+        assert_eq!(r.status, 401, "{what}: {}", r.text);
+        assert_eq!(r.error(), "invalid_credential", "{what}");
+        assert!(r.set_cookie().is_none(), "{what}: no session");
+        assert_eq!(browser.get("/api/v1/session").await.status, 401, "{what}");
+    }
+    // Nothing was created: the name is still free.
+    let mut auth = app.authenticator();
+    assert_eq!(app.signup_passkey("erin", &mut auth).await.status, 201);
+}
+
+async fn finishing_a_signup_ceremony_twice_lets_only_one_through(app: TestApp) {
+    let start = app
+        .post(
+            "/api/v1/signup/passkey/start",
+            &json!({"username": "frank"}),
+        )
+        .await;
+    let mut auth = app.authenticator();
+    let credential = auth
+        .register(&start.body["options"], &Tamper::default())
+        .unwrap();
+    let body = json!({"ceremony": start.body["ceremony"], "credential": credential});
+    assert_eq!(
+        app.post("/api/v1/signup/passkey/finish", &body)
+            .await
+            .status,
+        201
+    );
+    let again = app
+        .new_browser()
+        .post("/api/v1/signup/passkey/finish", &body)
+        .await;
+    assert_eq!(again.status, 400);
+    assert_eq!(again.error(), "invalid_ceremony");
+}
+
+async fn concurrent_finishes_of_one_signup_ceremony_succeed_exactly_once(app: TestApp) {
+    let start = app
+        .post(
+            "/api/v1/signup/passkey/start",
+            &json!({"username": "grace"}),
+        )
+        .await;
+    let mut auth = app.authenticator();
+    let credential = auth
+        .register(&start.body["options"], &Tamper::default())
+        .unwrap();
+    let body = json!({"ceremony": start.body["ceremony"], "credential": credential});
+    let attempts = (0..10).map(|_| {
+        let browser = app.new_browser();
+        let body = body.clone();
+        async move {
+            browser
+                .post("/api/v1/signup/passkey/finish", &body)
+                .await
+                .status
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 400),
+        "{statuses:?}"
+    );
+}
+
+async fn a_credential_registered_to_another_account_is_refused(app: TestApp) {
+    let mut auth = app.authenticator();
+    assert_eq!(app.signup_passkey("heidi", &mut auth).await.status, 201);
+    let existing = auth.credential_ids()[0].clone();
+    let browser = app.new_browser();
+    let start = browser
+        .post("/api/v1/signup/passkey/start", &json!({"username": "ivan"}))
+        .await;
+    let tamper = Tamper {
+        reuse_credential: Some(existing),
+        ..Default::default()
+    };
+    let credential = auth.register(&start.body["options"], &tamper).unwrap();
+    let r = browser
+        .post(
+            "/api/v1/signup/passkey/finish",
+            &json!({"ceremony": start.body["ceremony"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.error(), "credential_exists");
+    assert!(r.set_cookie().is_none());
+    // The transaction rolled back: "ivan" was not created.
+    let retry = browser
+        .post("/api/v1/signup/passkey/start", &json!({"username": "ivan"}))
+        .await;
+    assert_eq!(retry.status, 200);
+}
+
+async fn an_expired_signup_ceremony_is_refused(app: TestApp) {
+    let start = app
+        .post("/api/v1/signup/passkey/start", &json!({"username": "judy"}))
+        .await;
+    let mut auth = app.authenticator();
+    let credential = auth
+        .register(&start.body["options"], &Tamper::default())
+        .unwrap();
+    app.clock.advance_secs(301);
+    let r = app
+        .post(
+            "/api/v1/signup/passkey/finish",
+            &json!({"ceremony": start.body["ceremony"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error(), "invalid_ceremony");
+}
+
+async fn two_signups_racing_for_one_username_create_one_account(app: TestApp) {
+    let a = app.new_browser();
+    let b = app.new_browser();
+    let sa = a
+        .post(
+            "/api/v1/signup/passkey/start",
+            &json!({"username": "mallory"}),
+        )
+        .await;
+    let sb = b
+        .post(
+            "/api/v1/signup/passkey/start",
+            &json!({"username": "mallory"}),
+        )
+        .await;
+    let (mut auth_a, mut auth_b) = (app.authenticator(), app.authenticator());
+    let ca = auth_a
+        .register(&sa.body["options"], &Tamper::default())
+        .unwrap();
+    let cb = auth_b
+        .register(&sb.body["options"], &Tamper::default())
+        .unwrap();
+    let ra = a
+        .post(
+            "/api/v1/signup/passkey/finish",
+            &json!({"ceremony": sa.body["ceremony"], "credential": ca}),
+        )
+        .await;
+    let rb = b
+        .post(
+            "/api/v1/signup/passkey/finish",
+            &json!({"ceremony": sb.body["ceremony"], "credential": cb}),
+        )
+        .await;
+    assert_eq!(ra.status, 201);
+    assert_eq!(rb.status, 409);
+    assert_eq!(rb.error(), "username_taken");
+}

@@ -1,0 +1,98 @@
+// Code journeys: signing up with an emailed code, and a device without
+// fingerprint or face unlock that signs up and logs in with codes.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { setup, screenshot, uniqueName } from './harness.mjs';
+import { signUpWithEmailCode, logOut, logInWithCode, expectSignedInAs, passkeyNames } from './steps.mjs';
+
+test('a person signs up with a code emailed to them', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const { page } = await newPage();
+  const username = uniqueName('emmy');
+  const email = `${username}@example.com`;
+
+  await page.goto('/signup');
+  await page.getByRole('button', { name: 'Sign up with an email or SMS code' }).click();
+  await screenshot(page, 'signup-code');
+  await signUpWithEmailCode(page, smtp, username, email);
+
+  await expectSignedInAs(page, username);
+  const contact = page.locator('#contact-list li').first();
+  await contact.waitFor();
+  assert.match(await contact.textContent(), /Email: .*@example\.com/);
+  assert.match(await contact.textContent(), /Verified/);
+  assert.deepEqual(await passkeyNames(page), []);
+});
+
+test('on a device without fingerprint or face unlock, a person signs up and logs in with email codes', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const { page } = await newPage({ uv: false });
+  const username = uniqueName('noether');
+  const email = `${username}@example.com`;
+
+  // The passkey path fails in the browser (user verification is required),
+  // and the page says what to do instead.
+  await page.goto('/signup');
+  await page.locator('#username').fill(username);
+  await page.getByRole('button', { name: 'Continue with fingerprint or face' }).click();
+  const error = page.locator('#passkey-error');
+  await error.filter({ hasText: /\S/ }).waitFor();
+  assert.match(await error.textContent(), /code/);
+  assert.equal(await error.getAttribute('role'), 'alert');
+
+  await signUpWithEmailCode(page, smtp, username, email);
+  await logOut(page);
+
+  await logInWithCode(page, username, 'Email', () => smtp.waitForCode(email));
+  // No offer to add a passkey on this device: straight to the account page.
+  await page.waitForURL('**/account');
+  await expectSignedInAs(page, username);
+});
+
+test('after a code log-in on a device with fingerprint unlock, the person adds a passkey for next time', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const { page } = await newPage();
+  const username = uniqueName('hopper');
+  const email = `${username}@example.com`;
+
+  await signUpWithEmailCode(page, smtp, username, email);
+  await logOut(page);
+  await logInWithCode(page, username, 'Email', () => smtp.waitForCode(email));
+
+  const offer = page.getByRole('heading', { name: 'Use your fingerprint or face next time' });
+  await offer.waitFor();
+  await screenshot(page, 'login-passkey-offer');
+  await page.getByLabel('Name for this passkey (optional)').fill('Test phone');
+  await page.getByRole('button', { name: 'Use fingerprint or face' }).click();
+
+  await page.waitForURL('**/account');
+  await expectSignedInAs(page, username);
+  assert.deepEqual(await passkeyNames(page), ['Test phone']);
+});
+
+test('a wrong code is refused in plain words and the right one still works', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const { page } = await newPage({ uv: false });
+  const username = uniqueName('lamarr');
+  const email = `${username}@example.com`;
+
+  await signUpWithEmailCode(page, smtp, username, email);
+  await logOut(page);
+
+  let right = null;
+  await logInWithCode(page, username, 'Email', async () => {
+    right = await smtp.waitForCode(email);
+    return right === '000000' ? '111111' : '000000';
+  });
+  const error = page.locator('#code-error');
+  await error.filter({ hasText: /\S/ }).waitFor();
+  assert.match(await error.textContent(), /That code didn't work/);
+  assert.equal(await page.locator('#code').getAttribute('aria-invalid'), 'true');
+
+  await page.locator('#code').fill(right);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL('**/account');
+  await expectSignedInAs(page, username);
+});

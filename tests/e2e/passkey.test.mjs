@@ -1,0 +1,76 @@
+// Passkey journeys: sign up, log out, log in with the button, log in from
+// the username field's autofill (conditional mediation).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { setup, screenshot, uniqueName } from './harness.mjs';
+import { signUpWithPasskey, logOut, expectSignedInAs, passkeyNames } from './steps.mjs';
+
+test('a person signs up with a passkey and lands on the account page', async (t) => {
+  const { newPage } = await setup(t);
+  const { page } = await newPage();
+  const username = uniqueName('ada');
+
+  await page.goto('/signup');
+  await screenshot(page, 'signup');
+  await signUpWithPasskey(page, username, { displayName: 'Ada Lovelace' });
+
+  await expectSignedInAs(page, username);
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Security and login');
+  assert.equal((await passkeyNames(page)).length, 1);
+  assert.ok(await page.locator('#session-list').getByText('This device').isVisible());
+  await screenshot(page, 'account');
+});
+
+test('after logging out, the "Sign in with a passkey" button logs back in', async (t) => {
+  const { newPage } = await setup(t);
+  const { page, auth } = await newPage();
+  const username = uniqueName('grace');
+  await signUpWithPasskey(page, username);
+  await logOut(page);
+
+  // Keep the autofill request (which the virtual authenticator would answer
+  // at once) waiting, so that the button is what signs in.
+  await auth.setPresence(false);
+  await page.goto('/login');
+  assert.equal(await page.locator('#username').getAttribute('autocomplete'), 'username webauthn');
+  await screenshot(page, 'login');
+  await page.waitForTimeout(300);
+  await auth.setPresence(true);
+  await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+
+  await page.waitForURL('**/account');
+  await expectSignedInAs(page, username);
+});
+
+test('a passkey offered in the username autofill logs in', async (t) => {
+  const { newPage } = await setup(t);
+  const { page } = await newPage();
+  const username = uniqueName('alan');
+  await signUpWithPasskey(page, username);
+  await logOut(page);
+
+  // Record which kind of request the page makes and which one produced the
+  // passkey, without changing what the page does.
+  const gets = [];
+  await page.exposeFunction('recordPasskeyGet', (entry) => gets.push(entry));
+  await page.addInitScript(() => {
+    const original = navigator.credentials.get.bind(navigator.credentials);
+    navigator.credentials.get = async (options) => {
+      const mediation = (options && options.mediation) || 'optional';
+      const credential = await original(options);
+      window.recordPasskeyGet({ mediation, resolved: !!credential });
+      return credential;
+    };
+  });
+
+  await page.goto('/login');
+  // A person focuses the username field and picks the passkey from the
+  // autofill list; the virtual authenticator answers the conditional request
+  // by itself (often before the field can even be focused).
+  await page.locator('#username').focus({ timeout: 2000 }).catch(() => {});
+  await page.waitForURL('**/account');
+  await expectSignedInAs(page, username);
+  assert.deepEqual(gets, [{ mediation: 'conditional', resolved: true }]);
+});

@@ -1,0 +1,59 @@
+// Re-authentication: a sensitive change asks "Confirm it's you" inline, then
+// goes through. The server runs with a 1-second re-authentication window.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { setup, screenshot, addAuthenticator, uniqueName } from './harness.mjs';
+import { signUpWithPasskey, passkeyNames, accountReady } from './steps.mjs';
+
+test('removing a passkey asks the person to confirm it is them, then removes it', async (t) => {
+  const { newPage } = await setup(t, { reauthWindowSecs: 1 });
+  const { page, auth: first } = await newPage();
+  const username = uniqueName('hamilton');
+  await signUpWithPasskey(page, username);
+  assert.equal((await passkeyNames(page)).length, 1);
+  const [firstName] = await passkeyNames(page);
+
+  // A second authenticator, a security key, for the second passkey. The
+  // first one already holds a passkey for this account, which the server
+  // excludes, so only the second may answer the create() request: whenever
+  // the page starts adding a passkey, the first one is told not to answer.
+  const second = await addAuthenticator(page, { transport: 'usb' });
+  await second.setPresence(false);
+  await page.route('**/api/v1/account/passkeys/start', async (route) => {
+    await first.setPresence(false);
+    await second.setPresence(true);
+    await route.fallback();
+  });
+
+  await page.waitForTimeout(1500); // past the 1-second window
+  await page.getByRole('button', { name: 'Add a passkey' }).click();
+  await page.getByLabel('Name for the new passkey (optional)').fill('Security key');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  // The server wants a recent sign-in: the inline panel asks for it.
+  const panel = page.locator('[data-reauth]');
+  await panel.getByRole('heading', { name: "Confirm it's you" }).waitFor();
+  await first.setPresence(true);
+  await second.setPresence(false);
+  await panel.getByRole('button', { name: 'Use your passkey' }).click();
+  await page.locator('#page-status', { hasText: 'Passkey added' }).waitFor();
+  assert.equal(await panel.count(), 0);
+  assert.deepEqual((await passkeyNames(page)).sort(), [firstName, 'Security key'].sort());
+  await page.unroute('**/api/v1/account/passkeys/start');
+
+  // Remove the first passkey, after the window has passed again.
+  await page.waitForTimeout(1500);
+  const item = page.locator('#passkey-list > li', { has: page.locator('.passkey-name', { hasText: firstName }) });
+  await item.getByRole('button', { name: /^Remove/ }).click();
+  await item.getByRole('button', { name: 'Remove passkey' }).click();
+
+  await panel.getByRole('heading', { name: "Confirm it's you" }).waitFor();
+  await screenshot(page, 'account-reauth');
+  await panel.getByRole('button', { name: 'Use your passkey' }).click();
+
+  await page.locator('#page-status', { hasText: /Passkey .* removed/ }).waitFor();
+  await accountReady(page);
+  assert.deepEqual(await passkeyNames(page), ['Security key']);
+});

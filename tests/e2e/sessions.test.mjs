@@ -1,0 +1,63 @@
+// Sessions: a person signed in on two devices signs the other one out.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { setup, screenshot, uniqueName } from './harness.mjs';
+import { signUpWithEmailCode, logInWithCode, expectSignedInAs, accountReady } from './steps.mjs';
+
+test('signing out all other sessions ends the session on the other device', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const username = uniqueName('curie');
+  const email = `${username}@example.com`;
+
+  const phone = await newPage({ authenticator: false });
+  await signUpWithEmailCode(phone.page, smtp, username, email);
+
+  const laptop = await newPage({ authenticator: false });
+  await laptop.page.goto('/login');
+  await logInWithCode(laptop.page, username, 'Email', () => smtp.waitForCode(email));
+  await laptop.page.waitForURL('**/account');
+  await expectSignedInAs(laptop.page, username);
+
+  await phone.page.reload();
+  await accountReady(phone.page);
+  const sessions = phone.page.locator('#session-list > li');
+  assert.equal(await sessions.count(), 2);
+  assert.equal(await phone.page.locator('#session-list').getByText('This device').count(), 1);
+  await screenshot(phone.page, 'account-two-sessions');
+
+  await phone.page.getByRole('button', { name: 'Sign out all other sessions' }).click();
+  await phone.page.locator('#page-status', { hasText: 'Signed out of all other sessions.' }).waitFor();
+  assert.equal(await sessions.count(), 1);
+
+  await laptop.page.reload();
+  await laptop.page.waitForURL('**/login?return_to=%2Faccount');
+
+  // The phone is still signed in.
+  await phone.page.reload();
+  await expectSignedInAs(phone.page, username);
+});
+
+test('a person signs out one other session by its own button', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const username = uniqueName('meitner');
+  const email = `${username}@example.com`;
+
+  const phone = await newPage({ authenticator: false });
+  await signUpWithEmailCode(phone.page, smtp, username, email);
+  const laptop = await newPage({ authenticator: false });
+  await laptop.page.goto('/login');
+  await logInWithCode(laptop.page, username, 'Email', () => smtp.waitForCode(email));
+  await laptop.page.waitForURL('**/account');
+
+  await phone.page.reload();
+  await accountReady(phone.page);
+  const other = phone.page.locator('#session-list > li', { hasNotText: 'This device' });
+  await other.getByRole('button', { name: /^Sign out/ }).click();
+  await phone.page.locator('#page-status', { hasText: /^Signed out / }).waitFor();
+  assert.equal(await phone.page.locator('#session-list > li').count(), 1);
+
+  await laptop.page.reload();
+  await laptop.page.waitForURL('**/login?return_to=%2Faccount');
+});

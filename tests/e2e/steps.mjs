@@ -1,0 +1,61 @@
+// Steps shared by the journeys: what a person does on the pages, by clicking
+// and typing. Each returns once the page shows the result.
+
+import assert from 'node:assert/strict';
+
+/** /signup → passkey → /account. */
+export async function signUpWithPasskey(page, username, { displayName } = {}) {
+  await page.goto('/signup');
+  await page.locator('#username').fill(username);
+  if (displayName) await page.locator('#display-name').fill(displayName);
+  await page.getByRole('button', { name: 'Continue with fingerprint or face' }).click();
+  await page.waitForURL('**/account');
+  await accountReady(page);
+}
+
+/** /signup → "No fingerprint or face unlock?" → email code → /account. */
+export async function signUpWithEmailCode(page, smtp, username, email) {
+  await page.goto('/signup');
+  await page.getByRole('button', { name: 'Sign up with an email or SMS code' }).click();
+  await page.locator('#code-username').fill(username);
+  await page.getByLabel('Email', { exact: true }).check();
+  await page.getByLabel('Email address').fill(email);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  const code = await smtp.waitForCode(email);
+  await page.getByLabel('6-digit code').fill(code);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/account');
+  await accountReady(page);
+}
+
+/** Waits until /account has loaded everything. */
+export async function accountReady(page) {
+  await page.locator('body[data-ready="true"]').waitFor();
+}
+
+export async function logOut(page) {
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.waitForURL('**/login');
+}
+
+/** On /login: "Use a code instead" → method → code (from `getCode`) → signed in. */
+export async function logInWithCode(page, username, methodLabel, getCode) {
+  await page.locator('#username').fill(username);
+  await page.getByRole('button', { name: 'Use a code instead' }).click();
+  await page.getByLabel(methodLabel, { exact: true }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('#code').waitFor();
+  await page.locator('#code').fill(await getCode());
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+}
+
+/** The account page's passkey names, in order. */
+export async function passkeyNames(page) {
+  return page.locator('#passkey-list .passkey-name').allTextContents();
+}
+
+export async function expectSignedInAs(page, username) {
+  await accountReady(page);
+  const who = await page.locator('#who').textContent();
+  assert.ok(who.includes(username), `expected to be signed in as ${username}, the page says ${who}`);
+}

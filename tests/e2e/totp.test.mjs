@@ -1,0 +1,96 @@
+// Two-factor authentication with an authenticator app: the five set-up steps,
+// then a log-in with the app's code.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import * as OTPAuth from 'otpauth';
+
+import { setup, screenshot, uniqueName } from './harness.mjs';
+import { signUpWithPasskey, logOut, logInWithCode, expectSignedInAs, accountReady } from './steps.mjs';
+
+test('a person sets up an authenticator app in five steps and then logs in with its code', async (t) => {
+  const { newPage } = await setup(t);
+  const { page, auth } = await newPage();
+  const username = uniqueName('turing');
+  await signUpWithPasskey(page, username);
+
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+  await page.getByLabel('Authenticator app').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  // 1. Save your recovery codes.
+  await page.getByRole('heading', { name: 'Save your recovery codes' }).waitFor();
+  const codes = page.locator('#totp-codes .codes li');
+  await codes.nth(9).waitFor();
+  assert.equal(await codes.count(), 10);
+  await page.getByRole('button', { name: 'Copy', exact: true }).waitFor();
+  await page.getByRole('button', { name: 'Download (.txt)' }).waitFor();
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download (.txt)' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'sesame-recovery-codes.txt');
+  await screenshot(page, 'totp-step1-recovery-codes');
+  await page.getByRole('button', { name: 'I have saved the recovery codes' }).click();
+
+  // 2. Get an authenticator app.
+  await page.getByRole('heading', { name: 'Get an authenticator app' }).waitFor();
+  await page.getByRole('button', { name: 'I have an app' }).click();
+
+  // 3. Scan the QR code, or type the key.
+  await page.getByRole('heading', { name: 'Scan the QR code' }).waitFor();
+  await page.locator('#totp-qr').waitFor();
+  assert.match(await page.locator('#totp-qr').getAttribute('src'), /^data:image\/svg\+xml;base64,/);
+  const grouped = (await page.locator('#totp-secret').textContent()).trim();
+  assert.match(grouped, /^([A-Z2-7=]{1,4} )*[A-Z2-7=]{1,4}$/, `the key is shown in groups of four: ${grouped}`);
+  await screenshot(page, 'totp-step3-qr');
+  const totp = new OTPAuth.TOTP({
+    secret: OTPAuth.Secret.fromBase32(grouped.replace(/\s+/g, '')),
+    algorithm: 'SHA1',
+    digits: 6,
+    period: 30,
+  });
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  // 4. Enter the 6-digit code.
+  await page.getByRole('heading', { name: 'Enter the 6-digit code' }).waitFor();
+  const input = page.getByLabel('Code from the app');
+  assert.equal(await input.getAttribute('inputmode'), 'numeric');
+  assert.equal(await input.getAttribute('autocomplete'), 'one-time-code');
+  await input.fill(totp.generate());
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  // 5. Save.
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByRole('heading', { name: 'Two-factor authentication is on' }).waitFor();
+  const setupStep = Math.floor(Date.now() / 30_000);
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.locator('#totp-state', { hasText: 'On' }).waitFor();
+
+  // Log out, and log in with the app's code. The passkey stays on this
+  // device, but the person chooses a code: the authenticator is told not to
+  // answer, so the autofill request waits.
+  await logOut(page);
+  await auth.setPresence(false);
+  // A step is accepted once per account: use the next one (the server allows
+  // one step of clock drift), or wait for it if the server is strict.
+  await logInWithCode(page, username, 'Authenticator app', async () => totp.generate({ timestamp: (setupStep + 1) * 30_000 }));
+  const offer = page.getByRole('heading', { name: 'Use your fingerprint or face next time' });
+  const error = page.locator('#code-error').filter({ hasText: /\S/ });
+  await Promise.race([offer.waitFor(), error.waitFor()]);
+  if (await error.isVisible()) {
+    const wait = (setupStep + 1) * 30_000 - Date.now() + 500;
+    if (wait > 0) await page.waitForTimeout(wait);
+    await page.locator('#code').fill(totp.generate());
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  }
+
+  // This device has fingerprint unlock, so Sesame offers a passkey; not now.
+  await offer.waitFor();
+  await page.getByRole('button', { name: 'Not now' }).click();
+  await page.waitForURL('**/account');
+  await expectSignedInAs(page, username);
+  await accountReady(page);
+  assert.equal(await page.locator('#totp-state').textContent(), 'On');
+});
