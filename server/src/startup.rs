@@ -57,6 +57,8 @@ pub enum StartupError {
     Key { dir: String, source: std::io::Error },
     #[error("invalid WebAuthn settings (SESAME_RP_ID / SESAME_ORIGIN): {0}")]
     Webauthn(String),
+    #[error("invalid delivery settings (SESAME_SMTP_URL / SESAME_MAIL_FROM / SESAME_SMS_*): {0}")]
+    Delivery(String),
 }
 
 /// Options that tests (and only tests) change.
@@ -160,6 +162,20 @@ fn build_state(
         .iter()
         .filter_map(|p| p.parse().ok())
         .collect();
+    let email =
+        sesame_delivery::build_email_sender(config.smtp_url.as_deref(), config.mail_from.as_deref())
+            .map_err(|e| StartupError::Delivery(e.to_string()))?;
+    let sms = sesame_delivery::build_sms_sender(&sesame_delivery::SmsConfig {
+        provider: config.sms_provider.clone(),
+        twilio_account_sid: config.twilio_account_sid.clone(),
+        twilio_auth_token: config.twilio_auth_token.clone(),
+        twilio_from: config.twilio_from.clone(),
+        twilio_messaging_service_sid: config.twilio_messaging_service_sid.clone(),
+        twilio_base_url: config.twilio_base_url.clone(),
+        webhook_url: config.sms_webhook_url.clone(),
+        webhook_secret: config.sms_webhook_secret.clone(),
+    })
+    .map_err(|e| StartupError::Delivery(e.to_string()))?;
     Ok(AppState(Arc::new(Inner {
         db,
         config,
@@ -168,6 +184,8 @@ fn build_state(
         clock,
         cookie_name,
         trusted_proxies,
+        email,
+        sms,
     })))
 }
 

@@ -3,6 +3,7 @@
 use std::{net::IpAddr, sync::Arc};
 
 use sea_orm::DatabaseConnection;
+use sesame_delivery::{EmailSender, SmsSender};
 use webauthn_rs::Webauthn;
 
 use crate::{clock::Clock, config::Config, crypto::ServerKey};
@@ -21,6 +22,10 @@ pub struct Inner {
     pub clock: Arc<dyn Clock>,
     pub cookie_name: &'static str,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Email delivery (SMTP, or the development log sender).
+    pub email: Arc<dyn EmailSender>,
+    /// SMS delivery (Twilio, webhook, or the development log sender).
+    pub sms: Arc<dyn SmsSender>,
 }
 
 impl std::ops::Deref for AppState {

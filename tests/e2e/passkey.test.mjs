@@ -28,12 +28,9 @@ test('after logging out, the "Sign in with a passkey" button logs back in', asyn
   const { page, auth } = await newPage();
   const username = uniqueName('grace');
   await signUpWithPasskey(page, username);
-  await logOut(page);
-
-  // Keep the autofill request (which the virtual authenticator would answer
-  // at once) waiting, so that the button is what signs in.
-  await auth.setPresence(false);
-  await page.goto('/login');
+  // The authenticator is silent while /login loads, so the autofill request
+  // (which it would answer at once) waits and the button is what signs in.
+  await logOut(page, auth);
   assert.equal(await page.locator('#username').getAttribute('autocomplete'), 'username webauthn');
   await screenshot(page, 'login');
   await page.waitForTimeout(300);
@@ -46,10 +43,11 @@ test('after logging out, the "Sign in with a passkey" button logs back in', asyn
 
 test('a passkey offered in the username autofill logs in', async (t) => {
   const { newPage } = await setup(t);
-  const { page } = await newPage();
+  const { page, auth } = await newPage();
   const username = uniqueName('alan');
   await signUpWithPasskey(page, username);
-  await logOut(page);
+  await logOut(page, auth);
+  await auth.setPresence(true);
 
   // Record which kind of request the page makes and which one produced the
   // passkey, without changing what the page does.
@@ -73,4 +71,34 @@ test('a passkey offered in the username autofill logs in', async (t) => {
   await page.waitForURL('**/account');
   await expectSignedInAs(page, username);
   assert.deepEqual(gets, [{ mediation: 'conditional', resolved: true }]);
+});
+
+test('signing in returns to the page that asked for it, and only to this site', async (t) => {
+  const { newPage } = await setup(t);
+  const { page, auth } = await newPage();
+  const username = uniqueName('lovelace');
+  await signUpWithPasskey(page, username);
+  await logOut(page, auth);
+  await auth.setPresence(true);
+
+  // Signed out, "/" leads to the account page, which sends to /login and,
+  // once signed in (here by autofill), back to the account page.
+  const visited = [];
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) visited.push(new URL(frame.url()).pathname + new URL(frame.url()).search);
+  });
+  await page.goto('/');
+  await expectSignedInAs(page, username);
+  assert.ok(visited.includes('/login?return_to=%2Faccount'), `visited ${visited.join(', ')}`);
+  assert.equal(visited.at(-1), '/account');
+  await logOut(page, auth);
+  await auth.setPresence(true);
+
+  // A return address on another site is ignored.
+  visited.length = 0;
+  await page.goto('/login?return_to=%2F%2Fevil.example%2Fsteal');
+  await expectSignedInAs(page, username);
+  assert.equal(new URL(page.url()).origin, new URL(page.url().replace(/\/account.*$/, '/')).origin);
+  assert.ok(visited.every((url) => !url.includes('steal') || url.startsWith('/login?')), `visited ${visited.join(', ')}`);
+  assert.equal(visited.at(-1), '/account');
 });

@@ -33,7 +33,14 @@ export async function accountReady(page) {
   await page.locator('body[data-ready="true"]').waitFor();
 }
 
-export async function logOut(page) {
+/**
+ * Log out → /login. Pass the page's authenticator when it holds a passkey
+ * for the account: on /login the virtual authenticator would answer the
+ * autofill request at once and sign straight back in, so it is told not to
+ * answer (turn it back on with `auth.setPresence(true)`).
+ */
+export async function logOut(page, auth) {
+  if (auth) await auth.setPresence(false);
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL('**/login');
 }

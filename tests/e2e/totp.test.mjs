@@ -71,8 +71,7 @@ test('a person sets up an authenticator app in five steps and then logs in with 
   // Log out, and log in with the app's code. The passkey stays on this
   // device, but the person chooses a code: the authenticator is told not to
   // answer, so the autofill request waits.
-  await logOut(page);
-  await auth.setPresence(false);
+  await logOut(page, auth);
   // A step is accepted once per account: use the next one (the server allows
   // one step of clock drift), or wait for it if the server is strict.
   await logInWithCode(page, username, 'Authenticator app', async () => totp.generate({ timestamp: (setupStep + 1) * 30_000 }));

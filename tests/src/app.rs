@@ -8,6 +8,9 @@ use sesame::{Application, Overrides, clock::TestClock, config::Config, crypto::S
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
 
+/// The secret the test SMS webhook receiver shares with Sesame.
+pub const SMS_WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789";
+
 /// Which database the test runs on.
 #[derive(Clone, Debug)]
 pub enum Backend {
@@ -23,6 +26,10 @@ pub struct TestApp {
     pub config: Config,
     pub browser: Browser,
     pub backend: Backend,
+    /// The real SMTP server Sesame delivers email to.
+    pub mail: sesame_fakes::SmtpSink,
+    /// The SMS webhook receiver (Sesame's SMS provider is `webhook`, pointed here).
+    pub sms: sesame_fakes::HttpRecorder,
     key: ServerKey,
     _dir: Arc<TempDir>,
     server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
@@ -85,6 +92,13 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         database_max_connections: 4,
         ..Config::default()
     };
+    let mail = sesame_fakes::SmtpSink::start().await;
+    let sms = sesame_fakes::HttpRecorder::start().await;
+    config.smtp_url = Some(mail.url());
+    config.mail_from = Some("Sesame <sesame@localhost>".into());
+    config.sms_provider = Some("webhook".into());
+    config.sms_webhook_url = Some(format!("{}/sms", sms.base_url()));
+    config.sms_webhook_secret = Some(SMS_WEBHOOK_SECRET.into());
     let clock = TestClock::default();
     let key = ServerKey::random();
     // Bind first to learn the port, then build the real server on that port with the right origin.
@@ -101,6 +115,8 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         config,
         browser: Browser::new(port),
         backend,
+        mail,
+        sms,
         key,
         _dir: dir,
         server: None,
