@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod ceremony;
+pub mod code_send;
 pub mod contact;
 pub mod event;
 pub mod passkey;

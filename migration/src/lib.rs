@@ -9,6 +9,7 @@ mod m20261128_000004_create_session;
 mod m20261128_000005_create_event;
 mod m20261128_000006_create_contact;
 mod m20261128_000007_create_recovery_code;
+mod m20261128_000008_create_code_send;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_create_event::Migration),
             Box::new(m20261128_000006_create_contact::Migration),
             Box::new(m20261128_000007_create_recovery_code::Migration),
+            Box::new(m20261128_000008_create_code_send::Migration),
         ]
     }
 }

@@ -1,6 +1,11 @@
 //! Sesame's API tests: one binary, a module per feature. Each test runs against a real server
 //! on a fresh database: SQLite, and PostgreSQL too when `SESAME_TEST_POSTGRES_URL` is set.
 
+mod account_events;
+mod account_passkeys;
+mod account_sessions;
+mod codes;
+mod factors;
 mod health;
 mod login;
 mod malformed;
@@ -15,6 +20,11 @@ fn main() -> std::process::ExitCode {
         ("login", login::tests()),
         ("sessions", sessions::tests()),
         ("malformed", malformed::tests()),
+        ("codes", codes::tests()),
+        ("factors", factors::tests()),
+        ("account_passkeys", account_passkeys::tests()),
+        ("account_sessions", account_sessions::tests()),
+        ("account_events", account_events::tests()),
     ] {
         all.extend(tests.into_iter().map(|(name, f)| (module, name, f)));
     }

@@ -43,6 +43,13 @@ export async function logOut(page, auth) {
   if (auth) await auth.setPresence(false);
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL('**/login');
+  if (auth) await autofillWaiting(page);
+}
+
+/** Waits until /login's autofill (conditional mediation) request is pending. */
+export async function autofillWaiting(page) {
+  await page.locator('#passkey-form[data-autofill="waiting"]').waitFor({ state: 'attached' });
+  await page.waitForTimeout(100); // let the request reach the authenticator
 }
 
 /** On /login: "Use a code instead" → method → code (from `getCode`) → signed in. */

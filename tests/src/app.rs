@@ -165,6 +165,11 @@ impl TestApp {
         Browser::new(self.port)
     }
 
+    /// A second, independent browser that sends this `User-Agent`.
+    pub fn new_browser_with_user_agent(&self, user_agent: &str) -> Browser {
+        Browser::with_user_agent(self.port, user_agent)
+    }
+
     /// A software authenticator for this app's origin.
     pub fn authenticator(&self) -> sesame_softauth::SoftAuthenticator {
         sesame_softauth::SoftAuthenticator::new(&self.origin)
@@ -180,8 +185,21 @@ impl TestApp {
 
 impl Browser {
     pub fn new(port: u16) -> Self {
+        Self::build(port, None)
+    }
+
+    /// A browser that sends this `User-Agent` header.
+    pub fn with_user_agent(port: u16, user_agent: &str) -> Self {
+        Self::build(port, Some(user_agent))
+    }
+
+    fn build(port: u16, user_agent: Option<&str>) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(user_agent) = user_agent {
+            builder = builder.user_agent(user_agent);
+        }
+        let client = builder
             .cookie_store(true)
             .resolve(
                 "localhost",
@@ -294,6 +312,27 @@ impl Browser {
             &json!({"ceremony": start.body["ceremony"], "credential": credential}),
         )
         .await
+    }
+
+    /// Add a passkey from `auth` to the logged-in account (`/account/passkeys/start` then
+    /// `/finish`); returns the finish response. Panics when `start` is refused.
+    pub async fn add_passkey(
+        &self,
+        auth: &mut sesame_softauth::SoftAuthenticator,
+        label: Option<&str>,
+    ) -> Resp {
+        let start = self
+            .post("/api/v1/account/passkeys/start", &json!({}))
+            .await;
+        assert_eq!(start.status, 200, "add passkey start: {}", start.text);
+        let credential = auth
+            .register(&start.body["options"], &Default::default())
+            .expect("register");
+        let mut body = json!({"ceremony": start.body["ceremony"], "credential": credential});
+        if let Some(label) = label {
+            body["label"] = json!(label);
+        }
+        self.post("/api/v1/account/passkeys/finish", &body).await
     }
 
     /// Log in with a passkey from `auth` (with or without a username); returns the finish response.

@@ -3,6 +3,7 @@
 //! software authenticator.
 
 pub mod app;
+pub mod flows;
 pub mod harness;
 
 pub use app::{Backend, Browser, Resp, TestApp, spawn_app};

@@ -118,7 +118,7 @@ function plural(n, one, many) {
 // ---- account ----
 
 function renderAccount() {
-  $('#who').textContent = account.display_name
+  $('#who').textContent = account.display_name && account.display_name !== account.username
     ? `${account.display_name} (${account.username})`
     : account.username;
   $('#password-username').value = account.username;

@@ -55,8 +55,15 @@ async function startConditional() {
   }, CONDITIONAL_RENEW_MS);
   const promise = (async () => {
     const start = await api('POST', '/login/passkey/start', {});
-    const credential = await getPasskey(start.options, { mediation: 'conditional', signal: controller.signal });
-    await finishPasskey(start.ceremony, credential);
+    // Marks the form while the browser may offer passkeys in autofill (for
+    // styling and for tests that need to know the request is pending).
+    passkeyForm.dataset.autofill = 'waiting';
+    try {
+      const credential = await getPasskey(start.options, { mediation: 'conditional', signal: controller.signal });
+      await finishPasskey(start.ceremony, credential);
+    } finally {
+      delete passkeyForm.dataset.autofill;
+    }
   })();
   conditional = { controller, promise, timer };
   promise.catch((err) => {

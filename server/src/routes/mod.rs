@@ -2,9 +2,15 @@
 //! the result; the rules live in `service/`.
 
 pub mod account;
+pub mod account_passkeys;
+pub mod account_sessions;
+pub mod activity;
+pub mod codes;
+pub mod factors;
 pub mod health;
 pub mod login;
 pub mod signup;
+pub mod well_known;
 
 use axum::Router;
 use serde::Serialize;
@@ -14,13 +20,21 @@ use crate::state::AppState;
 
 /// The JSON API under `/api/v1`, plus health checks.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(health::router()).nest(
-        "/api/v1",
-        Router::new()
-            .merge(signup::router())
-            .merge(login::router())
-            .merge(account::router()),
-    )
+    Router::new()
+        .merge(health::router())
+        .merge(well_known::router())
+        .nest(
+            "/api/v1",
+            Router::new()
+                .merge(signup::router())
+                .merge(login::router())
+                .merge(codes::router())
+                .merge(factors::router())
+                .merge(account::router())
+                .merge(account_passkeys::router())
+                .merge(account_sessions::router())
+                .merge(activity::router()),
+        )
 }
 
 /// `{"ceremony", "options"}`.

@@ -1,9 +1,22 @@
 //! The rules of each feature. No axum types here; `now` (Unix ms) is always a parameter.
 
+pub mod account_passkeys;
+pub mod account_sessions;
 pub mod accounts;
+pub mod activity;
+pub mod authenticator_app;
+pub mod code_login;
+pub mod codes;
+pub mod contacts;
 pub mod passkeys;
+pub mod password;
+pub mod recovery;
 pub mod sessions;
+pub mod totp;
 pub mod username;
+pub mod ways_in;
+pub mod notify;
+pub mod device;
 
 /// How a person proved who they are; used in sessions and events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

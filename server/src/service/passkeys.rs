@@ -523,5 +523,8 @@ pub async fn login_finish(
     )
     .await?;
     txn.commit().await?;
+    if current.is_none() {
+        super::notify::login_from_new_device(state, &account, client, now);
+    }
     Ok((account, issued))
 }

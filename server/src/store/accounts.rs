@@ -76,3 +76,51 @@ pub async fn clear_failures<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), 
         .await
         .map(|_| ())
 }
+
+/// Count one more failed code log-in and set the back-off; returns the new count.
+pub async fn add_failure<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    locked_until: impl Fn(i32) -> Option<i64>,
+) -> Result<i32, DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    account::Entity::update_many()
+        .col_expr(
+            account::Column::FailedAttempts,
+            Expr::col(account::Column::FailedAttempts).add(1),
+        )
+        .filter(account::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    let count = find_by_id(db, id).await?.map(|a| a.failed_attempts).unwrap_or(0);
+    account::Entity::update_many()
+        .col_expr(account::Column::LockedUntil, Expr::value(locked_until(count)))
+        .filter(account::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(count)
+}
+
+/// Apply a change to one account row.
+pub async fn update<C: ConnectionTrait>(db: &C, model: account::ActiveModel) -> Result<account::Model, DbErr> {
+    model.update(db).await
+}
+
+/// Advance the last accepted TOTP step, only forwards: the conditional write lets each step
+/// through once per account, even concurrently (RFC 6238 §5.2).
+pub async fn advance_totp_step<C: ConnectionTrait>(db: &C, id: Uuid, step: i64) -> Result<bool, DbErr> {
+    use sea_orm::{Condition, sea_query::Expr};
+    Ok(account::Entity::update_many()
+        .col_expr(account::Column::TotpLastStep, Expr::value(step))
+        .filter(account::Column::Id.eq(id))
+        .filter(account::Column::TotpEnabledAt.is_not_null())
+        .filter(
+            Condition::any()
+                .add(account::Column::TotpLastStep.is_null())
+                .add(account::Column::TotpLastStep.lt(step)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}

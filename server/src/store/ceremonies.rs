@@ -37,3 +37,38 @@ pub async fn delete_expired<C: ConnectionTrait>(db: &C, now: i64) -> Result<u64,
         .await?
         .rows_affected)
 }
+
+/// A live ceremony of `kind`, without consuming it (code ceremonies survive wrong codes).
+pub async fn find_live<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    kind: &str,
+    now: i64,
+) -> Result<Option<ceremony::Model>, DbErr> {
+    ceremony::Entity::find_by_id(id)
+        .filter(ceremony::Column::Kind.eq(kind))
+        .filter(ceremony::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await
+}
+
+/// Count a wrong code; the `max`-th wrong code ends the ceremony (contract "Conventions").
+pub async fn add_wrong_attempt<C: ConnectionTrait>(db: &C, id: Uuid, max: i32) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    ceremony::Entity::update_many()
+        .col_expr(ceremony::Column::Attempts, Expr::col(ceremony::Column::Attempts).add(1))
+        .filter(ceremony::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    ceremony::Entity::delete_many()
+        .filter(ceremony::Column::Id.eq(id))
+        .filter(ceremony::Column::Attempts.gte(max))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Remove a ceremony (e.g. when its code could not be delivered).
+pub async fn delete<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
+    ceremony::Entity::delete_by_id(id).exec(db).await.map(|_| ())
+}

@@ -49,3 +49,26 @@ pub async fn list<C: ConnectionTrait>(
         .all(db)
         .await
 }
+
+/// Was there a `login` event of the account from exactly this IP address and user agent
+/// before `before`? (An absent IP or user agent matches only an absent one.)
+pub async fn has_login_from<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    client: &ClientInfo,
+    before: i64,
+) -> Result<bool, DbErr> {
+    let mut query = event::Entity::find()
+        .filter(event::Column::AccountId.eq(account_id))
+        .filter(event::Column::Kind.eq("login"))
+        .filter(event::Column::At.lt(before));
+    query = match &client.ip {
+        Some(ip) => query.filter(event::Column::Ip.eq(ip.as_str())),
+        None => query.filter(event::Column::Ip.is_null()),
+    };
+    query = match &client.user_agent {
+        Some(ua) => query.filter(event::Column::UserAgent.eq(ua.as_str())),
+        None => query.filter(event::Column::UserAgent.is_null()),
+    };
+    Ok(query.one(db).await?.is_some())
+}

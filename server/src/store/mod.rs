@@ -3,8 +3,11 @@
 
 pub mod accounts;
 pub mod ceremonies;
+pub mod code_sends;
+pub mod contacts;
 pub mod events;
 pub mod passkeys;
+pub mod recovery_codes;
 pub mod sessions;
 
 /// Is this error a unique-constraint violation (on either database)?

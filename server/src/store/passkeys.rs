@@ -63,3 +63,33 @@ pub async fn record_use<C: ConnectionTrait>(
     }
     Ok(update.exec(db).await?.rows_affected == 1)
 }
+
+/// Rename a passkey of this account; `None` when the account has no passkey with that id.
+pub async fn rename<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    id: Uuid,
+    label: &str,
+) -> Result<Option<passkey::Model>, DbErr> {
+    let mut rows = passkey::Entity::update_many()
+        .col_expr(passkey::Column::Label, Expr::value(label))
+        .filter(passkey::Column::Id.eq(id))
+        .filter(passkey::Column::AccountId.eq(account_id))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.pop())
+}
+
+/// Delete a passkey of this account; `None` when the account has no passkey with that id.
+pub async fn delete_for_account<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    id: Uuid,
+) -> Result<Option<passkey::Model>, DbErr> {
+    let mut rows = passkey::Entity::delete_many()
+        .filter(passkey::Column::Id.eq(id))
+        .filter(passkey::Column::AccountId.eq(account_id))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.pop())
+}

@@ -1,0 +1,307 @@
+//! Managing the passkeys of a logged-in account: list, add, rename, remove, and the facts the
+//! browser's Signal API needs.
+//!
+//! ```text
+//! browser (recent session)        Sesame                                database
+//!   | POST …/passkeys/start {}      | options: same user handle, the    |
+//!   |------------------------------>| account's credentials excluded ──>| INSERT ceremony add_passkey
+//!   |<------------------------------| {ceremony, options}                | (account, session, 5 min)
+//!   | navigator.credentials.create()|                                   |
+//!   | POST …/passkeys/finish        | 1. DELETE ceremony … RETURNING ──>| at most one caller wins
+//!   |------------------------------>| 2. same account and session? (400)|
+//!   |                               | 3. verify the attestation (401)   |
+//!   |                               | 4. INSERT passkey + event ───────>| COMMIT (409 if registered)
+//!   |<------------------------------| 201 Passkey; email notice sent    |
+//! ```
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use entity::passkey;
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, CredentialID, PasskeyRegistration, RegisterPublicKeyCredential,
+};
+
+use crate::{
+    clock::rfc3339,
+    error::ApiError,
+    extract::ClientInfo,
+    service::{
+        account_sessions::revoke_other_sessions,
+        notify,
+        passkeys::{self, CEREMONY_TTL_MS, Started},
+        sessions::Authenticated,
+        ways_in,
+    },
+    state::AppState,
+    store,
+};
+
+const ADD_PASSKEY: &str = "add_passkey";
+
+/// Longest label, in characters.
+pub const LABEL_MAX: usize = 64;
+
+/// Contract shape `Passkey`, plus `authenticator` (a known AAGUID's name) and `device_bound`.
+#[derive(Debug, Serialize)]
+pub struct PasskeyView {
+    pub id: Uuid,
+    pub label: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub aaguid: Option<Uuid>,
+    pub authenticator: Option<&'static str>,
+    pub device_bound: bool,
+}
+
+impl From<passkey::Model> for PasskeyView {
+    fn from(p: passkey::Model) -> Self {
+        // The all-zero AAGUID says "not told" (WebAuthn L3 §6.5.1 with "none" attestation).
+        let aaguid = p.aaguid.filter(|a| !a.is_nil());
+        Self {
+            id: p.id,
+            label: p.label,
+            created_at: rfc3339(p.created_at),
+            last_used_at: p.last_used_at.map(rfc3339),
+            backup_eligible: p.backup_eligible,
+            backup_state: p.backup_state,
+            aaguid,
+            authenticator: crate::aaguid::name(aaguid),
+            // WebAuthn L3 §6.1.3: a credential that is not backup eligible can never leave the
+            // authenticator it was made on.
+            device_bound: !p.backup_eligible,
+        }
+    }
+}
+
+/// What `PublicKeyCredential.signalAllAcceptedCredentials()` and
+/// `signalCurrentUserDetails()` need (WebAuthn L3 §5.1.10 Signal API), so the passkey
+/// provider can hide removed passkeys and show the current names.
+#[derive(Debug, Serialize)]
+pub struct SignalView {
+    pub rp_id: String,
+    /// base64url (unpadded) of the user handle's bytes, as `user.id` was sent at registration.
+    pub user_id: String,
+    pub all_accepted_credential_ids: Vec<String>,
+    pub name: String,
+    pub display_name: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AddState {
+    reg: PasskeyRegistration,
+}
+
+/// The account's passkeys, oldest first.
+pub async fn list(state: &AppState, auth: &Authenticated) -> Result<Vec<PasskeyView>, ApiError> {
+    Ok(
+        store::passkeys::list_for_account(&state.db, auth.account.id)
+            .await?
+            .into_iter()
+            .map(PasskeyView::from)
+            .collect(),
+    )
+}
+
+/// Step 1 of adding a passkey: creation options for the account's own user handle, excluding
+/// the passkeys it has (WebAuthn L3 §5.4.3 `excludeCredentials`), so an authenticator that
+/// already holds one says so instead of making a second.
+#[tracing::instrument(skip_all)]
+pub async fn add_start(
+    state: &AppState,
+    auth: &Authenticated,
+    now: i64,
+) -> Result<Started, ApiError> {
+    let account = &auth.account;
+    let exclude: Vec<CredentialID> = store::passkeys::list_for_account(&state.db, account.id)
+        .await?
+        .into_iter()
+        .map(|p| p.credential_id)
+        .collect();
+    let (ccr, reg) = creation_options(state, account, exclude)?;
+    let row = entity::ceremony::Model {
+        id: Uuid::new_v4(),
+        kind: ADD_PASSKEY.to_owned(),
+        account_id: Some(account.id),
+        session_id: Some(auth.session.id),
+        username: None,
+        state: serde_json::to_string(&AddState { reg })
+            .map_err(|e| ApiError::Internal(format!("serialise state: {e}")))?,
+        code_hash: None,
+        attempts: 0,
+        created_at: now,
+        expires_at: now + CEREMONY_TTL_MS,
+    };
+    let id = row.id;
+    store::ceremonies::insert(&state.db, row).await?;
+    Ok(Started {
+        ceremony: id,
+        options: serde_json::to_value(&ccr)
+            .map_err(|e| ApiError::Internal(format!("serialise options: {e}")))?,
+    })
+}
+
+/// Discoverable, user-verifying creation options (contract "Sign-up"), as at sign-up: the
+/// same user handle as the account's other passkeys (WebAuthn L3 §14.6.1), so a provider
+/// groups them under one account.
+fn creation_options(
+    state: &AppState,
+    account: &entity::account::Model,
+    exclude: Vec<CredentialID>,
+) -> Result<(CreationChallengeResponse, PasskeyRegistration), ApiError> {
+    let exclude = (!exclude.is_empty()).then_some(exclude);
+    let (mut ccr, reg) = state
+        .webauthn
+        .start_passkey_registration(
+            account.user_handle,
+            &account.username,
+            &account.display_name,
+            exclude,
+        )
+        .map_err(|e| ApiError::Internal(format!("start registration: {e:?}")))?;
+    // webauthn-rs asks for residentKey "discouraged"; the contract wants discoverable passkeys.
+    if let Some(selection) = ccr.public_key.authenticator_selection.as_mut() {
+        selection.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
+        selection.require_resident_key = true;
+    }
+    Ok((ccr, reg))
+}
+
+/// Step 2 of adding a passkey: consume the ceremony, check that this very session started it,
+/// verify the attestation, store the passkey (409 when the credential is registered anywhere
+/// already), then email a notice.
+#[tracing::instrument(skip_all)]
+pub async fn add_finish(
+    state: &AppState,
+    auth: &Authenticated,
+    ceremony: Uuid,
+    credential: &RegisterPublicKeyCredential,
+    label: Option<&str>,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<PasskeyView, ApiError> {
+    let row = store::ceremonies::take(&state.db, ceremony, ADD_PASSKEY, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    // The ceremony was bound to the (recent) session that started it; a ceremony id used from
+    // anywhere else is simply unknown here (OWASP ASVS 5.0 V7.5: the re-authenticated session
+    // is the one allowed to make the change).
+    if row.account_id != Some(auth.account.id) || row.session_id != Some(auth.session.id) {
+        return Err(ApiError::InvalidCeremony);
+    }
+    let saved: AddState = serde_json::from_str(&row.state)
+        .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))?;
+    let key = passkeys::verify_registration(state, credential, &saved.reg)?;
+    let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
+    let txn = state.db.begin().await?;
+    let model =
+        passkeys::insert_passkey(&txn, &auth.account, &key, &facts, label, client, now).await?;
+    txn.commit().await?;
+    notify::security_notice(state, auth.account.id, notify::PASSKEY_ADDED, client);
+    Ok(model.into())
+}
+
+/// A label as the contract takes it: 1–64 characters after trimming, no control characters.
+pub fn valid_label(raw: &str) -> Result<String, ApiError> {
+    let label = raw.trim();
+    let length = label.chars().count();
+    if length == 0 || length > LABEL_MAX {
+        return Err(ApiError::InvalidRequest(format!(
+            "label must be 1 to {LABEL_MAX} characters"
+        )));
+    }
+    if label.chars().any(char::is_control) {
+        return Err(ApiError::InvalidRequest(
+            "label must not contain control characters".into(),
+        ));
+    }
+    Ok(label.to_owned())
+}
+
+/// Rename one of the account's passkeys; another account's id is 404.
+#[tracing::instrument(skip_all)]
+pub async fn rename(
+    state: &AppState,
+    auth: &Authenticated,
+    id: Uuid,
+    raw_label: &str,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<PasskeyView, ApiError> {
+    let label = valid_label(raw_label)?;
+    let txn = state.db.begin().await?;
+    let model = store::passkeys::rename(&txn, auth.account.id, id, &label)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    store::events::insert(
+        &txn,
+        auth.account.id,
+        "passkey_renamed",
+        client,
+        serde_json::json!({"passkey_id": model.id, "label": model.label}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model.into())
+}
+
+/// Remove one of the account's passkeys, unless it is the account's last way in (409
+/// `last_method`, decided in the deleting transaction, see [`ways_in`]). Every other session
+/// of the account ends with it: one of them may be the person the passkey was removed from.
+#[tracing::instrument(skip_all)]
+pub async fn remove(
+    state: &AppState,
+    auth: &Authenticated,
+    id: Uuid,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(), ApiError> {
+    let account = &auth.account;
+    let txn = ways_in::begin_removal(&state.db, account.id).await?;
+    let removed = store::passkeys::delete_for_account(&txn, account.id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    ways_in::ensure_one_left(&txn, account).await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "passkey_removed",
+        client,
+        serde_json::json!({"passkey_id": removed.id, "label": removed.label}),
+        now,
+    )
+    .await?;
+    revoke_other_sessions(
+        &txn,
+        account.id,
+        auth.session.id,
+        "passkey_removed",
+        client,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    notify::security_notice(state, account.id, notify::PASSKEY_REMOVED, client);
+    Ok(())
+}
+
+/// The facts for the browser's Signal API: every credential the account accepts now.
+pub async fn signal(state: &AppState, auth: &Authenticated) -> Result<SignalView, ApiError> {
+    let account = &auth.account;
+    let ids = store::passkeys::list_for_account(&state.db, account.id)
+        .await?
+        .into_iter()
+        .map(|p| URL_SAFE_NO_PAD.encode(p.credential_id))
+        .collect();
+    Ok(SignalView {
+        rp_id: state.config.rp_id.clone(),
+        user_id: URL_SAFE_NO_PAD.encode(account.user_handle.as_bytes()),
+        all_accepted_credential_ids: ids,
+        name: account.username.clone(),
+        display_name: account.display_name.clone(),
+    })
+}

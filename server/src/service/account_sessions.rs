@@ -1,0 +1,144 @@
+//! The account's sessions (contract "Session"): listing them and signing them out.
+//!
+//! Any session may end any other session of its account: someone who finds a session they do
+//! not recognise must be able to end it at once (OWASP ASVS 5.0 V7.4.5). The same
+//! [`revoke_other_sessions`] runs after a way in is removed, so a thief who logged in with the
+//! removed passkey or code is out as well (ASVS V7.4.3; NIST SP 800-63B §6.1.2.3).
+
+use entity::session;
+use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{
+    clock::rfc3339,
+    config::Config,
+    error::ApiError,
+    extract::ClientInfo,
+    service::{device::Device, methods_list, sessions::Authenticated},
+    state::AppState,
+    store,
+};
+
+/// Contract shape `Session`, plus `device`.
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub authenticated_at: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub methods: Vec<String>,
+    pub current: bool,
+    pub device: Device,
+}
+
+impl SessionView {
+    fn new(session: session::Model, current: Uuid) -> Self {
+        Self {
+            current: session.id == current,
+            device: Device::from_user_agent(session.user_agent.as_deref()),
+            id: session.id,
+            created_at: rfc3339(session.created_at),
+            last_seen_at: rfc3339(session.last_seen_at),
+            authenticated_at: rfc3339(session.authenticated_at),
+            methods: methods_list(&session.methods),
+            ip: session.ip,
+            user_agent: session.user_agent,
+        }
+    }
+}
+
+/// The account's live sessions, the most recently active first (expired or idle ones that the
+/// clean-up has not reached yet are left out: they no longer let anyone in).
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    config: &Config,
+    auth: &Authenticated,
+    now: i64,
+) -> Result<Vec<SessionView>, DbErr> {
+    let idle_ms = (config.session_idle_secs as i64).saturating_mul(1000);
+    Ok(store::sessions::list_for_account(db, auth.account.id, now)
+        .await?
+        .into_iter()
+        .filter(|s| s.last_seen_at + idle_ms > now)
+        .map(|s| SessionView::new(s, auth.session.id))
+        .collect())
+}
+
+/// End one session of the account (the current one too: that is a log-out). Another
+/// account's or an unknown id → 404, and nothing changes. Returns whether it was the current.
+#[tracing::instrument(skip_all)]
+pub async fn revoke(
+    state: &AppState,
+    auth: &Authenticated,
+    id: Uuid,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<bool, ApiError> {
+    let txn = state.db.begin().await?;
+    if !store::sessions::delete(&txn, auth.account.id, id).await? {
+        return Err(ApiError::NotFound);
+    }
+    store::events::insert(
+        &txn,
+        auth.account.id,
+        "session_revoked",
+        client,
+        serde_json::json!({"count": 1, "reason": "signed_out_by_user", "session_id": id}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id == auth.session.id)
+}
+
+/// End every session of the account but the current one (`DELETE /account/sessions`).
+#[tracing::instrument(skip_all)]
+pub async fn revoke_others(
+    state: &AppState,
+    auth: &Authenticated,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<u64, ApiError> {
+    let txn = state.db.begin().await?;
+    let count = revoke_other_sessions(
+        &txn,
+        auth.account.id,
+        auth.session.id,
+        "signed_out_by_user",
+        client,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(count)
+}
+
+/// End every session of `account_id` except `keep` and, when any ended, record one
+/// `session_revoked` event `{"count": N, "reason": reason}`. Pass the removal's transaction,
+/// so the sessions end exactly when the change commits. `reason` names what happened, e.g.
+/// `passkey_removed`, `contact_removed`, `totp_disabled`, `password_changed`.
+pub async fn revoke_other_sessions<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    keep: Uuid,
+    reason: &str,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<u64, DbErr> {
+    let count = store::sessions::delete_others(db, account_id, keep).await?;
+    if count > 0 {
+        store::events::insert(
+            db,
+            account_id,
+            "session_revoked",
+            client,
+            serde_json::json!({"count": count, "reason": reason}),
+            now,
+        )
+        .await?;
+    }
+    Ok(count)
+}

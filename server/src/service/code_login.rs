@@ -1,0 +1,302 @@
+//! Sign-up and log-in with a one-time code: an emailed or texted code, a TOTP code from an
+//! authenticator app, or a recovery code — with the password too when the account has one.
+//!
+//! Every failed proof (unknown user, wrong password, wrong or used code, a method the account
+//! lacks) gives the same `invalid_code` answer (NIST SP 800-63B rev 4 §3.2.2; OWASP ASVS 5.0
+//! V6.3.8) and counts against the account's lock-out.
+
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use sesame_delivery::CodePurpose;
+use uuid::Uuid;
+
+use super::{
+    Method,
+    codes::{self, Channel, lockout},
+    password, recovery,
+    sessions::{self, Authenticated, Issued},
+    totp,
+};
+use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
+
+const SIGNUP: &str = "signup_code";
+const LOGIN: &str = "login_code";
+
+#[derive(Serialize, Deserialize)]
+struct SignupState {
+    username: String,
+    channel: Channel,
+    address: String,
+}
+
+/// A code log-in method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeMethod {
+    Totp,
+    Email,
+    Sms,
+    Recovery,
+}
+
+impl CodeMethod {
+    fn method(self) -> Method {
+        match self {
+            Self::Totp => Method::Totp,
+            Self::Email => Method::Email,
+            Self::Sms => Method::Sms,
+            Self::Recovery => Method::Recovery,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct LoginState {
+    method: CodeMethod,
+}
+
+fn ceremony_row(kind: &str, account_id: Option<Uuid>, state: String, code_hash: Option<Vec<u8>>, id: Uuid, now: i64) -> entity::ceremony::Model {
+    entity::ceremony::Model {
+        id,
+        kind: kind.to_owned(),
+        account_id,
+        session_id: None,
+        username: None,
+        state,
+        code_hash,
+        attempts: 0,
+        created_at: now,
+        expires_at: now + codes::CODE_TTL_MS,
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialise state: {e}")))
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
+}
+
+/// Sign-up step 1: send a code to the address. The account is made only when it is proven.
+#[tracing::instrument(skip_all)]
+pub async fn signup_start(state: &AppState, raw_username: &str, channel: Channel, raw_address: &str, now: i64) -> Result<Uuid, ApiError> {
+    let username = super::username::normalize(raw_username).map_err(ApiError::InvalidUsername)?;
+    let address = codes::normalize_address(channel, raw_address)?;
+    if store::accounts::find_by_username(&state.db, &username).await?.is_some() {
+        return Err(ApiError::UsernameTaken);
+    }
+    codes::allow_send(&state.db, &format!("{}:{address}", channel.as_str()), now).await?;
+    let id = Uuid::new_v4();
+    let (code, hash) = codes::new_code(state, id);
+    let row = ceremony_row(SIGNUP, None, to_json(&SignupState { username, channel, address: address.clone() })?, Some(hash), id, now);
+    store::ceremonies::insert(&state.db, row).await?;
+    if let Err(e) = codes::deliver(state, channel, &address, CodePurpose::SignUp, &code).await {
+        // Nothing that could be finished is left behind.
+        store::ceremonies::delete(&state.db, id).await?;
+        return Err(e);
+    }
+    Ok(id)
+}
+
+/// Sign-up step 2: the code proves the address; the account, its verified contact and a
+/// session are made in one transaction.
+#[tracing::instrument(skip_all)]
+pub async fn signup_finish(state: &AppState, ceremony: Uuid, code: &str, client: &ClientInfo, now: i64) -> Result<(entity::account::Model, Issued), ApiError> {
+    let row = store::ceremonies::find_live(&state.db, ceremony, SIGNUP, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    if !codes::matches(state, &row, code) {
+        store::ceremonies::add_wrong_attempt(&state.db, row.id, codes::MAX_WRONG_PER_CODE).await?;
+        return Err(ApiError::InvalidCode);
+    }
+    let saved: SignupState = from_json(&row.state)?;
+    let txn = state.db.begin().await?;
+    store::ceremonies::take(&txn, ceremony, SIGNUP, now).await?.ok_or(ApiError::InvalidCeremony)?;
+    let account = store::accounts::new_account(&saved.username, &saved.username, uuid::Uuid::new_v4(), now);
+    let account = store::accounts::insert(&txn, account).await.map_err(|e| {
+        if store::is_unique_violation(&e) { ApiError::UsernameTaken } else { e.into() }
+    })?;
+    store::events::insert(&txn, account.id, "account_created", client, serde_json::json!({"method": saved.channel.as_str()}), now).await?;
+    let (contact, _) = store::contacts::upsert_verified(&txn, account.id, saved.channel.as_str(), &saved.address, now).await?;
+    store::events::insert(&txn, account.id, "contact_added", client, serde_json::json!({"contact_id": contact.id, "channel": contact.channel}), now).await?;
+    let issued = sessions::complete_login(&txn, &state.config, &account, &[saved.channel.method()], client, None, now).await?;
+    txn.commit().await?;
+    Ok((account, issued))
+}
+
+/// Log-in step 1: always 202 with a ceremony. For an email/SMS method of a real account a code
+/// is sent to its most recent verified contact of that channel; for an unknown user or a
+/// method the account lacks nothing is sent and finishing fails like a wrong code.
+#[tracing::instrument(skip_all)]
+pub async fn login_start(state: &AppState, raw_username: &str, method: CodeMethod, now: i64) -> Result<Uuid, ApiError> {
+    let username = super::username::normalize(raw_username).ok();
+    let account = match &username {
+        Some(name) => store::accounts::find_by_username(&state.db, name).await?,
+        None => None,
+    };
+    let id = Uuid::new_v4();
+    let mut delivery = None;
+    let mut code_hash = None;
+    if let (Some(account), Some(channel)) = (&account, match method {
+        CodeMethod::Email => Some(Channel::Email),
+        CodeMethod::Sms => Some(Channel::Sms),
+        _ => None,
+    }) {
+        // The resend limit is keyed on the username and method, known or not, so a 429 here
+        // reveals nothing about the account.
+        codes::allow_send(&state.db, &format!("login:{}:{}", account.username, channel.as_str()), now).await?;
+        if let Some(contact) = store::contacts::latest_of_channel(&state.db, account.id, channel.as_str()).await? {
+            let (code, hash) = codes::new_code(state, id);
+            code_hash = Some(hash);
+            delivery = Some((channel, contact.address, code));
+        }
+    } else if let (None, Some(name), CodeMethod::Email | CodeMethod::Sms) = (&account, &username, method) {
+        codes::allow_send(&state.db, &format!("login:{name}:{}", if method == CodeMethod::Email { "email" } else { "sms" }), now).await?;
+    }
+    let row = ceremony_row(LOGIN, account.as_ref().map(|a| a.id), to_json(&LoginState { method })?, code_hash, id, now);
+    store::ceremonies::insert(&state.db, row).await?;
+    if let Some((channel, address, code)) = delivery
+        && let Err(e) = codes::deliver(state, channel, &address, CodePurpose::LogIn, &code).await
+    {
+        store::ceremonies::delete(&state.db, id).await?;
+        return Err(e);
+    }
+    Ok(id)
+}
+
+/// What a successful proof still has to consume inside the session transaction.
+enum Consume {
+    Nothing,
+    TotpStep(i64),
+    RecoveryCode(Uuid),
+}
+
+/// Log-in step 2: check the lock-out, the password (when the account has one) and the code;
+/// then, in one transaction, consume the ceremony and the single-use proof and issue the
+/// session.
+#[tracing::instrument(skip_all)]
+pub async fn login_finish(
+    state: &AppState,
+    ceremony: Uuid,
+    code: &str,
+    password_given: Option<&str>,
+    client: &ClientInfo,
+    current: Option<&Authenticated>,
+    now: i64,
+) -> Result<(entity::account::Model, Issued), ApiError> {
+    let row = store::ceremonies::find_live(&state.db, ceremony, LOGIN, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let saved: LoginState = from_json(&row.state)?;
+    let account = match row.account_id {
+        Some(id) => store::accounts::find_by_id(&state.db, id).await?,
+        None => None,
+    };
+    if let Some(account) = &account {
+        lockout::check(account, now)?;
+    }
+
+    // The password, when the account has one: a password alone never logs in, and a code
+    // alone is not enough for an account with a password. Unknown users verify a dummy hash.
+    let password_ok = match (&account, password_given) {
+        (Some(a), Some(given)) if a.password_hash.is_some() => {
+            password::verify(given.to_owned(), a.password_hash.clone()).await?
+        }
+        (Some(a), None) => a.password_hash.is_none(),
+        (Some(_), Some(_)) => true,
+        (None, Some(given)) => password::verify(given.to_owned(), None).await?,
+        (None, None) => false,
+    };
+
+    let proof = match &account {
+        Some(account) if password_ok => check_code(state, &row, account, saved.method, code, now).await?,
+        _ => None,
+    };
+    let Some((account, consume)) = account.zip(proof) else {
+        return Err(fail(state, &row, client, now, saved.method).await);
+    };
+    if account.disabled {
+        return Err(fail(state, &row, client, now, saved.method).await);
+    }
+
+    let txn = state.db.begin().await?;
+    store::ceremonies::take(&txn, ceremony, LOGIN, now).await?.ok_or(ApiError::InvalidCeremony)?;
+    let consumed = match consume {
+        Consume::Nothing => true,
+        Consume::TotpStep(step) => store::accounts::advance_totp_step(&txn, account.id, step).await?,
+        Consume::RecoveryCode(id) => store::recovery_codes::consume(&txn, id, now).await?,
+    };
+    if !consumed {
+        txn.rollback().await?;
+        return Err(fail(state, &row, client, now, saved.method).await);
+    }
+    if let Consume::RecoveryCode(id) = consume {
+        store::events::insert(&txn, account.id, "recovery_code_used", client, serde_json::json!({"recovery_code_id": id}), now).await?;
+    }
+    store::accounts::clear_failures(&txn, account.id).await?;
+    let mut methods = Vec::new();
+    if account.password_hash.is_some() {
+        methods.push(Method::Password);
+    }
+    methods.push(saved.method.method());
+    let issued = sessions::complete_login(&txn, &state.config, &account, &methods, client, current, now).await?;
+    txn.commit().await?;
+    if current.is_none() {
+        super::notify::login_from_new_device(state, &account, client, now);
+    }
+    if matches!(consume, Consume::RecoveryCode(_)) {
+        super::notify::security_notice(state, account.id, "A recovery code was used to sign in", client);
+    }
+    Ok((account, issued))
+}
+
+/// Does `code` prove `method` for this account? Returns what must be consumed on success.
+async fn check_code(
+    state: &AppState,
+    ceremony: &entity::ceremony::Model,
+    account: &entity::account::Model,
+    method: CodeMethod,
+    code: &str,
+    now: i64,
+) -> Result<Option<Consume>, ApiError> {
+    Ok(match method {
+        CodeMethod::Email | CodeMethod::Sms => codes::matches(state, ceremony, code).then_some(Consume::Nothing),
+        CodeMethod::Totp => {
+            let (Some(secret), Some(_)) = (&account.totp_secret, account.totp_enabled_at) else {
+                return Ok(None);
+            };
+            if !codes::well_formed(code) {
+                return Ok(None);
+            }
+            let secret = totp::decrypt(&state.key, account.id, secret)?;
+            let totp = totp::for_account(&secret, &state.config.rp_name, &account.username)?;
+            totp::matching_step(&totp, code, now)
+                .filter(|step| account.totp_last_step.is_none_or(|last| *step > last))
+                .map(Consume::TotpStep)
+        }
+        CodeMethod::Recovery => recovery::find(state, account.id, code).await?.map(Consume::RecoveryCode),
+    })
+}
+
+/// A failed proof: one more wrong try on the ceremony, one more failure on the account (with
+/// `login_failed` and, when throttling starts or the hard lock is reached, `locked_out`).
+async fn fail(state: &AppState, ceremony: &entity::ceremony::Model, client: &ClientInfo, now: i64, method: CodeMethod) -> ApiError {
+    let result: Result<(), ApiError> = async {
+        store::ceremonies::add_wrong_attempt(&state.db, ceremony.id, codes::MAX_WRONG_PER_CODE).await?;
+        if let Some(account_id) = ceremony.account_id {
+            let count = lockout::record_failure(&state.db, account_id, now).await?;
+            let method = serde_json::to_value(method).unwrap_or_default();
+            store::events::insert(&state.db, account_id, "login_failed", client, serde_json::json!({"method": method, "consecutive_failures": count}), now).await?;
+            if count == lockout::FREE_FAILURES || count == lockout::HARD_LOCK {
+                store::events::insert(&state.db, account_id, "locked_out", client, serde_json::json!({"consecutive_failures": count, "hard": count >= lockout::HARD_LOCK}), now).await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => ApiError::InvalidCode,
+        Err(e) => e,
+    }
+}

@@ -1,0 +1,196 @@
+//! One-time codes sent by email or SMS, their resend limits, and the per-account lock-out.
+//!
+//! Codes: 6 digits from the OS CSPRNG, stored only as an HMAC keyed with the server key and
+//! bound to their ceremony, valid 10 minutes, usable once, at most 5 wrong tries per code
+//! (NIST SP 800-63B rev 4 §3.1.3 out-of-band authenticators; contract "Conventions").
+
+use sea_orm::ConnectionTrait;
+use sesame_delivery::{CodePurpose, OutgoingEmail};
+use uuid::Uuid;
+
+use crate::{crypto, error::ApiError, state::AppState, store};
+
+pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
+pub const CODE_DIGITS: u32 = 6;
+/// The fifth wrong code ends the ceremony.
+pub const MAX_WRONG_PER_CODE: i32 = 5;
+/// Resend limits per destination: one a 30 s, five an hour.
+const RESEND_GAP_MS: i64 = 30_000;
+const SENDS_PER_HOUR: usize = 5;
+
+/// Where a code goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Email => "email",
+            Self::Sms => "sms",
+        }
+    }
+    pub fn method(self) -> super::Method {
+        match self {
+            Self::Email => super::Method::Email,
+            Self::Sms => super::Method::Sms,
+        }
+    }
+}
+
+/// An email address (validated, lower-cased) or a phone number in E.164.
+pub fn normalize_address(channel: Channel, raw: &str) -> Result<String, ApiError> {
+    let raw = raw.trim();
+    match channel {
+        Channel::Email => {
+            let address = raw.to_lowercase();
+            if address.len() > 254 || !sesame_delivery::is_valid_email(&address) {
+                return Err(ApiError::InvalidRequest("that is not a valid email address".into()));
+            }
+            Ok(address)
+        }
+        Channel::Sms => {
+            let number = phonenumber::parse(None, raw)
+                .ok()
+                .filter(phonenumber::is_valid)
+                .ok_or_else(|| {
+                    ApiError::InvalidRequest(
+                        "that is not a valid mobile number; use the international form, e.g. +44 7700 900123".into(),
+                    )
+                })?;
+            Ok(number.format().mode(phonenumber::Mode::E164).to_string())
+        }
+    }
+}
+
+/// `a***@example.com`, `+44******0123`.
+pub fn mask(channel: &str, address: &str) -> String {
+    match channel {
+        "email" => match address.split_once('@') {
+            Some((local, domain)) => {
+                let first: String = local.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            None => "***".into(),
+        },
+        _ => {
+            let chars: Vec<char> = address.chars().collect();
+            let keep_start = 3.min(chars.len());
+            let keep_end = 4.min(chars.len().saturating_sub(keep_start));
+            let hidden = chars.len() - keep_start - keep_end;
+            format!(
+                "{}{}{}",
+                chars[..keep_start].iter().collect::<String>(),
+                "*".repeat(hidden),
+                chars[chars.len() - keep_end..].iter().collect::<String>()
+            )
+        }
+    }
+}
+
+/// A fresh code and its keyed hash, bound to the ceremony id.
+pub fn new_code(state: &AppState, ceremony: Uuid) -> (String, Vec<u8>) {
+    let code = crypto::random_digits(CODE_DIGITS);
+    let hash = code_hash(state, ceremony, &code);
+    (code, hash)
+}
+
+fn code_hash(state: &AppState, ceremony: Uuid, code: &str) -> Vec<u8> {
+    let mut data = ceremony.as_bytes().to_vec();
+    data.extend_from_slice(code.as_bytes());
+    state.key.mac("one-time-code", &data).to_vec()
+}
+
+/// Exactly six ASCII digits (no spaces, no other scripts' digits).
+pub fn well_formed(code: &str) -> bool {
+    code.len() == CODE_DIGITS as usize && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Constant-time check of a code against the ceremony's stored hash.
+pub fn matches(state: &AppState, ceremony: &entity::ceremony::Model, code: &str) -> bool {
+    let Some(expected) = &ceremony.code_hash else {
+        return false;
+    };
+    if !well_formed(code) {
+        return false;
+    }
+    let mut data = ceremony.id.as_bytes().to_vec();
+    data.extend_from_slice(code.as_bytes());
+    state.key.verify_mac("one-time-code", &data, expected)
+}
+
+/// Refuse a send to `target` within 30 s of the last one, or past five an hour; 429 with
+/// `Retry-After`. Records the send when allowed.
+pub async fn allow_send<C: ConnectionTrait>(db: &C, target: &str, now: i64) -> Result<(), ApiError> {
+    let sent = store::code_sends::since(db, target, now - 3_600_000).await?;
+    if let Some(last) = sent.last()
+        && now - last < RESEND_GAP_MS
+    {
+        return Err(too_many(last + RESEND_GAP_MS - now));
+    }
+    if sent.len() >= SENDS_PER_HOUR
+        && let Some(oldest) = sent.first()
+    {
+        return Err(too_many(oldest + 3_600_000 - now));
+    }
+    store::code_sends::record(db, target, now).await?;
+    Ok(())
+}
+
+fn too_many(wait_ms: i64) -> ApiError {
+    ApiError::TooManyAttempts { retry_after_secs: (wait_ms.max(1000) as u64).div_ceil(1000) }
+}
+
+/// Deliver a code; a delivery failure is 503 `unavailable` (the caller removes the ceremony).
+#[tracing::instrument(skip_all, fields(channel = channel.as_str()))]
+pub async fn deliver(state: &AppState, channel: Channel, address: &str, purpose: CodePurpose, code: &str) -> Result<(), ApiError> {
+    let minutes = (CODE_TTL_MS / 60_000) as u32;
+    let result = match channel {
+        Channel::Email => {
+            let parts = sesame_delivery::code_email(purpose, code, &state.config.rp_name, minutes);
+            state.email.send(OutgoingEmail::new(address, parts)).await
+        }
+        Channel::Sms => {
+            let body = sesame_delivery::code_sms_origin_bound(purpose, code, &state.config.rp_name, &state.config.rp_id, minutes);
+            state.sms.send(address, &body).await
+        }
+    };
+    result.map_err(|e| {
+        tracing::warn!(error = %e, "code delivery failed");
+        ApiError::Unavailable
+    })
+}
+
+/// The lock-out: after `FREE_FAILURES` consecutive failures every further try waits
+/// 2^(n−5) s (capped at an hour); at `HARD_LOCK` failures code log-in stops until a passkey
+/// log-in or an administrator clears it (NIST SP 800-63B rev 4 §3.2.2: at most 100
+/// consecutive failed attempts). A passkey log-in is never blocked.
+pub mod lockout {
+    use super::*;
+
+    pub const FREE_FAILURES: i32 = 5;
+    pub const HARD_LOCK: i32 = 100;
+
+    /// 429 while the account waits.
+    pub fn check(account: &entity::account::Model, now: i64) -> Result<(), ApiError> {
+        if account.failed_attempts >= HARD_LOCK {
+            return Err(ApiError::TooManyAttempts { retry_after_secs: 3600 });
+        }
+        match account.locked_until {
+            Some(until) if until > now => Err(too_many(until - now)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Count a failure; returns the new consecutive count.
+    pub async fn record_failure<C: ConnectionTrait>(db: &C, account_id: Uuid, now: i64) -> Result<i32, ApiError> {
+        let count = store::accounts::add_failure(db, account_id, |n| {
+            (n >= FREE_FAILURES).then(|| now + 1000 * (1i64 << (n - FREE_FAILURES).min(12)).min(3600))
+        })
+        .await?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,95 @@
+//! Security notices by email: the account holder hears about every change to how the account
+//! can be entered, and about log-ins from a device not seen before, at every verified email
+//! address of the account (NIST SP 800-63B §6.1.2.3 binding notifications; OWASP ASVS 5.0
+//! V6.3.7 / V7.x notification of changes to authentication factors).
+//!
+//! A notice is sent *after* the change has committed, in a task of its own: a slow or broken
+//! mail server never delays or undoes the change, and a failure is logged without the address.
+
+use entity::account;
+use sesame_delivery::{DeliveryError, OutgoingEmail, security_notice_email};
+use uuid::Uuid;
+
+use crate::{clock::rfc3339, extract::ClientInfo, service::device::Device, state::AppState, store};
+
+/// `what` for a passkey added to an existing account.
+pub const PASSKEY_ADDED: &str = "A passkey was added to your account";
+/// `what` for a passkey removed from the account.
+pub const PASSKEY_REMOVED: &str = "A passkey was removed from your account";
+/// `what` for a log-in from a device (user agent and IP address) not seen before.
+pub const NEW_DEVICE_LOGIN: &str = "Someone signed in to your account from a new device";
+
+/// Tell the account holder that `what` just happened (e.g. [`PASSKEY_ADDED`]), with the time,
+/// IP address and device of `client`. Call it after the transaction has committed; it returns
+/// at once and sends in the background.
+pub fn security_notice(
+    state: &AppState,
+    account_id: Uuid,
+    what: &'static str,
+    client: &ClientInfo,
+) {
+    let when = state.now();
+    let state = state.clone();
+    let client = client.clone();
+    tokio::spawn(async move { send(&state, account_id, what, &client, when).await });
+}
+
+/// After a successful log-in (committed), send [`NEW_DEVICE_LOGIN`] when the account has no
+/// earlier `login` event from the same user agent and IP address. `now` must be the log-in's
+/// own time stamp (the one its `login` event carries), so that event is not counted as
+/// "earlier". Re-authentications and sign-ups do not need it; calling it for them is harmless.
+pub fn login_from_new_device(
+    state: &AppState,
+    account: &account::Model,
+    client: &ClientInfo,
+    now: i64,
+) {
+    let state = state.clone();
+    let client = client.clone();
+    let account_id = account.id;
+    tokio::spawn(async move {
+        match store::events::has_login_from(&state.db, account_id, &client, now).await {
+            Ok(true) => {}
+            Ok(false) => send(&state, account_id, NEW_DEVICE_LOGIN, &client, now).await,
+            Err(e) => {
+                tracing::warn!(%account_id, error = %e, "new-device check failed; no notice sent");
+            }
+        }
+    });
+}
+
+#[tracing::instrument(skip_all, fields(%account_id))]
+async fn send(state: &AppState, account_id: Uuid, what: &str, client: &ClientInfo, when: i64) {
+    let contacts = match store::contacts::list_for_account(&state.db, account_id).await {
+        Ok(contacts) => contacts,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read contacts; security notice not sent");
+            return;
+        }
+    };
+    let device = Device::from_user_agent(client.user_agent.as_deref())
+        .describe()
+        .or_else(|| client.user_agent.clone());
+    let when = rfc3339(when);
+    for contact in contacts.into_iter().filter(|c| c.channel == "email") {
+        let mail = OutgoingEmail::new(
+            contact.address,
+            security_notice_email(
+                what,
+                &when,
+                client.ip.as_deref(),
+                device.as_deref(),
+                &state.config.rp_name,
+            ),
+        );
+        if let Err(e) = state.email.send(mail).await {
+            // The error text may quote the server's reply, which can name the address: log
+            // only its kind.
+            let kind = match e {
+                DeliveryError::Config(_) => "configuration",
+                DeliveryError::Unavailable(_) => "unavailable",
+            };
+            tracing::warn!(contact_id = %contact.id, kind, "security notice not delivered");
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Verified contacts (email addresses and phone numbers).
+
+use entity::contact;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+pub async fn list_for_account<C: ConnectionTrait>(db: &C, account_id: Uuid) -> Result<Vec<contact::Model>, DbErr> {
+    contact::Entity::find()
+        .filter(contact::Column::AccountId.eq(account_id))
+        .order_by_asc(contact::Column::VerifiedAt)
+        .all(db)
+        .await
+}
+
+/// The most recently verified contact of a channel.
+pub async fn latest_of_channel<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    channel: &str,
+) -> Result<Option<contact::Model>, DbErr> {
+    contact::Entity::find()
+        .filter(contact::Column::AccountId.eq(account_id))
+        .filter(contact::Column::Channel.eq(channel))
+        .order_by_desc(contact::Column::VerifiedAt)
+        .one(db)
+        .await
+}
+
+/// Add a verified contact, or refresh the verification time of an existing one.
+pub async fn upsert_verified<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    channel: &str,
+    address: &str,
+    now: i64,
+) -> Result<(contact::Model, bool), DbErr> {
+    let existing = contact::Entity::find()
+        .filter(contact::Column::AccountId.eq(account_id))
+        .filter(contact::Column::Channel.eq(channel))
+        .filter(contact::Column::Address.eq(address))
+        .one(db)
+        .await?;
+    if let Some(existing) = existing {
+        let mut active: contact::ActiveModel = existing.into();
+        active.verified_at = sea_orm::Set(now);
+        return Ok((active.update(db).await?, false));
+    }
+    let model = contact::ActiveModel::from(contact::Model {
+        id: Uuid::new_v4(),
+        account_id,
+        channel: channel.to_owned(),
+        address: address.to_owned(),
+        verified_at: now,
+    })
+    .insert(db)
+    .await?;
+    Ok((model, true))
+}
+
+/// Delete a contact of this account; false when there is none with that id *for this account*.
+pub async fn delete<C: ConnectionTrait>(db: &C, account_id: Uuid, id: Uuid) -> Result<Option<contact::Model>, DbErr> {
+    let mut rows = contact::Entity::delete_many()
+        .filter(contact::Column::Id.eq(id))
+        .filter(contact::Column::AccountId.eq(account_id))
+        .exec_with_returning(db)
+        .await?;
+    Ok(rows.pop())
+}
