@@ -9,6 +9,7 @@ pub mod codes;
 pub mod factors;
 pub mod health;
 pub mod login;
+pub mod pages;
 pub mod signup;
 pub mod well_known;
 
@@ -22,6 +23,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(health::router())
+        .merge(pages::router())
         .merge(well_known::router())
         .nest(
             "/api/v1",

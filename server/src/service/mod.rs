@@ -8,6 +8,8 @@ pub mod authenticator_app;
 pub mod code_login;
 pub mod codes;
 pub mod contacts;
+pub mod device;
+pub mod notify;
 pub mod passkeys;
 pub mod password;
 pub mod recovery;
@@ -15,8 +17,6 @@ pub mod sessions;
 pub mod totp;
 pub mod username;
 pub mod ways_in;
-pub mod notify;
-pub mod device;
 
 /// How a person proved who they are; used in sessions and events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

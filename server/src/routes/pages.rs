@@ -1,0 +1,45 @@
+//! The web pages (`web/`), embedded into the binary in release builds (read from the source
+//! tree in debug builds), served with the strict CSP the security layer adds.
+
+use axum::{
+    Router,
+    extract::Path,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+};
+use rust_embed::Embed;
+
+use crate::state::AppState;
+
+#[derive(Embed)]
+#[folder = "../web/"]
+struct Web;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/account") }))
+        .route("/signup", get(|| async { file("signup.html") }))
+        .route("/login", get(|| async { file("login.html") }))
+        .route("/account", get(|| async { file("account.html") }))
+        .route("/assets/{*path}", get(asset))
+}
+
+async fn asset(Path(path): Path<String>) -> Response {
+    file(&format!("assets/{path}"))
+}
+
+fn file(path: &str) -> Response {
+    let Some(content) = Web::get(path) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
+    };
+    let mime = content.metadata.mimetype();
+    let mut response = content.data.into_owned().into_response();
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(mime) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    // Pages and modules change with each release; revalidate rather than serve stale code.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
