@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The process-level tests (kill -9, several instances) run the real binary.
+cargo build -p server --bin sesame
 cargo test --workspace --all-targets
 
 if [ -z "${SESAME_TEST_POSTGRES_URL:-}" ]; then
@@ -14,7 +16,6 @@ fi
 chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ -f tests/e2e/package.json ]; then
   if [ -x "$chromium" ] && command -v node >/dev/null && command -v npm >/dev/null; then
-    cargo build -p server --bin sesame
     (cd tests/e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && SESAME_BIN="$PWD/../../target/debug/sesame" CHROMIUM_PATH="$chromium" npm test)
   else
     echo "NOTE: Chromium ($chromium) or Node.js is missing: the browser tests (tests/e2e) were NOT run."

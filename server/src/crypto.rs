@@ -72,7 +72,8 @@ impl ServerKey {
         Some(Self(key))
     }
 
-    fn to_hex(&self) -> String {
+    /// The key as 64 hex digits (the `SESAME_SERVER_KEY` form).
+    pub fn to_hex(&self) -> String {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 

@@ -160,6 +160,11 @@ impl TestApp {
         }
     }
 
+    /// The server key as `SESAME_SERVER_KEY` text, for processes sharing this app's database.
+    pub fn server_key_hex(&self) -> String {
+        self.key.to_hex()
+    }
+
     /// A second, independent browser (its own cookies).
     pub fn new_browser(&self) -> Browser {
         Browser::new(self.port)

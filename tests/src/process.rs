@@ -1,0 +1,106 @@
+//! Sesame as a separate OS process (for kill -9, several instances, reverse-proxy tests).
+//! The binary is `$SESAME_BIN`, else `target/debug/sesame` (`scripts/test.sh` builds it first).
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use crate::app::TestApp;
+
+/// A running `sesame` process.
+pub struct ServerProcess {
+    pub port: u16,
+    pub origin: String,
+    child: Child,
+    env: Vec<(String, String)>,
+}
+
+/// The `sesame` binary to run.
+pub fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("SESAME_BIN") {
+        return PathBuf::from(path);
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/debug/sesame");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p server --bin sesame) or set SESAME_BIN",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl ServerProcess {
+    /// Start a process on `app`'s database and server key, on a new port (origin
+    /// `http://localhost:PORT`), plus `extra` environment variables; waits for `/readyz`.
+    pub async fn start_for(app: &TestApp, origins_from: Option<&str>, extra: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let origin = format!("http://localhost:{port}");
+        let mut env = vec![
+            ("SESAME_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+            ("SESAME_DATABASE_URL".to_owned(), app.config.database_url.clone()),
+            ("SESAME_DATA_DIR".to_owned(), app.config.data_dir.display().to_string()),
+            ("SESAME_SERVER_KEY".to_owned(), app.server_key_hex()),
+            ("SESAME_ORIGIN".to_owned(), origins_from.map(str::to_owned).unwrap_or_else(|| origin.clone())),
+            ("SESAME_SMTP_URL".to_owned(), app.mail.url()),
+            ("SESAME_MAIL_FROM".to_owned(), "sesame@localhost".to_owned()),
+            ("SESAME_IP_RATE_LIMIT".to_owned(), "off".to_owned()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let child = spawn(&env);
+        let process = Self { port, origin, child, env };
+        process.wait_ready().await;
+        process
+    }
+
+    async fn wait_ready(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(r) = client.get(format!("http://127.0.0.1:{}/readyz", self.port)).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("sesame on port {} did not become ready", self.port);
+    }
+
+    /// SIGKILL: no graceful shutdown, nothing flushed.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Start again on the same port and settings after a kill.
+    pub async fn restart(&mut self) {
+        self.kill9();
+        self.child = spawn(&self.env);
+        self.wait_ready().await;
+    }
+}
+
+fn spawn(env: &[(String, String)]) -> Child {
+    Command::new(binary())
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("SESAME_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("sesame starts")
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
