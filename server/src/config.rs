@@ -63,6 +63,17 @@ pub struct Config {
     pub sms_webhook_secret: Option<String>,
     /// `SESAME_IP_RATE_LIMIT`: `on` (default) or `off` (trusted load tests only).
     pub ip_rate_limit: String,
+    /// `SESAME_IP_RATE_LIMIT_PER_MINUTE`: sustained requests per minute one client address may
+    /// make to the public POST endpoints (sign-up, log-in); over it, 429 with `Retry-After`.
+    pub ip_rate_limit_per_minute: u32,
+    /// `SESAME_IP_RATE_LIMIT_BURST`: how many of those requests one address may make at once.
+    pub ip_rate_limit_burst: u32,
+    /// `SESAME_REQUEST_TIMEOUT_SECS`: a request not answered within this time (body read
+    /// included) gets 503 and its work is abandoned.
+    pub request_timeout_secs: u64,
+    /// `SESAME_HEADER_READ_TIMEOUT_SECS`: a connection that does not deliver a complete request
+    /// head within this time (slow clients, idle keep-alive connections) is closed.
+    pub header_read_timeout_secs: u64,
     /// `SESAME_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: String,
 }
@@ -93,6 +104,10 @@ impl Default for Config {
             sms_webhook_url: None,
             sms_webhook_secret: None,
             ip_rate_limit: "on".into(),
+            ip_rate_limit_per_minute: 60,
+            ip_rate_limit_burst: 30,
+            request_timeout_secs: 30,
+            header_read_timeout_secs: 20,
             log_format: "text".into(),
         }
     }
@@ -175,6 +190,18 @@ impl Config {
         }
         if !matches!(self.ip_rate_limit.as_str(), "on" | "off") {
             return Err(bad("SESAME_IP_RATE_LIMIT", "must be on or off"));
+        }
+        if self.ip_rate_limit_per_minute == 0 || self.ip_rate_limit_burst == 0 {
+            return Err(bad(
+                "SESAME_IP_RATE_LIMIT_PER_MINUTE",
+                "the per-IP limit and burst must be positive (turn the limit off with SESAME_IP_RATE_LIMIT=off)",
+            ));
+        }
+        if self.request_timeout_secs == 0 || self.header_read_timeout_secs == 0 {
+            return Err(bad(
+                "SESAME_REQUEST_TIMEOUT_SECS",
+                "request and header read timeouts must be positive",
+            ));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(bad("SESAME_LOG_FORMAT", "must be text or json"));

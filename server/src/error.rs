@@ -125,25 +125,71 @@ impl IntoResponse for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        match &err {
-            // The database cannot be reached (or is locked past the busy timeout): 503, and the
-            // caller retries; nothing was committed.
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::warn!(error = %err, "database unavailable");
-                Self::Unavailable
-            }
-            DbErr::Exec(e) | DbErr::Query(e) if is_unavailable(&e.to_string()) => {
-                tracing::warn!(error = %err, "database unavailable");
-                Self::Unavailable
-            }
-            _ => Self::Internal(err.to_string()),
+        // The database cannot be reached, is locked past the busy timeout, or is shutting down:
+        // 503, and the caller retries; the transaction (if any) was not committed.
+        if db_unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            Self::Unavailable
+        } else {
+            Self::Internal(err.to_string())
         }
     }
 }
 
-/// Driver errors that mean "not reachable right now" rather than a bug.
-fn is_unavailable(text: &str) -> bool {
+/// Whether a database error means "not reachable right now" (503, worth a retry) rather than
+/// a bug (500). Decided on the driver's error kind and code, with the message as a fallback:
+/// - pool: no connection within the acquire timeout, pool closed, a connection that cannot be
+///   opened (file missing, server refusing);
+/// - I/O and TLS errors, protocol errors from a connection cut mid-message;
+/// - SQLite result codes BUSY, LOCKED, READONLY (e.g. the file was moved), IOERR, FULL, CANTOPEN;
+/// - PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P0x
+///   (shutdown, cannot connect now), 57014 (statement timeout), 40001/40P01 (serialisation
+///   failure, deadlock), 55P03 (lock not available), 25006 (read-only after a fail-over).
+pub fn db_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            sqlx_unavailable(e)
+        }
+        DbErr::Exec(e) | DbErr::Query(e) => message_says_unavailable(&e.to_string()),
+        other => message_says_unavailable(&other.to_string()),
+    }
+}
+
+fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    match err {
+        Error::Io(_)
+        | Error::Tls(_)
+        | Error::Protocol(_)
+        | Error::PoolTimedOut
+        | Error::PoolClosed
+        | Error::WorkerCrashed
+        | Error::BeginFailed => true,
+        Error::Database(db) => {
+            db.code().is_some_and(|code| code_unavailable(&code))
+                || message_says_unavailable(db.message())
+        }
+        other => message_says_unavailable(&other.to_string()),
+    }
+}
+
+/// A driver error code (SQLite: the extended result code as a number; PostgreSQL: SQLSTATE)
+/// that means the database is unavailable for now.
+fn code_unavailable(code: &str) -> bool {
+    if let Ok(extended) = code.parse::<i32>() {
+        // SQLite primary result codes: BUSY 5, LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
+        return matches!(extended & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+    }
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P0")
+        || matches!(code, "57014" | "40001" | "40P01" | "55P03" | "25006")
+}
+
+/// The driver's words, for errors that carry no code.
+fn message_says_unavailable(text: &str) -> bool {
     let text = text.to_ascii_lowercase();
     [
         "database is locked",
@@ -156,6 +202,7 @@ fn is_unavailable(text: &str) -> bool {
         "pool timed out",
         "terminating connection",
         "the database system is",
+        "error communicating with database",
         "io error",
     ]
     .iter()

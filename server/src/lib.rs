@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod middleware;
 pub mod routes;
 pub mod service;
 pub mod startup;

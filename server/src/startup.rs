@@ -1,7 +1,7 @@
 //! Building and running the application: bind first (port 0 in tests), connect and migrate,
 //! then serve until SIGTERM/Ctrl-C.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -126,12 +126,15 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let cleanup = tokio::spawn(cleanup_loop(self.state.clone()));
-        let result = axum::serve(
+        // Not `axum::serve`: it has no header read timeout (see `middleware::serve`).
+        let header_read_timeout =
+            Duration::from_secs(self.state.config.header_read_timeout_secs.max(1));
+        let result = crate::middleware::serve::serve(
             self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
+            self.router,
+            header_read_timeout,
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
         .await;
         cleanup.abort();
         self.state.db.clone().close().await.ok();
@@ -162,9 +165,11 @@ fn build_state(
         .iter()
         .filter_map(|p| p.parse().ok())
         .collect();
-    let email =
-        sesame_delivery::build_email_sender(config.smtp_url.as_deref(), config.mail_from.as_deref())
-            .map_err(|e| StartupError::Delivery(e.to_string()))?;
+    let email = sesame_delivery::build_email_sender(
+        config.smtp_url.as_deref(),
+        config.mail_from.as_deref(),
+    )
+    .map_err(|e| StartupError::Delivery(e.to_string()))?;
     let sms = sesame_delivery::build_sms_sender(&sesame_delivery::SmsConfig {
         provider: config.sms_provider.clone(),
         twilio_account_sid: config.twilio_account_sid.clone(),
@@ -205,10 +210,12 @@ fn webauthn(config: &Config, origins: &[Url]) -> Result<webauthn_rs::Webauthn, S
 
 /// The whole HTTP surface with its layers.
 pub fn app_router(state: AppState) -> Router {
-    routes::router()
+    let router = routes::router()
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    // Per-IP rate limits, the CSRF check, the request time limit, HSTS (`crate::middleware`).
+    crate::middleware::harden(router, &state)
         .layer(middleware::from_fn(security_headers))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()

@@ -9,6 +9,7 @@ mod factors;
 mod health;
 mod login;
 mod malformed;
+mod scale_out;
 mod sessions;
 mod signup;
 
@@ -25,6 +26,7 @@ fn main() -> std::process::ExitCode {
         ("account_passkeys", account_passkeys::tests()),
         ("account_sessions", account_sessions::tests()),
         ("account_events", account_events::tests()),
+        ("scale_out", scale_out::tests()),
     ] {
         all.extend(tests.into_iter().map(|(name, f)| (module, name, f)));
     }

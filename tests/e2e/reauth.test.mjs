@@ -47,7 +47,7 @@ test('removing a passkey asks the person to confirm it is them, then removes it'
   await page.waitForTimeout(1500);
   const item = page.locator('#passkey-list > li', { has: page.locator('.passkey-name', { hasText: firstName }) });
   await item.getByRole('button', { name: /^Remove/ }).click();
-  await item.getByRole('button', { name: 'Remove passkey' }).click();
+  await item.getByRole('button', { name: 'Remove passkey', exact: true }).click();
 
   await panel.getByRole('heading', { name: "Confirm it's you" }).waitFor();
   await screenshot(page, 'account-reauth');
@@ -56,4 +56,19 @@ test('removing a passkey asks the person to confirm it is them, then removes it'
   await page.locator('#page-status', { hasText: /Passkey .* removed/ }).waitFor();
   await accountReady(page);
   assert.deepEqual(await passkeyNames(page), ['Security key']);
+
+  // The page told the browser (WebAuthn Signal API) which passkeys the
+  // account still accepts, so the removed one is gone from the first
+  // authenticator too and will not be offered again.
+  for (let i = 0; i < 30 && (await first.credentials()).length > 0; i += 1) await page.waitForTimeout(100);
+  assert.equal((await first.credentials()).length, 0);
+  assert.equal((await second.credentials()).length, 1);
+
+  // Renaming needs no re-authentication.
+  const key = page.locator('#passkey-list > li').first();
+  await key.getByRole('button', { name: /^Rename/ }).click();
+  await key.getByLabel('New name').fill('Blue key');
+  await key.getByRole('button', { name: 'Save' }).click();
+  await page.locator('#page-status', { hasText: 'Passkey renamed to Blue key.' }).waitFor();
+  assert.deepEqual(await passkeyNames(page), ['Blue key']);
 });

@@ -90,6 +90,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         database_url,
         data_dir: dir.path().to_path_buf(),
         database_max_connections: 4,
+        // Tests send bursts from one address; the per-IP limiter's own tests turn it on
+        // (`TestApp::restart_with`).
+        ip_rate_limit: "off".into(),
         ..Config::default()
     };
     let mail = sesame_fakes::SmtpSink::start().await;
@@ -150,6 +153,13 @@ impl TestApp {
     /// as after a restart of the process.
     pub async fn restart(&mut self) {
         self.stop().await;
+        self.start().await;
+    }
+
+    /// Restart on the same database, port and key with a changed configuration.
+    pub async fn restart_with(&mut self, change: impl FnOnce(&mut Config)) {
+        self.stop().await;
+        change(&mut self.config);
         self.start().await;
     }
 

@@ -8,36 +8,68 @@ use sesame::clock::Clock;
 use crate::app::{Browser, Resp, TestApp};
 
 /// Sign up `username` with a code emailed to `address`, read from the real SMTP sink.
-pub async fn signup_by_email(app: &TestApp, browser: &Browser, username: &str, address: &str) -> Resp {
+pub async fn signup_by_email(
+    app: &TestApp,
+    browser: &Browser,
+    username: &str,
+    address: &str,
+) -> Resp {
     let start = browser
-        .post("/api/v1/signup/code/start", &json!({"username": username, "channel": "email", "address": address}))
+        .post(
+            "/api/v1/signup/code/start",
+            &json!({"username": username, "channel": "email", "address": address}),
+        )
         .await;
     assert_eq!(start.status, 202, "signup code start: {}", start.text);
     let code = read_code(app, address).await;
     browser
-        .post("/api/v1/signup/code/finish", &json!({"ceremony": start.body["ceremony"], "code": code}))
+        .post(
+            "/api/v1/signup/code/finish",
+            &json!({"ceremony": start.body["ceremony"], "code": code}),
+        )
         .await
 }
 
 /// The code in the next email to `address` that carries one (security notices are skipped).
 pub async fn read_code(app: &TestApp, address: &str) -> String {
     loop {
-        let mail = app.mail.wait_for(address, Duration::from_secs(10)).await.expect("an email with a code arrives");
-        if let Some(code) = mail.find_code().filter(|_| mail.subject.as_deref().is_some_and(|s| s.contains("code"))) {
+        let mail = app
+            .mail
+            .wait_for(address, Duration::from_secs(10))
+            .await
+            .expect("an email with a code arrives");
+        if let Some(code) = mail
+            .find_code()
+            .filter(|_| mail.subject.as_deref().is_some_and(|s| s.contains("code")))
+        {
             return code;
         }
     }
 }
 
 /// Start a code log-in; returns the ceremony.
-pub async fn login_code_start(browser: &Browser, username: &str, method: &str) -> serde_json::Value {
-    let r = browser.post("/api/v1/login/code/start", &json!({"username": username, "method": method})).await;
+pub async fn login_code_start(
+    browser: &Browser,
+    username: &str,
+    method: &str,
+) -> serde_json::Value {
+    let r = browser
+        .post(
+            "/api/v1/login/code/start",
+            &json!({"username": username, "method": method}),
+        )
+        .await;
     assert_eq!(r.status, 202, "{}", r.text);
     r.body["ceremony"].clone()
 }
 
 /// Finish a code log-in.
-pub async fn login_code_finish(browser: &Browser, ceremony: &serde_json::Value, code: &str, password: Option<&str>) -> Resp {
+pub async fn login_code_finish(
+    browser: &Browser,
+    ceremony: &serde_json::Value,
+    code: &str,
+    password: Option<&str>,
+) -> Resp {
     let mut body = json!({"ceremony": ceremony, "code": code});
     if let Some(p) = password {
         body["password"] = json!(p);
@@ -64,7 +96,12 @@ pub async fn enable_totp(app: &TestApp, browser: &Browser) -> String {
     assert_eq!(start.status, 200, "{}", start.text);
     let secret = start.body["secret"].as_str().expect("secret").to_owned();
     let code = totp_code(app, &secret, 0);
-    let r = browser.post("/api/v1/account/totp/finish", &json!({"ceremony": start.body["ceremony"], "code": code})).await;
+    let r = browser
+        .post(
+            "/api/v1/account/totp/finish",
+            &json!({"ceremony": start.body["ceremony"], "code": code}),
+        )
+        .await;
     assert_eq!(r.status, 204, "{}", r.text);
     secret
 }

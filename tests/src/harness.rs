@@ -24,6 +24,7 @@ macro_rules! tests {
 /// Run every test on every configured backend and exit with libtest's status.
 pub fn run(module_tests: Vec<(&'static str, &'static str, TestFn)>) -> std::process::ExitCode {
     let args = Arguments::from_args();
+    crate::logs::install();
     let postgres = std::env::var("SESAME_TEST_POSTGRES_URL")
         .ok()
         .filter(|u| !u.is_empty());

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod flows;
 pub mod harness;
+pub mod logs;
 pub mod process;
 
 pub use app::{Backend, Browser, Resp, TestApp, spawn_app};

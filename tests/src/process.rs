@@ -31,7 +31,9 @@ pub fn binary() -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
+/// A port that was free a moment ago. With [`ServerProcess::start_on`] it lets a test know the
+/// ports (and so the origins) of several instances before any of them starts.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -41,22 +43,56 @@ fn free_port() -> u16 {
 impl ServerProcess {
     /// Start a process on `app`'s database and server key, on a new port (origin
     /// `http://localhost:PORT`), plus `extra` environment variables; waits for `/readyz`.
-    pub async fn start_for(app: &TestApp, origins_from: Option<&str>, extra: &[(&str, &str)]) -> Self {
-        let port = free_port();
+    pub async fn start_for(
+        app: &TestApp,
+        origins_from: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Self {
+        Self::start_on(app, free_port(), origins_from, extra).await
+    }
+
+    /// Like [`start_for`](Self::start_for), on `port` (from [`free_port`]): for instances that
+    /// must all accept each other's origins (`origins_from` = the comma-separated list).
+    pub async fn start_on(
+        app: &TestApp,
+        port: u16,
+        origins_from: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Self {
         let origin = format!("http://localhost:{port}");
         let mut env = vec![
             ("SESAME_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
-            ("SESAME_DATABASE_URL".to_owned(), app.config.database_url.clone()),
-            ("SESAME_DATA_DIR".to_owned(), app.config.data_dir.display().to_string()),
+            (
+                "SESAME_DATABASE_URL".to_owned(),
+                app.config.database_url.clone(),
+            ),
+            (
+                "SESAME_DATA_DIR".to_owned(),
+                app.config.data_dir.display().to_string(),
+            ),
             ("SESAME_SERVER_KEY".to_owned(), app.server_key_hex()),
-            ("SESAME_ORIGIN".to_owned(), origins_from.map(str::to_owned).unwrap_or_else(|| origin.clone())),
+            (
+                "SESAME_ORIGIN".to_owned(),
+                origins_from
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| origin.clone()),
+            ),
             ("SESAME_SMTP_URL".to_owned(), app.mail.url()),
             ("SESAME_MAIL_FROM".to_owned(), "sesame@localhost".to_owned()),
             ("SESAME_IP_RATE_LIMIT".to_owned(), "off".to_owned()),
         ];
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let child = spawn(&env);
-        let process = Self { port, origin, child, env };
+        let process = Self {
+            port,
+            origin,
+            child,
+            env,
+        };
         process.wait_ready().await;
         process
     }
@@ -64,7 +100,10 @@ impl ServerProcess {
     async fn wait_ready(&self) {
         let client = reqwest::Client::new();
         for _ in 0..200 {
-            if let Ok(r) = client.get(format!("http://127.0.0.1:{}/readyz", self.port)).send().await
+            if let Ok(r) = client
+                .get(format!("http://127.0.0.1:{}/readyz", self.port))
+                .send()
+                .await
                 && r.status().is_success()
             {
                 return;

@@ -7,7 +7,7 @@ import { api, ApiError, errorMessage, withReauth, setReauthContext } from './api
 import { createPasskey, signalPasskeys, webauthnSupported } from './webauthn.js';
 import {
   $, $$, h, busy, showError, showStatus, focusHeading, markInvalid,
-  timeEl, describeUserAgent, copyText, downloadText, cleanCode,
+  timeEl, deviceName, copyText, downloadText, cleanCode,
 } from './ui.js';
 
 let account = null;
@@ -770,7 +770,7 @@ function renderSessions(sessions) {
   list.replaceChildren();
   const ordered = [...sessions].sort((a, b) => (b.current ? 1 : 0) - (a.current ? 1 : 0));
   for (const s of ordered) {
-    const device = s.device || describeUserAgent(s.user_agent);
+    const device = deviceName(s.device, s.user_agent);
     const error = h('p', { class: 'alert', role: 'alert' });
     const meta = [];
     if (s.ip) meta.push(s.ip, ' · ');
@@ -825,7 +825,7 @@ function setUpSessions() {
 
 const EVENT_WORDS = {
   login: 'Signed in',
-  login_failed: 'Sign-in attempt failed',
+  login_failed: 'Failed sign-in attempt',
   logout: 'Signed out',
   signup: 'Account created',
   account_created: 'Account created',
@@ -855,18 +855,37 @@ const METHOD_WORDS = {
   password: 'password',
 };
 
-function eventDetail(detail) {
-  if (!detail) return '';
-  if (typeof detail === 'string') return detail;
-  if (typeof detail === 'object') {
-    const methods = detail.methods || (detail.method ? [detail.method] : null);
-    if (Array.isArray(methods) && methods.length) {
-      return `with ${methods.map((m) => METHOD_WORDS[m] || m).join(' and ')}`;
-    }
-    if (detail.label) return `"${detail.label}"`;
-    if (detail.address) return String(detail.address);
+const CHANNEL_THINGS = { email: 'Email address', sms: 'Mobile number' };
+
+function methodWords(detail) {
+  const methods = detail.methods || (detail.method ? [detail.method] : null);
+  if (!Array.isArray(methods) || !methods.length) return '';
+  return methods.map((m) => METHOD_WORDS[m] || m).join(' and ');
+}
+
+/** An event in plain words, e.g. "Signed in with passkey", "Email address added". */
+function eventText(e) {
+  const detail = e.detail && typeof e.detail === 'object' ? e.detail : {};
+  const how = methodWords(detail);
+  switch (e.kind) {
+    case 'contact_added':
+    case 'contact_removed':
+      if (CHANNEL_THINGS[detail.channel]) {
+        return `${CHANNEL_THINGS[detail.channel]} ${e.kind === 'contact_added' ? 'added' : 'removed'}`;
+      }
+      break;
+    case 'login_failed':
+      return how ? `Failed sign-in attempt (${how})` : EVENT_WORDS.login_failed;
+    case 'locked_out':
+      return EVENT_WORDS.locked_out;
+    default:
+      break;
   }
-  return '';
+  const words = EVENT_WORDS[e.kind] || String(e.kind || 'Activity').replace(/_/g, ' ');
+  if (how && ['login', 'account_created', 'signup', 'reauthenticated'].includes(e.kind)) return `${words} with ${how}`;
+  if (typeof e.detail === 'string' && e.detail) return `${words}: ${e.detail}`;
+  if (detail.label) return `${words}: "${detail.label}"`;
+  return words;
 }
 
 function renderEvents(events) {
@@ -877,14 +896,12 @@ function renderEvents(events) {
     return;
   }
   for (const e of events) {
-    const words = EVENT_WORDS[e.kind] || String(e.kind || 'Activity').replace(/_/g, ' ');
-    const detail = eventDetail(e.detail);
     const meta = [timeEl(e.at, 'unknown')];
-    const device = e.device || (e.user_agent ? describeUserAgent(e.user_agent) : '');
+    const device = (e.device || e.user_agent) ? deviceName(e.device, e.user_agent) : '';
     if (device) meta.push(' · ', device);
     if (e.ip) meta.push(' · ', e.ip);
     list.append(h('li', { class: 'item', dataset: { eventKind: e.kind } },
-      h('p', { class: 'item-title' }, detail ? `${words} ${detail}` : words),
+      h('p', { class: 'item-title' }, eventText(e)),
       h('p', { class: 'item-meta' }, meta)));
   }
 }

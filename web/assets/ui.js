@@ -104,6 +104,20 @@ export function describeUserAgent(ua) {
   return browser || os || ua;
 }
 
+/**
+ * The device a session or event came from: the server's `device` (a string,
+ * or `{browser, os}`), else what the user agent says.
+ */
+export function deviceName(device, userAgent) {
+  if (typeof device === 'string' && device) return device;
+  if (device && typeof device === 'object') {
+    const { browser, os } = device;
+    if (browser && os) return `${browser} on ${os}`;
+    if (browser || os) return browser || os;
+  }
+  return describeUserAgent(userAgent);
+}
+
 /** Copies text to the clipboard; returns false when the browser refuses. */
 export async function copyText(text) {
   try {

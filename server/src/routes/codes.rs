@@ -72,7 +72,14 @@ async fn signup_start(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignupStart>,
 ) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
-    let ceremony = code_login::signup_start(&state, &body.username, body.channel, &body.address, state.now()).await?;
+    let ceremony = code_login::signup_start(
+        &state,
+        &body.username,
+        body.channel,
+        &body.address,
+        state.now(),
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
 }
 
@@ -82,7 +89,8 @@ async fn signup_finish(
     ApiJson(body): ApiJson<CodeFinish>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<AccountBody>)> {
     let ceremony = ceremony_id(&body.ceremony)?;
-    let (account, issued) = code_login::signup_finish(&state, ceremony, &body.code, &client, state.now()).await?;
+    let (account, issued) =
+        code_login::signup_finish(&state, ceremony, &body.code, &client, state.now()).await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
     let account = accounts::view(&state.db, &account).await?;
@@ -93,7 +101,8 @@ async fn login_start(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginStart>,
 ) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
-    let ceremony = code_login::login_start(&state, &body.username, body.method, state.now()).await?;
+    let ceremony =
+        code_login::login_start(&state, &body.username, body.method, state.now()).await?;
     Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
 }
 

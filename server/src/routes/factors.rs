@@ -35,8 +35,14 @@ pub fn router() -> Router<AppState> {
         .route("/account/contacts/start", post(contact_start))
         .route("/account/contacts/finish", post(contact_finish))
         .route("/account/contacts/{id}", delete(contact_remove))
-        .route("/account/recovery-codes", post(recovery_generate).get(recovery_status))
-        .route("/account/password", put(password_set).delete(password_remove))
+        .route(
+            "/account/recovery-codes",
+            post(recovery_generate).get(recovery_status),
+        )
+        .route(
+            "/account/password",
+            put(password_set).delete(password_remove),
+        )
 }
 
 /// A body that must be `{}` (or absent).
@@ -74,7 +80,9 @@ async fn totp_start(
     RecentSession(auth): RecentSession,
     ApiJson(_): ApiJson<Empty>,
 ) -> ApiResult<Json<Enrolment>> {
-    Ok(Json(authenticator_app::start(&state, &auth, state.now()).await?))
+    Ok(Json(
+        authenticator_app::start(&state, &auth, state.now()).await?,
+    ))
 }
 
 async fn totp_finish(
@@ -88,12 +96,19 @@ async fn totp_finish(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn totp_disable(State(state): State<AppState>, RecentSession(auth): RecentSession, client: ClientInfo) -> ApiResult<StatusCode> {
+async fn totp_disable(
+    State(state): State<AppState>,
+    RecentSession(auth): RecentSession,
+    client: ClientInfo,
+) -> ApiResult<StatusCode> {
     authenticator_app::disable(&state, &auth, &client, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn contacts_list(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> ApiResult<Json<Vec<ContactView>>> {
+async fn contacts_list(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+) -> ApiResult<Json<Vec<ContactView>>> {
     Ok(Json(contacts::list(&state, auth.account.id).await?))
 }
 
@@ -113,7 +128,8 @@ async fn contact_finish(
     ApiJson(body): ApiJson<CodeFinish>,
 ) -> ApiResult<(StatusCode, Json<ContactView>)> {
     let ceremony = ceremony_id(&body.ceremony)?;
-    let contact = contacts::finish(&state, &auth, ceremony, &body.code, &client, state.now()).await?;
+    let contact =
+        contacts::finish(&state, &auth, ceremony, &body.code, &client, state.now()).await?;
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
@@ -135,13 +151,24 @@ async fn recovery_generate(
     ApiJson(_): ApiJson<Empty>,
 ) -> ApiResult<(StatusCode, Json<RecoveryCodes>)> {
     let codes = recovery::generate(&state, auth.account.id, &client, state.now()).await?;
-    crate::service::notify::security_notice(&state, auth.account.id, "New recovery codes were generated for your account", &client);
+    crate::service::notify::security_notice(
+        &state,
+        auth.account.id,
+        "New recovery codes were generated for your account",
+        &client,
+    );
     Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })))
 }
 
-async fn recovery_status(State(state): State<AppState>, CurrentSession(auth): CurrentSession) -> ApiResult<Json<RecoveryStatus>> {
+async fn recovery_status(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+) -> ApiResult<Json<RecoveryStatus>> {
     let (remaining, created_at) = store::recovery_codes::status(&state.db, auth.account.id).await?;
-    Ok(Json(RecoveryStatus { remaining, created_at: created_at.map(rfc3339) }))
+    Ok(Json(RecoveryStatus {
+        remaining,
+        created_at: created_at.map(rfc3339),
+    }))
 }
 
 async fn password_set(
@@ -154,7 +181,11 @@ async fn password_set(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn password_remove(State(state): State<AppState>, RecentSession(auth): RecentSession, client: ClientInfo) -> ApiResult<StatusCode> {
+async fn password_remove(
+    State(state): State<AppState>,
+    RecentSession(auth): RecentSession,
+    client: ClientInfo,
+) -> ApiResult<StatusCode> {
     password::account::remove(&state, &auth, &client, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

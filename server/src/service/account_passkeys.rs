@@ -16,12 +16,9 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::passkey;
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use webauthn_rs::prelude::{
-    CreationChallengeResponse, CredentialID, PasskeyRegistration, RegisterPublicKeyCredential,
-};
+use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential};
 
 use crate::{
     clock::rfc3339,
@@ -59,7 +56,8 @@ pub struct PasskeyView {
 
 impl From<passkey::Model> for PasskeyView {
     fn from(p: passkey::Model) -> Self {
-        // The all-zero AAGUID says "not told" (WebAuthn L3 §6.5.1 with "none" attestation).
+        // The all-zero AAGUID says "not told" (WebAuthn L3 §6.5.1; browsers zero it under
+        // "none" attestation).
         let aaguid = p.aaguid.filter(|a| !a.is_nil());
         Self {
             id: p.id,
@@ -107,7 +105,7 @@ pub async fn list(state: &AppState, auth: &Authenticated) -> Result<Vec<PasskeyV
 }
 
 /// Step 1 of adding a passkey: creation options for the account's own user handle, excluding
-/// the passkeys it has (WebAuthn L3 §5.4.3 `excludeCredentials`), so an authenticator that
+/// the passkeys it has (WebAuthn L3 §5.4 `excludeCredentials`), so an authenticator that
 /// already holds one says so instead of making a second.
 #[tracing::instrument(skip_all)]
 pub async fn add_start(
@@ -121,7 +119,13 @@ pub async fn add_start(
         .into_iter()
         .map(|p| p.credential_id)
         .collect();
-    let (ccr, reg) = creation_options(state, account, exclude)?;
+    let (ccr, reg) = super::passkeys::creation_options(
+        state,
+        account.user_handle,
+        &account.username,
+        &account.display_name,
+        exclude,
+    )?;
     let row = entity::ceremony::Model {
         id: Uuid::new_v4(),
         kind: ADD_PASSKEY.to_owned(),
@@ -142,32 +146,6 @@ pub async fn add_start(
         options: serde_json::to_value(&ccr)
             .map_err(|e| ApiError::Internal(format!("serialise options: {e}")))?,
     })
-}
-
-/// Discoverable, user-verifying creation options (contract "Sign-up"), as at sign-up: the
-/// same user handle as the account's other passkeys (WebAuthn L3 §14.6.1), so a provider
-/// groups them under one account.
-fn creation_options(
-    state: &AppState,
-    account: &entity::account::Model,
-    exclude: Vec<CredentialID>,
-) -> Result<(CreationChallengeResponse, PasskeyRegistration), ApiError> {
-    let exclude = (!exclude.is_empty()).then_some(exclude);
-    let (mut ccr, reg) = state
-        .webauthn
-        .start_passkey_registration(
-            account.user_handle,
-            &account.username,
-            &account.display_name,
-            exclude,
-        )
-        .map_err(|e| ApiError::Internal(format!("start registration: {e:?}")))?;
-    // webauthn-rs asks for residentKey "discouraged"; the contract wants discoverable passkeys.
-    if let Some(selection) = ccr.public_key.authenticator_selection.as_mut() {
-        selection.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
-        selection.require_resident_key = true;
-    }
-    Ok((ccr, reg))
 }
 
 /// Step 2 of adding a passkey: consume the ceremony, check that this very session started it,
@@ -196,7 +174,7 @@ pub async fn add_finish(
         .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))?;
     let key = passkeys::verify_registration(state, credential, &saved.reg)?;
     let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
-    let txn = state.db.begin().await?;
+    let txn = store::begin_write(&state.db).await?;
     let model =
         passkeys::insert_passkey(&txn, &auth.account, &key, &facts, label, client, now).await?;
     txn.commit().await?;
@@ -232,7 +210,7 @@ pub async fn rename(
     now: i64,
 ) -> Result<PasskeyView, ApiError> {
     let label = valid_label(raw_label)?;
-    let txn = state.db.begin().await?;
+    let txn = store::begin_write(&state.db).await?;
     let model = store::passkeys::rename(&txn, auth.account.id, id, &label)
         .await?
         .ok_or(ApiError::NotFound)?;

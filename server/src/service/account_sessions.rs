@@ -1,12 +1,13 @@
 //! The account's sessions (contract "Session"): listing them and signing them out.
 //!
 //! Any session may end any other session of its account: someone who finds a session they do
-//! not recognise must be able to end it at once (OWASP ASVS 5.0 V7.4.5). The same
-//! [`revoke_other_sessions`] runs after a way in is removed, so a thief who logged in with the
-//! removed passkey or code is out as well (ASVS V7.4.3; NIST SP 800-63B §6.1.2.3).
+//! not recognise must be able to end it at once (OWASP ASVS 5.0 V7.4 session termination). The
+//! same [`revoke_other_sessions`] runs after a way in is removed, so whoever logged in with the
+//! removed passkey or code is out as well (ASVS 5.0 V7.4: end the other sessions after an
+//! authentication factor changes).
 
 use entity::session;
-use sea_orm::{ConnectionTrait, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -77,7 +78,7 @@ pub async fn revoke(
     client: &ClientInfo,
     now: i64,
 ) -> Result<bool, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = store::begin_write(&state.db).await?;
     if !store::sessions::delete(&txn, auth.account.id, id).await? {
         return Err(ApiError::NotFound);
     }
@@ -102,7 +103,7 @@ pub async fn revoke_others(
     client: &ClientInfo,
     now: i64,
 ) -> Result<u64, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = store::begin_write(&state.db).await?;
     let count = revoke_other_sessions(
         &txn,
         auth.account.id,

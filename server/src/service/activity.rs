@@ -1,6 +1,6 @@
 //! The account's security activity log (contract "Event"), newest first, so a person can spot
-//! what they did not do (OWASP ASVS 5.0 V16.3: security events are logged, and V7.4/V6.3:
-//! users can see their recent authentication activity).
+//! what they did not do (OWASP ASVS 5.0 V16: security events are logged with when, where from
+//! and what).
 
 use entity::event;
 use serde::Serialize;

@@ -2,11 +2,17 @@
 //! current code proves the app has the secret; that code's step is recorded as used, so the
 //! enrolment code cannot log in (RFC 6238 §5.2).
 
-use sea_orm::{ActiveValue::Set, TransactionTrait};
+use sea_orm::ActiveValue::Set;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{account_sessions, codes::{self, lockout}, notify, sessions::Authenticated, totp, ways_in};
+use super::{
+    account_sessions,
+    codes::{self, lockout},
+    notify,
+    sessions::Authenticated,
+    totp, ways_in,
+};
 use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
 
 const KIND: &str = "totp_enrol";
@@ -27,10 +33,16 @@ pub struct Enrolment {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn start(state: &AppState, auth: &Authenticated, now: i64) -> Result<Enrolment, ApiError> {
+pub async fn start(
+    state: &AppState,
+    auth: &Authenticated,
+    now: i64,
+) -> Result<Enrolment, ApiError> {
     let secret = totp::new_secret();
     let app = totp::for_account(&secret, &state.config.rp_name, &auth.account.username)?;
-    let otpauth_uri = app.to_url().map_err(|e| ApiError::Internal(format!("otpauth: {e:?}")))?;
+    let otpauth_uri = app
+        .to_url()
+        .map_err(|e| ApiError::Internal(format!("otpauth: {e:?}")))?;
     let sealed = totp::encrypt(&state.key, auth.account.id, &secret)?;
     let id = Uuid::new_v4();
     store::ceremonies::insert(
@@ -41,7 +53,8 @@ pub async fn start(state: &AppState, auth: &Authenticated, now: i64) -> Result<E
             account_id: Some(auth.account.id),
             session_id: Some(auth.session.id),
             username: None,
-            state: serde_json::to_string(&State { sealed }).map_err(|e| ApiError::Internal(e.to_string()))?,
+            state: serde_json::to_string(&State { sealed })
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
             code_hash: None,
             attempts: 0,
             created_at: now,
@@ -58,40 +71,74 @@ pub async fn start(state: &AppState, auth: &Authenticated, now: i64) -> Result<E
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn finish(state: &AppState, auth: &Authenticated, ceremony: Uuid, code: &str, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
+pub async fn finish(
+    state: &AppState,
+    auth: &Authenticated,
+    ceremony: Uuid,
+    code: &str,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(), ApiError> {
     let row = store::ceremonies::find_live(&state.db, ceremony, KIND, now)
         .await?
         .filter(|c| c.account_id == Some(auth.account.id))
         .ok_or(ApiError::InvalidCeremony)?;
     lockout::check(&auth.account, now)?;
-    let saved: State = serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let saved: State =
+        serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
     let secret = totp::decrypt(&state.key, auth.account.id, &saved.sealed)?;
     let app = totp::for_account(&secret, &state.config.rp_name, &auth.account.username)?;
-    let step = codes::well_formed(code).then(|| totp::matching_step(&app, code, now)).flatten();
+    let step = codes::well_formed(code)
+        .then(|| totp::matching_step(&app, code, now))
+        .flatten();
     let Some(step) = step else {
         store::ceremonies::add_wrong_attempt(&state.db, row.id, codes::MAX_WRONG_PER_CODE).await?;
         lockout::record_failure(&state.db, auth.account.id, now).await?;
         return Err(ApiError::InvalidCode);
     };
-    let txn = state.db.begin().await?;
-    store::ceremonies::take(&txn, ceremony, KIND, now).await?.ok_or(ApiError::InvalidCeremony)?;
-    let account = store::accounts::find_by_id(&txn, auth.account.id).await?.ok_or(ApiError::Unauthenticated)?;
+    let txn = store::begin_write(&state.db).await?;
+    store::ceremonies::take(&txn, ceremony, KIND, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let account = store::accounts::find_by_id(&txn, auth.account.id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
     let mut active: entity::account::ActiveModel = account.into();
     active.totp_secret = Set(Some(saved.sealed));
     active.totp_enabled_at = Set(Some(now));
     active.totp_last_step = Set(Some(step));
     store::accounts::update(&txn, active).await?;
-    store::events::insert(&txn, auth.account.id, "totp_enabled", client, serde_json::json!({}), now).await?;
+    store::events::insert(
+        &txn,
+        auth.account.id,
+        "totp_enabled",
+        client,
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
     txn.commit().await?;
-    notify::security_notice(state, auth.account.id, "Two-factor authentication with an authenticator app was turned on", client);
+    notify::security_notice(
+        state,
+        auth.account.id,
+        "Two-factor authentication with an authenticator app was turned on",
+        client,
+    );
     Ok(())
 }
 
 /// Turn TOTP off, unless it is the last way in; every other session ends.
 #[tracing::instrument(skip_all)]
-pub async fn disable(state: &AppState, auth: &Authenticated, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
+pub async fn disable(
+    state: &AppState,
+    auth: &Authenticated,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(), ApiError> {
     let txn = ways_in::begin_removal(&state.db, auth.account.id).await?;
-    let account = store::accounts::find_by_id(&txn, auth.account.id).await?.ok_or(ApiError::Unauthenticated)?;
+    let account = store::accounts::find_by_id(&txn, auth.account.id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
     if account.totp_enabled_at.is_none() {
         return Err(ApiError::NotFound);
     }
@@ -101,9 +148,30 @@ pub async fn disable(state: &AppState, auth: &Authenticated, client: &ClientInfo
     active.totp_last_step = Set(None);
     store::accounts::update(&txn, active).await?;
     ways_in::ensure_one_left(&txn, &account).await?;
-    store::events::insert(&txn, auth.account.id, "totp_disabled", client, serde_json::json!({}), now).await?;
-    account_sessions::revoke_other_sessions(&txn, auth.account.id, auth.session.id, "totp_disabled", client, now).await?;
+    store::events::insert(
+        &txn,
+        auth.account.id,
+        "totp_disabled",
+        client,
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    account_sessions::revoke_other_sessions(
+        &txn,
+        auth.account.id,
+        auth.session.id,
+        "totp_disabled",
+        client,
+        now,
+    )
+    .await?;
     txn.commit().await?;
-    notify::security_notice(state, auth.account.id, "Two-factor authentication with an authenticator app was turned off", client);
+    notify::security_notice(
+        state,
+        auth.account.id,
+        "Two-factor authentication with an authenticator app was turned off",
+        client,
+    );
     Ok(())
 }

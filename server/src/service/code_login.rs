@@ -5,7 +5,6 @@
 //! lacks) gives the same `invalid_code` answer (NIST SP 800-63B rev 4 §3.2.2; OWASP ASVS 5.0
 //! V6.3.8) and counts against the account's lock-out.
 
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use sesame_delivery::CodePurpose;
 use uuid::Uuid;
@@ -55,7 +54,14 @@ struct LoginState {
     method: CodeMethod,
 }
 
-fn ceremony_row(kind: &str, account_id: Option<Uuid>, state: String, code_hash: Option<Vec<u8>>, id: Uuid, now: i64) -> entity::ceremony::Model {
+fn ceremony_row(
+    kind: &str,
+    account_id: Option<Uuid>,
+    state: String,
+    code_hash: Option<Vec<u8>>,
+    id: Uuid,
+    now: i64,
+) -> entity::ceremony::Model {
     entity::ceremony::Model {
         id,
         kind: kind.to_owned(),
@@ -75,21 +81,42 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
 }
 
 fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_str(text).map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
 }
 
 /// Sign-up step 1: send a code to the address. The account is made only when it is proven.
 #[tracing::instrument(skip_all)]
-pub async fn signup_start(state: &AppState, raw_username: &str, channel: Channel, raw_address: &str, now: i64) -> Result<Uuid, ApiError> {
+pub async fn signup_start(
+    state: &AppState,
+    raw_username: &str,
+    channel: Channel,
+    raw_address: &str,
+    now: i64,
+) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).map_err(ApiError::InvalidUsername)?;
     let address = codes::normalize_address(channel, raw_address)?;
-    if store::accounts::find_by_username(&state.db, &username).await?.is_some() {
+    if store::accounts::find_by_username(&state.db, &username)
+        .await?
+        .is_some()
+    {
         return Err(ApiError::UsernameTaken);
     }
     codes::allow_send(&state.db, &format!("{}:{address}", channel.as_str()), now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);
-    let row = ceremony_row(SIGNUP, None, to_json(&SignupState { username, channel, address: address.clone() })?, Some(hash), id, now);
+    let row = ceremony_row(
+        SIGNUP,
+        None,
+        to_json(&SignupState {
+            username,
+            channel,
+            address: address.clone(),
+        })?,
+        Some(hash),
+        id,
+        now,
+    );
     store::ceremonies::insert(&state.db, row).await?;
     if let Err(e) = codes::deliver(state, channel, &address, CodePurpose::SignUp, &code).await {
         // Nothing that could be finished is left behind.
@@ -102,7 +129,13 @@ pub async fn signup_start(state: &AppState, raw_username: &str, channel: Channel
 /// Sign-up step 2: the code proves the address; the account, its verified contact and a
 /// session are made in one transaction.
 #[tracing::instrument(skip_all)]
-pub async fn signup_finish(state: &AppState, ceremony: Uuid, code: &str, client: &ClientInfo, now: i64) -> Result<(entity::account::Model, Issued), ApiError> {
+pub async fn signup_finish(
+    state: &AppState,
+    ceremony: Uuid,
+    code: &str,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(entity::account::Model, Issued), ApiError> {
     let row = store::ceremonies::find_live(&state.db, ceremony, SIGNUP, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
@@ -111,16 +144,55 @@ pub async fn signup_finish(state: &AppState, ceremony: Uuid, code: &str, client:
         return Err(ApiError::InvalidCode);
     }
     let saved: SignupState = from_json(&row.state)?;
-    let txn = state.db.begin().await?;
-    store::ceremonies::take(&txn, ceremony, SIGNUP, now).await?.ok_or(ApiError::InvalidCeremony)?;
-    let account = store::accounts::new_account(&saved.username, &saved.username, uuid::Uuid::new_v4(), now);
+    let txn = store::begin_write(&state.db).await?;
+    store::ceremonies::take(&txn, ceremony, SIGNUP, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let account =
+        store::accounts::new_account(&saved.username, &saved.username, uuid::Uuid::new_v4(), now);
     let account = store::accounts::insert(&txn, account).await.map_err(|e| {
-        if store::is_unique_violation(&e) { ApiError::UsernameTaken } else { e.into() }
+        if store::is_unique_violation(&e) {
+            ApiError::UsernameTaken
+        } else {
+            e.into()
+        }
     })?;
-    store::events::insert(&txn, account.id, "account_created", client, serde_json::json!({"method": saved.channel.as_str()}), now).await?;
-    let (contact, _) = store::contacts::upsert_verified(&txn, account.id, saved.channel.as_str(), &saved.address, now).await?;
-    store::events::insert(&txn, account.id, "contact_added", client, serde_json::json!({"contact_id": contact.id, "channel": contact.channel}), now).await?;
-    let issued = sessions::complete_login(&txn, &state.config, &account, &[saved.channel.method()], client, None, now).await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "account_created",
+        client,
+        serde_json::json!({"method": saved.channel.as_str()}),
+        now,
+    )
+    .await?;
+    let (contact, _) = store::contacts::upsert_verified(
+        &txn,
+        account.id,
+        saved.channel.as_str(),
+        &saved.address,
+        now,
+    )
+    .await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "contact_added",
+        client,
+        serde_json::json!({"contact_id": contact.id, "channel": contact.channel}),
+        now,
+    )
+    .await?;
+    let issued = sessions::complete_login(
+        &txn,
+        &state.config,
+        &account,
+        &[saved.channel.method()],
+        client,
+        None,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok((account, issued))
 }
@@ -129,7 +201,12 @@ pub async fn signup_finish(state: &AppState, ceremony: Uuid, code: &str, client:
 /// is sent to its most recent verified contact of that channel; for an unknown user or a
 /// method the account lacks nothing is sent and finishing fails like a wrong code.
 #[tracing::instrument(skip_all)]
-pub async fn login_start(state: &AppState, raw_username: &str, method: CodeMethod, now: i64) -> Result<Uuid, ApiError> {
+pub async fn login_start(
+    state: &AppState,
+    raw_username: &str,
+    method: CodeMethod,
+    now: i64,
+) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).ok();
     let account = match &username {
         Some(name) => store::accounts::find_by_username(&state.db, name).await?,
@@ -138,23 +215,54 @@ pub async fn login_start(state: &AppState, raw_username: &str, method: CodeMetho
     let id = Uuid::new_v4();
     let mut delivery = None;
     let mut code_hash = None;
-    if let (Some(account), Some(channel)) = (&account, match method {
-        CodeMethod::Email => Some(Channel::Email),
-        CodeMethod::Sms => Some(Channel::Sms),
-        _ => None,
-    }) {
+    if let (Some(account), Some(channel)) = (
+        &account,
+        match method {
+            CodeMethod::Email => Some(Channel::Email),
+            CodeMethod::Sms => Some(Channel::Sms),
+            _ => None,
+        },
+    ) {
         // The resend limit is keyed on the username and method, known or not, so a 429 here
         // reveals nothing about the account.
-        codes::allow_send(&state.db, &format!("login:{}:{}", account.username, channel.as_str()), now).await?;
-        if let Some(contact) = store::contacts::latest_of_channel(&state.db, account.id, channel.as_str()).await? {
+        codes::allow_send(
+            &state.db,
+            &format!("login:{}:{}", account.username, channel.as_str()),
+            now,
+        )
+        .await?;
+        if let Some(contact) =
+            store::contacts::latest_of_channel(&state.db, account.id, channel.as_str()).await?
+        {
             let (code, hash) = codes::new_code(state, id);
             code_hash = Some(hash);
             delivery = Some((channel, contact.address, code));
         }
-    } else if let (None, Some(name), CodeMethod::Email | CodeMethod::Sms) = (&account, &username, method) {
-        codes::allow_send(&state.db, &format!("login:{name}:{}", if method == CodeMethod::Email { "email" } else { "sms" }), now).await?;
+    } else if let (None, Some(name), CodeMethod::Email | CodeMethod::Sms) =
+        (&account, &username, method)
+    {
+        codes::allow_send(
+            &state.db,
+            &format!(
+                "login:{name}:{}",
+                if method == CodeMethod::Email {
+                    "email"
+                } else {
+                    "sms"
+                }
+            ),
+            now,
+        )
+        .await?;
     }
-    let row = ceremony_row(LOGIN, account.as_ref().map(|a| a.id), to_json(&LoginState { method })?, code_hash, id, now);
+    let row = ceremony_row(
+        LOGIN,
+        account.as_ref().map(|a| a.id),
+        to_json(&LoginState { method })?,
+        code_hash,
+        id,
+        now,
+    );
     store::ceremonies::insert(&state.db, row).await?;
     if let Some((channel, address, code)) = delivery
         && let Err(e) = codes::deliver(state, channel, &address, CodePurpose::LogIn, &code).await
@@ -210,7 +318,9 @@ pub async fn login_finish(
     };
 
     let proof = match &account {
-        Some(account) if password_ok => check_code(state, &row, account, saved.method, code, now).await?,
+        Some(account) if password_ok => {
+            check_code(state, &row, account, saved.method, code, now).await?
+        }
         _ => None,
     };
     let Some((account, consume)) = account.zip(proof) else {
@@ -220,11 +330,15 @@ pub async fn login_finish(
         return Err(fail(state, &row, client, now, saved.method).await);
     }
 
-    let txn = state.db.begin().await?;
-    store::ceremonies::take(&txn, ceremony, LOGIN, now).await?.ok_or(ApiError::InvalidCeremony)?;
+    let txn = store::begin_write(&state.db).await?;
+    store::ceremonies::take(&txn, ceremony, LOGIN, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
     let consumed = match consume {
         Consume::Nothing => true,
-        Consume::TotpStep(step) => store::accounts::advance_totp_step(&txn, account.id, step).await?,
+        Consume::TotpStep(step) => {
+            store::accounts::advance_totp_step(&txn, account.id, step).await?
+        }
         Consume::RecoveryCode(id) => store::recovery_codes::consume(&txn, id, now).await?,
     };
     if !consumed {
@@ -232,7 +346,15 @@ pub async fn login_finish(
         return Err(fail(state, &row, client, now, saved.method).await);
     }
     if let Consume::RecoveryCode(id) = consume {
-        store::events::insert(&txn, account.id, "recovery_code_used", client, serde_json::json!({"recovery_code_id": id}), now).await?;
+        store::events::insert(
+            &txn,
+            account.id,
+            "recovery_code_used",
+            client,
+            serde_json::json!({"recovery_code_id": id}),
+            now,
+        )
+        .await?;
     }
     store::accounts::clear_failures(&txn, account.id).await?;
     let mut methods = Vec::new();
@@ -240,13 +362,27 @@ pub async fn login_finish(
         methods.push(Method::Password);
     }
     methods.push(saved.method.method());
-    let issued = sessions::complete_login(&txn, &state.config, &account, &methods, client, current, now).await?;
+    let issued = sessions::complete_login(
+        &txn,
+        &state.config,
+        &account,
+        &methods,
+        client,
+        current,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     if current.is_none() {
         super::notify::login_from_new_device(state, &account, client, now);
     }
     if matches!(consume, Consume::RecoveryCode(_)) {
-        super::notify::security_notice(state, account.id, "A recovery code was used to sign in", client);
+        super::notify::security_notice(
+            state,
+            account.id,
+            "A recovery code was used to sign in",
+            client,
+        );
     }
     Ok((account, issued))
 }
@@ -261,7 +397,9 @@ async fn check_code(
     now: i64,
 ) -> Result<Option<Consume>, ApiError> {
     Ok(match method {
-        CodeMethod::Email | CodeMethod::Sms => codes::matches(state, ceremony, code).then_some(Consume::Nothing),
+        CodeMethod::Email | CodeMethod::Sms => {
+            codes::matches(state, ceremony, code).then_some(Consume::Nothing)
+        }
         CodeMethod::Totp => {
             let (Some(secret), Some(_)) = (&account.totp_secret, account.totp_enabled_at) else {
                 return Ok(None);
@@ -275,13 +413,21 @@ async fn check_code(
                 .filter(|step| account.totp_last_step.is_none_or(|last| *step > last))
                 .map(Consume::TotpStep)
         }
-        CodeMethod::Recovery => recovery::find(state, account.id, code).await?.map(Consume::RecoveryCode),
+        CodeMethod::Recovery => recovery::find(state, account.id, code)
+            .await?
+            .map(Consume::RecoveryCode),
     })
 }
 
 /// A failed proof: one more wrong try on the ceremony, one more failure on the account (with
 /// `login_failed` and, when throttling starts or the hard lock is reached, `locked_out`).
-async fn fail(state: &AppState, ceremony: &entity::ceremony::Model, client: &ClientInfo, now: i64, method: CodeMethod) -> ApiError {
+async fn fail(
+    state: &AppState,
+    ceremony: &entity::ceremony::Model,
+    client: &ClientInfo,
+    now: i64,
+    method: CodeMethod,
+) -> ApiError {
     let result: Result<(), ApiError> = async {
         store::ceremonies::add_wrong_attempt(&state.db, ceremony.id, codes::MAX_WRONG_PER_CODE).await?;
         if let Some(account_id) = ceremony.account_id {

@@ -48,7 +48,9 @@ pub fn normalize_address(channel: Channel, raw: &str) -> Result<String, ApiError
         Channel::Email => {
             let address = raw.to_lowercase();
             if address.len() > 254 || !sesame_delivery::is_valid_email(&address) {
-                return Err(ApiError::InvalidRequest("that is not a valid email address".into()));
+                return Err(ApiError::InvalidRequest(
+                    "that is not a valid email address".into(),
+                ));
             }
             Ok(address)
         }
@@ -124,7 +126,11 @@ pub fn matches(state: &AppState, ceremony: &entity::ceremony::Model, code: &str)
 
 /// Refuse a send to `target` within 30 s of the last one, or past five an hour; 429 with
 /// `Retry-After`. Records the send when allowed.
-pub async fn allow_send<C: ConnectionTrait>(db: &C, target: &str, now: i64) -> Result<(), ApiError> {
+pub async fn allow_send<C: ConnectionTrait>(
+    db: &C,
+    target: &str,
+    now: i64,
+) -> Result<(), ApiError> {
     let sent = store::code_sends::since(db, target, now - 3_600_000).await?;
     if let Some(last) = sent.last()
         && now - last < RESEND_GAP_MS
@@ -141,12 +147,20 @@ pub async fn allow_send<C: ConnectionTrait>(db: &C, target: &str, now: i64) -> R
 }
 
 fn too_many(wait_ms: i64) -> ApiError {
-    ApiError::TooManyAttempts { retry_after_secs: (wait_ms.max(1000) as u64).div_ceil(1000) }
+    ApiError::TooManyAttempts {
+        retry_after_secs: (wait_ms.max(1000) as u64).div_ceil(1000),
+    }
 }
 
 /// Deliver a code; a delivery failure is 503 `unavailable` (the caller removes the ceremony).
 #[tracing::instrument(skip_all, fields(channel = channel.as_str()))]
-pub async fn deliver(state: &AppState, channel: Channel, address: &str, purpose: CodePurpose, code: &str) -> Result<(), ApiError> {
+pub async fn deliver(
+    state: &AppState,
+    channel: Channel,
+    address: &str,
+    purpose: CodePurpose,
+    code: &str,
+) -> Result<(), ApiError> {
     let minutes = (CODE_TTL_MS / 60_000) as u32;
     let result = match channel {
         Channel::Email => {
@@ -154,7 +168,13 @@ pub async fn deliver(state: &AppState, channel: Channel, address: &str, purpose:
             state.email.send(OutgoingEmail::new(address, parts)).await
         }
         Channel::Sms => {
-            let body = sesame_delivery::code_sms_origin_bound(purpose, code, &state.config.rp_name, &state.config.rp_id, minutes);
+            let body = sesame_delivery::code_sms_origin_bound(
+                purpose,
+                code,
+                &state.config.rp_name,
+                &state.config.rp_id,
+                minutes,
+            );
             state.sms.send(address, &body).await
         }
     };
@@ -177,7 +197,9 @@ pub mod lockout {
     /// 429 while the account waits.
     pub fn check(account: &entity::account::Model, now: i64) -> Result<(), ApiError> {
         if account.failed_attempts >= HARD_LOCK {
-            return Err(ApiError::TooManyAttempts { retry_after_secs: 3600 });
+            return Err(ApiError::TooManyAttempts {
+                retry_after_secs: 3600,
+            });
         }
         match account.locked_until {
             Some(until) if until > now => Err(too_many(until - now)),
@@ -186,9 +208,14 @@ pub mod lockout {
     }
 
     /// Count a failure; returns the new consecutive count.
-    pub async fn record_failure<C: ConnectionTrait>(db: &C, account_id: Uuid, now: i64) -> Result<i32, ApiError> {
+    pub async fn record_failure<C: ConnectionTrait>(
+        db: &C,
+        account_id: Uuid,
+        now: i64,
+    ) -> Result<i32, ApiError> {
         let count = store::accounts::add_failure(db, account_id, |n| {
-            (n >= FREE_FAILURES).then(|| now + 1000 * (1i64 << (n - FREE_FAILURES).min(12)).min(3600))
+            (n >= FREE_FAILURES)
+                .then(|| now + 1000 * (1i64 << (n - FREE_FAILURES).min(12)).min(3600))
         })
         .await?;
         Ok(count)

@@ -1,7 +1,6 @@
 //! Contacts: email addresses and phone numbers, each proven with a code before it counts as a
 //! way in (NIST SP 800-63B rev 4 §3.1.3.1: an out-of-band address is bound only once proven).
 
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use sesame_delivery::CodePurpose;
 use uuid::Uuid;
@@ -53,13 +52,22 @@ pub async fn list(state: &AppState, account_id: Uuid) -> Result<Vec<ContactView>
 
 /// Send a code to a new address; the ceremony is bound to this account and session.
 #[tracing::instrument(skip_all)]
-pub async fn start(state: &AppState, auth: &Authenticated, channel: Channel, raw_address: &str, now: i64) -> Result<Uuid, ApiError> {
+pub async fn start(
+    state: &AppState,
+    auth: &Authenticated,
+    channel: Channel,
+    raw_address: &str,
+    now: i64,
+) -> Result<Uuid, ApiError> {
     let address = codes::normalize_address(channel, raw_address)?;
     codes::allow_send(&state.db, &format!("{}:{address}", channel.as_str()), now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);
-    let state_json = serde_json::to_string(&State { channel, address: address.clone() })
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let state_json = serde_json::to_string(&State {
+        channel,
+        address: address.clone(),
+    })
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     store::ceremonies::insert(
         &state.db,
         entity::ceremony::Model {
@@ -76,7 +84,9 @@ pub async fn start(state: &AppState, auth: &Authenticated, channel: Channel, raw
         },
     )
     .await?;
-    if let Err(e) = codes::deliver(state, channel, &address, CodePurpose::VerifyContact, &code).await {
+    if let Err(e) =
+        codes::deliver(state, channel, &address, CodePurpose::VerifyContact, &code).await
+    {
         store::ceremonies::delete(&state.db, id).await?;
         return Err(e);
     }
@@ -85,7 +95,14 @@ pub async fn start(state: &AppState, auth: &Authenticated, channel: Channel, raw
 
 /// Prove the address with its code; wrong codes count against the account's lock-out too.
 #[tracing::instrument(skip_all)]
-pub async fn finish(state: &AppState, auth: &Authenticated, ceremony: Uuid, code: &str, client: &ClientInfo, now: i64) -> Result<ContactView, ApiError> {
+pub async fn finish(
+    state: &AppState,
+    auth: &Authenticated,
+    ceremony: Uuid,
+    code: &str,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<ContactView, ApiError> {
     let row = store::ceremonies::find_live(&state.db, ceremony, KIND, now)
         .await?
         .filter(|c| c.account_id == Some(auth.account.id))
@@ -96,25 +113,77 @@ pub async fn finish(state: &AppState, auth: &Authenticated, ceremony: Uuid, code
         lockout::record_failure(&state.db, auth.account.id, now).await?;
         return Err(ApiError::InvalidCode);
     }
-    let saved: State = serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let txn = state.db.begin().await?;
-    store::ceremonies::take(&txn, ceremony, KIND, now).await?.ok_or(ApiError::InvalidCeremony)?;
-    let (contact, _) = store::contacts::upsert_verified(&txn, auth.account.id, saved.channel.as_str(), &saved.address, now).await?;
-    store::events::insert(&txn, auth.account.id, "contact_added", client, serde_json::json!({"contact_id": contact.id, "channel": contact.channel}), now).await?;
+    let saved: State =
+        serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let txn = store::begin_write(&state.db).await?;
+    store::ceremonies::take(&txn, ceremony, KIND, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let (contact, _) = store::contacts::upsert_verified(
+        &txn,
+        auth.account.id,
+        saved.channel.as_str(),
+        &saved.address,
+        now,
+    )
+    .await?;
+    store::events::insert(
+        &txn,
+        auth.account.id,
+        "contact_added",
+        client,
+        serde_json::json!({"contact_id": contact.id, "channel": contact.channel}),
+        now,
+    )
+    .await?;
     txn.commit().await?;
-    notify::security_notice(state, auth.account.id, "A contact was added to your account", client);
+    notify::security_notice(
+        state,
+        auth.account.id,
+        "A contact was added to your account",
+        client,
+    );
     Ok(contact.into())
 }
 
 /// Remove a contact, unless it is the last way in; every other session ends.
 #[tracing::instrument(skip_all)]
-pub async fn remove(state: &AppState, auth: &Authenticated, id: Uuid, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
+pub async fn remove(
+    state: &AppState,
+    auth: &Authenticated,
+    id: Uuid,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(), ApiError> {
     let txn = ways_in::begin_removal(&state.db, auth.account.id).await?;
-    let removed = store::contacts::delete(&txn, auth.account.id, id).await?.ok_or(ApiError::NotFound)?;
+    let removed = store::contacts::delete(&txn, auth.account.id, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     ways_in::ensure_one_left(&txn, &auth.account).await?;
-    store::events::insert(&txn, auth.account.id, "contact_removed", client, serde_json::json!({"contact_id": removed.id, "channel": removed.channel}), now).await?;
-    account_sessions::revoke_other_sessions(&txn, auth.account.id, auth.session.id, "contact_removed", client, now).await?;
+    store::events::insert(
+        &txn,
+        auth.account.id,
+        "contact_removed",
+        client,
+        serde_json::json!({"contact_id": removed.id, "channel": removed.channel}),
+        now,
+    )
+    .await?;
+    account_sessions::revoke_other_sessions(
+        &txn,
+        auth.account.id,
+        auth.session.id,
+        "contact_removed",
+        client,
+        now,
+    )
+    .await?;
     txn.commit().await?;
-    notify::security_notice(state, auth.account.id, "A contact was removed from your account", client);
+    notify::security_notice(
+        state,
+        auth.account.id,
+        "A contact was removed from your account",
+        client,
+    );
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Security notices by email: the account holder hears about every change to how the account
 //! can be entered, and about log-ins from a device not seen before, at every verified email
-//! address of the account (NIST SP 800-63B §6.1.2.3 binding notifications; OWASP ASVS 5.0
-//! V6.3.7 / V7.x notification of changes to authentication factors).
+//! address of the account (NIST SP 800-63B §6.1.2: the subscriber is notified when an
+//! authenticator is bound or removed; OWASP ASVS 5.0 V6.3.7: users are notified of changes to
+//! their authentication details).
 //!
 //! A notice is sent *after* the change has committed, in a task of its own: a slow or broken
 //! mail server never delays or undoes the change, and a failure is logged without the address.

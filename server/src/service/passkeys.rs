@@ -15,7 +15,7 @@
 //! ```
 
 use entity::{account, passkey};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::{
@@ -146,7 +146,7 @@ fn ceremony_row(
 
 /// Creation options for a new passkey of `user_handle`: discoverable (`residentKey: required`,
 /// contract "Sign-up"), user verification required, excluding `exclude`.
-fn creation_options(
+pub(crate) fn creation_options(
     state: &AppState,
     user_handle: Uuid,
     username: &str,
@@ -231,7 +231,7 @@ pub async fn signup_finish(
     let passkey = verify_registration(state, credential, &saved.reg)?;
     let facts = authenticator_facts(&credential.response.attestation_object);
 
-    let txn = state.db.begin().await?;
+    let txn = store::begin_write(&state.db).await?;
     let account =
         store::accounts::new_account(&saved.username, &saved.display_name, saved.user_handle, now);
     let account = store::accounts::insert(&txn, account).await.map_err(|e| {
@@ -494,7 +494,10 @@ pub async fn login_finish(
     key.update_credential(&result);
     let data = to_json(&key)?;
 
-    let txn = state.db.begin().await?;
+    let txn = store::begin_write(&state.db).await?;
+    // A passkey log-in proves the person; it clears a code lock-out (NIST SP 800-63B §3.2.2).
+    // The account row is written before the passkey row, the order removals lock them in.
+    store::accounts::clear_failures(&txn, account.id).await?;
     // WebAuthn L3 §7.2 steps 21–22: store the new counter and backup state; the conditional
     // write also refuses a passkey that was removed meanwhile.
     let updated = store::passkeys::record_use(
@@ -510,8 +513,6 @@ pub async fn login_finish(
     if !updated {
         return Err(refuse("passkey removed or counter overtaken"));
     }
-    // A passkey log-in proves the person; it clears a code lock-out (NIST SP 800-63B §3.2.2).
-    store::accounts::clear_failures(&txn, account.id).await?;
     let issued = sessions::complete_login(
         &txn,
         &state.config,

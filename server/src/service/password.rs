@@ -21,7 +21,11 @@ use crate::{crypto, error::ApiError};
 fn permits() -> &'static Semaphore {
     static PERMITS: OnceLock<Semaphore> = OnceLock::new();
     PERMITS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2))
+        Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        )
     })
 }
 
@@ -79,7 +83,9 @@ pub async fn verify(secret: String, phc: Option<String>) -> Result<bool, ApiErro
             Some(phc) => (phc, true),
             None => (dummy_hash().to_owned(), false),
         };
-        let ok = argon2()?.verify_password(secret.as_bytes(), phc.as_str()).is_ok();
+        let ok = argon2()?
+            .verify_password(secret.as_bytes(), phc.as_str())
+            .is_ok();
         Ok(ok && real)
     })
     .await
@@ -93,7 +99,10 @@ fn dummy_hash() -> &'static str {
         let salt = crypto::random_bytes::<16>();
         argon2()
             .ok()
-            .and_then(|a| a.hash_password_with_salt(&crypto::random_bytes::<16>(), &salt).ok())
+            .and_then(|a| {
+                a.hash_password_with_salt(&crypto::random_bytes::<16>(), &salt)
+                    .ok()
+            })
             .map(|h| h.to_string())
             .unwrap_or_default()
     })
@@ -117,15 +126,23 @@ mod tests {
     async fn a_hash_verifies_only_its_password() {
         let phc = hash("tangerine ladder 42 quietly".into()).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify("tangerine ladder 42 quietly".into(), Some(phc.clone())).await.unwrap());
-        assert!(!verify("tangerine ladder 42 quietlY".into(), Some(phc)).await.unwrap());
+        assert!(
+            verify("tangerine ladder 42 quietly".into(), Some(phc.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("tangerine ladder 42 quietlY".into(), Some(phc))
+                .await
+                .unwrap()
+        );
         assert!(!verify("anything".into(), None).await.unwrap());
     }
 }
 
 /// Account operations on the optional password.
 pub mod account {
-    use sea_orm::{ActiveValue::Set, TransactionTrait};
+    use sea_orm::ActiveValue::Set;
 
     use super::{check_policy, hash};
     use crate::{
@@ -138,33 +155,79 @@ pub mod account {
 
     /// Set or change the password; every other session ends.
     #[tracing::instrument(skip_all)]
-    pub async fn set(state: &AppState, auth: &Authenticated, password: &str, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
+    pub async fn set(
+        state: &AppState,
+        auth: &Authenticated,
+        password: &str,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<(), ApiError> {
         let normalised = check_policy(password, &auth.account.username)?;
         let phc = hash(normalised).await?;
         change(state, auth, Some(phc), "password_set", client, now).await?;
-        notify::security_notice(state, auth.account.id, "A password was set on your account", client);
+        notify::security_notice(
+            state,
+            auth.account.id,
+            "A password was set on your account",
+            client,
+        );
         Ok(())
     }
 
     /// Remove the password; every other session ends.
     #[tracing::instrument(skip_all)]
-    pub async fn remove(state: &AppState, auth: &Authenticated, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
+    pub async fn remove(
+        state: &AppState,
+        auth: &Authenticated,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<(), ApiError> {
         if auth.account.password_hash.is_none() {
             return Err(ApiError::NotFound);
         }
         change(state, auth, None, "password_removed", client, now).await?;
-        notify::security_notice(state, auth.account.id, "The password was removed from your account", client);
+        notify::security_notice(
+            state,
+            auth.account.id,
+            "The password was removed from your account",
+            client,
+        );
         Ok(())
     }
 
-    async fn change(state: &AppState, auth: &Authenticated, phc: Option<String>, kind: &str, client: &ClientInfo, now: i64) -> Result<(), ApiError> {
-        let txn = state.db.begin().await?;
-        let account = store::accounts::find_by_id(&txn, auth.account.id).await?.ok_or(ApiError::Unauthenticated)?;
+    async fn change(
+        state: &AppState,
+        auth: &Authenticated,
+        phc: Option<String>,
+        kind: &str,
+        client: &ClientInfo,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let txn = store::begin_write(&state.db).await?;
+        let account = store::accounts::find_by_id(&txn, auth.account.id)
+            .await?
+            .ok_or(ApiError::Unauthenticated)?;
         let mut active: entity::account::ActiveModel = account.into();
         active.password_hash = Set(phc);
         store::accounts::update(&txn, active).await?;
-        store::events::insert(&txn, auth.account.id, kind, client, serde_json::json!({}), now).await?;
-        account_sessions::revoke_other_sessions(&txn, auth.account.id, auth.session.id, kind, client, now).await?;
+        store::events::insert(
+            &txn,
+            auth.account.id,
+            kind,
+            client,
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
+        account_sessions::revoke_other_sessions(
+            &txn,
+            auth.account.id,
+            auth.session.id,
+            kind,
+            client,
+            now,
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }

@@ -3,7 +3,6 @@
 //! rev 4 §3.1.2 look-up secrets with < 112 bits must be hashed with a password hash) plus a
 //! 4-byte keyed lookup tag, so a log-in verifies one hash, not ten.
 
-use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
 use super::password;
@@ -15,7 +14,10 @@ const ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 /// One new code, formatted for people.
 fn new_code() -> String {
     let bytes = crypto::random_bytes::<12>();
-    let symbols: String = bytes.iter().map(|b| ALPHABET[(*b & 31) as usize] as char).collect();
+    let symbols: String = bytes
+        .iter()
+        .map(|b| ALPHABET[(*b & 31) as usize] as char)
+        .collect();
     format!("{}-{}-{}", &symbols[0..4], &symbols[4..8], &symbols[8..12])
 }
 
@@ -42,24 +44,42 @@ fn lookup(state: &AppState, account_id: Uuid, normalized: &str) -> Vec<u8> {
 
 /// Make a new set (voiding the old one) and return the codes, shown this once.
 #[tracing::instrument(skip_all)]
-pub async fn generate(state: &AppState, account_id: Uuid, client: &ClientInfo, now: i64) -> Result<Vec<String>, ApiError> {
+pub async fn generate(
+    state: &AppState,
+    account_id: Uuid,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<Vec<String>, ApiError> {
     let codes: Vec<String> = (0..CODES_PER_SET).map(|_| new_code()).collect();
     let mut rows = Vec::with_capacity(CODES_PER_SET);
     for code in &codes {
-        let normalized = normalize(code).ok_or_else(|| ApiError::Internal("generated code does not parse".into()))?;
+        let normalized = normalize(code)
+            .ok_or_else(|| ApiError::Internal("generated code does not parse".into()))?;
         let tag = lookup(state, account_id, &normalized);
         rows.push((tag, password::hash(normalized).await?));
     }
-    let txn = state.db.begin().await?;
+    let txn = store::begin_write(&state.db).await?;
     store::recovery_codes::replace_set(&txn, account_id, rows, now).await?;
-    store::events::insert(&txn, account_id, "recovery_codes_generated", client, serde_json::json!({"count": CODES_PER_SET}), now).await?;
+    store::events::insert(
+        &txn,
+        account_id,
+        "recovery_codes_generated",
+        client,
+        serde_json::json!({"count": CODES_PER_SET}),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(codes)
 }
 
 /// The id of the unused code matching `input`, if any (not yet consumed: the caller consumes
 /// it with a conditional write in the session transaction).
-pub async fn find(state: &AppState, account_id: Uuid, input: &str) -> Result<Option<Uuid>, ApiError> {
+pub async fn find(
+    state: &AppState,
+    account_id: Uuid,
+    input: &str,
+) -> Result<Option<Uuid>, ApiError> {
     let Some(normalized) = normalize(input) else {
         return Ok(None);
     };
@@ -82,9 +102,15 @@ mod tests {
         let code = new_code();
         assert_eq!(code.len(), 14);
         assert_eq!(normalize(&code).unwrap().len(), 12);
-        assert_eq!(normalize(&code.to_uppercase().replace('-', " ")), normalize(&code));
+        assert_eq!(
+            normalize(&code.to_uppercase().replace('-', " ")),
+            normalize(&code)
+        );
         assert_eq!(normalize("oooo-iiii-llll").unwrap(), "000011111111");
         assert!(normalize("abcd-efgh-ijk").is_none());
-        assert!(normalize("abcd-efgh-ijku").is_none(), "u is not in the alphabet");
+        assert!(
+            normalize("abcd-efgh-ijku").is_none(),
+            "u is not in the alphabet"
+        );
     }
 }

@@ -13,13 +13,22 @@ use chacha20poly1305::{
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 use uuid::Uuid;
 
-use crate::{crypto::{self, ServerKey}, error::ApiError};
+use crate::{
+    crypto::{self, ServerKey},
+    error::ApiError,
+};
 
 pub const DIGITS: u8 = 6;
 pub const STEP_SECS: u64 = 30;
 
 /// A TOTP for the server's parameters; `skew` 1 = one step either side.
-pub fn totp(algorithm: Algorithm, digits: u8, secret: &[u8], issuer: &str, account: &str) -> Result<Totp, ApiError> {
+pub fn totp(
+    algorithm: Algorithm,
+    digits: u8,
+    secret: &[u8],
+    issuer: &str,
+    account: &str,
+) -> Result<Totp, ApiError> {
     Builder::new()
         .with_algorithm(algorithm)
         .with_digits(digits)
@@ -40,7 +49,8 @@ pub fn for_account(secret: &[u8], issuer: &str, account: &str) -> Result<Totp, A
 /// The time step a code matches at `now_ms`, if any (current ± 1).
 pub fn matching_step(totp: &Totp, code: &str, now_ms: i64) -> Option<i64> {
     let now = u64::try_from(now_ms / 1000).ok()?;
-    totp.check(code, now).and_then(|step| i64::try_from(step).ok())
+    totp.check(code, now)
+        .and_then(|step| i64::try_from(step).ok())
 }
 
 /// A fresh 160-bit secret from the OS CSPRNG.
@@ -56,7 +66,13 @@ fn cipher(key: &ServerKey) -> XChaCha20Poly1305 {
 pub fn encrypt(key: &ServerKey, account_id: Uuid, secret: &[u8]) -> Result<Vec<u8>, ApiError> {
     let nonce = crypto::random_bytes::<24>();
     let sealed = cipher(key)
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: secret, aad: account_id.as_bytes() })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: secret,
+                aad: account_id.as_bytes(),
+            },
+        )
         .map_err(|_| ApiError::Internal("totp secret encryption failed".into()))?;
     Ok([nonce.as_slice(), &sealed].concat())
 }
@@ -67,8 +83,16 @@ pub fn decrypt(key: &ServerKey, account_id: Uuid, stored: &[u8]) -> Result<Vec<u
     }
     let (nonce, sealed) = stored.split_at(24);
     cipher(key)
-        .decrypt(XNonce::from_slice(nonce), Payload { msg: sealed, aad: account_id.as_bytes() })
-        .map_err(|_| ApiError::Internal("stored totp secret does not decrypt (server key changed?)".into()))
+        .decrypt(
+            XNonce::from_slice(nonce),
+            Payload {
+                msg: sealed,
+                aad: account_id.as_bytes(),
+            },
+        )
+        .map_err(|_| {
+            ApiError::Internal("stored totp secret does not decrypt (server key changed?)".into())
+        })
 }
 
 /// An SVG QR code of `text` (qrcodegen, error correction M), dark modules as one path.
@@ -120,7 +144,10 @@ mod tests {
                 let t = totp(alg, 8, seed, "Sesame", "alice").unwrap();
                 assert_eq!(t.generate(time).to_string(), want, "{alg:?} at {time}");
                 // The same code path the server's check uses accepts it at that time.
-                assert_eq!(matching_step(&t, want, time as i64 * 1000), Some((time / 30) as i64));
+                assert_eq!(
+                    matching_step(&t, want, time as i64 * 1000),
+                    Some((time / 30) as i64)
+                );
             }
         }
     }
@@ -161,7 +188,8 @@ mod tests {
 
     #[test]
     fn the_qr_code_is_an_svg() {
-        let svg = qr_svg("otpauth://totp/Sesame:alice?secret=JBSWY3DPEHPK3PXP&issuer=Sesame").unwrap();
+        let svg =
+            qr_svg("otpauth://totp/Sesame:alice?secret=JBSWY3DPEHPK3PXP&issuer=Sesame").unwrap();
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>") && svg.contains("<path d=\"M"));
     }
 }

@@ -92,8 +92,8 @@ pub async fn begin_removal(
 }
 
 /// After a deletion in the same transaction: 409 `last_method` when no way in is left (the
-/// caller drops the transaction, which rolls the deletion back). NIST SP 800-63B §6.1.2.3:
-/// an authenticator may be removed, but the subscriber must keep one to authenticate with.
+/// caller drops the transaction, which rolls the deletion back). NIST SP 800-63B §6.1.2: a
+/// subscriber may unbind authenticators, but must keep one to authenticate with.
 pub async fn ensure_one_left<C: ConnectionTrait>(
     db: &C,
     account: &account::Model,

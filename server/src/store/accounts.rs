@@ -92,9 +92,15 @@ pub async fn add_failure<C: ConnectionTrait>(
         .filter(account::Column::Id.eq(id))
         .exec(db)
         .await?;
-    let count = find_by_id(db, id).await?.map(|a| a.failed_attempts).unwrap_or(0);
+    let count = find_by_id(db, id)
+        .await?
+        .map(|a| a.failed_attempts)
+        .unwrap_or(0);
     account::Entity::update_many()
-        .col_expr(account::Column::LockedUntil, Expr::value(locked_until(count)))
+        .col_expr(
+            account::Column::LockedUntil,
+            Expr::value(locked_until(count)),
+        )
         .filter(account::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -102,13 +108,20 @@ pub async fn add_failure<C: ConnectionTrait>(
 }
 
 /// Apply a change to one account row.
-pub async fn update<C: ConnectionTrait>(db: &C, model: account::ActiveModel) -> Result<account::Model, DbErr> {
+pub async fn update<C: ConnectionTrait>(
+    db: &C,
+    model: account::ActiveModel,
+) -> Result<account::Model, DbErr> {
     model.update(db).await
 }
 
 /// Advance the last accepted TOTP step, only forwards: the conditional write lets each step
 /// through once per account, even concurrently (RFC 6238 §5.2).
-pub async fn advance_totp_step<C: ConnectionTrait>(db: &C, id: Uuid, step: i64) -> Result<bool, DbErr> {
+pub async fn advance_totp_step<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    step: i64,
+) -> Result<bool, DbErr> {
     use sea_orm::{Condition, sea_query::Expr};
     Ok(account::Entity::update_many()
         .col_expr(account::Column::TotpLastStep, Expr::value(step))

@@ -53,10 +53,17 @@ pub async fn find_live<C: ConnectionTrait>(
 }
 
 /// Count a wrong code; the `max`-th wrong code ends the ceremony (contract "Conventions").
-pub async fn add_wrong_attempt<C: ConnectionTrait>(db: &C, id: Uuid, max: i32) -> Result<(), DbErr> {
+pub async fn add_wrong_attempt<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    max: i32,
+) -> Result<(), DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     ceremony::Entity::update_many()
-        .col_expr(ceremony::Column::Attempts, Expr::col(ceremony::Column::Attempts).add(1))
+        .col_expr(
+            ceremony::Column::Attempts,
+            Expr::col(ceremony::Column::Attempts).add(1),
+        )
         .filter(ceremony::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -70,5 +77,8 @@ pub async fn add_wrong_attempt<C: ConnectionTrait>(db: &C, id: Uuid, max: i32) -
 
 /// Remove a ceremony (e.g. when its code could not be delivered).
 pub async fn delete<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
-    ceremony::Entity::delete_by_id(id).exec(db).await.map(|_| ())
+    ceremony::Entity::delete_by_id(id)
+        .exec(db)
+        .await
+        .map(|_| ())
 }

@@ -18,7 +18,11 @@ pub async fn record<C: ConnectionTrait>(db: &C, target: &str, now: i64) -> Resul
 }
 
 /// Send times for `target` since `since`, oldest first.
-pub async fn since<C: ConnectionTrait>(db: &C, target: &str, since: i64) -> Result<Vec<i64>, DbErr> {
+pub async fn since<C: ConnectionTrait>(
+    db: &C,
+    target: &str,
+    since: i64,
+) -> Result<Vec<i64>, DbErr> {
     Ok(code_send::Entity::find()
         .filter(code_send::Column::Target.eq(target))
         .filter(code_send::Column::SentAt.gt(since))

@@ -6,7 +6,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub async fn list_for_account<C: ConnectionTrait>(db: &C, account_id: Uuid) -> Result<Vec<contact::Model>, DbErr> {
+pub async fn list_for_account<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+) -> Result<Vec<contact::Model>, DbErr> {
     contact::Entity::find()
         .filter(contact::Column::AccountId.eq(account_id))
         .order_by_asc(contact::Column::VerifiedAt)
@@ -60,7 +63,11 @@ pub async fn upsert_verified<C: ConnectionTrait>(
 }
 
 /// Delete a contact of this account; false when there is none with that id *for this account*.
-pub async fn delete<C: ConnectionTrait>(db: &C, account_id: Uuid, id: Uuid) -> Result<Option<contact::Model>, DbErr> {
+pub async fn delete<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+    id: Uuid,
+) -> Result<Option<contact::Model>, DbErr> {
     let mut rows = contact::Entity::delete_many()
         .filter(contact::Column::Id.eq(id))
         .filter(contact::Column::AccountId.eq(account_id))

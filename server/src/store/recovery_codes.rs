@@ -60,7 +60,10 @@ pub async fn consume<C: ConnectionTrait>(db: &C, id: Uuid, now: i64) -> Result<b
 }
 
 /// (remaining, created_at of the set).
-pub async fn status<C: ConnectionTrait>(db: &C, account_id: Uuid) -> Result<(u64, Option<i64>), DbErr> {
+pub async fn status<C: ConnectionTrait>(
+    db: &C,
+    account_id: Uuid,
+) -> Result<(u64, Option<i64>), DbErr> {
     let rows = recovery_code::Entity::find()
         .filter(recovery_code::Column::AccountId.eq(account_id))
         .order_by_asc(recovery_code::Column::CreatedAt)
