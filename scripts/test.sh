@@ -12,6 +12,9 @@ cargo test --workspace --all-targets
 if [ -z "${SESAME_TEST_POSTGRES_URL:-}" ]; then
   echo "NOTE: SESAME_TEST_POSTGRES_URL is not set: the PostgreSQL half of the API tests was NOT run."
 fi
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ -z "${SESAME_TEST_NGINX:-}" ]; then
+  echo "NOTE: nginx is not installed: the nginx auth_request test (tests/api/forward_auth.rs) was skipped (apt-get install nginx-light)."
+fi
 
 chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ -f tests/e2e/package.json ]; then

@@ -138,8 +138,11 @@ impl SmtpEmailSender {
         };
 
         let (host, loopback) = match parsed.host() {
+            // `smtp:` is not a "special" URL scheme, so an IP address arrives as a domain.
             Some(Host::Domain(d)) if !d.is_empty() => {
-                (d.to_owned(), d.eq_ignore_ascii_case("localhost"))
+                let loopback = d.eq_ignore_ascii_case("localhost")
+                    || d.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+                (d.to_owned(), loopback)
             }
             Some(Host::Ipv4(ip)) => (ip.to_string(), ip.is_loopback()),
             Some(Host::Ipv6(ip)) => (ip.to_string(), IpAddr::V6(ip).is_loopback()),

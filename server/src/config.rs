@@ -51,15 +51,21 @@ pub struct Config {
     pub mail_from: Option<String>,
     /// `SESAME_SMS_PROVIDER`: `log` (default), `twilio` or `webhook`.
     pub sms_provider: Option<String>,
-    /// `SESAME_TWILIO_ACCOUNT_SID`, `SESAME_TWILIO_AUTH_TOKEN`, `SESAME_TWILIO_FROM`,
-    /// `SESAME_TWILIO_MESSAGING_SERVICE_SID`, `SESAME_TWILIO_BASE_URL`.
+    /// `SESAME_TWILIO_ACCOUNT_SID`: the Twilio account SID (Twilio is used when it is set and
+    /// `SESAME_SMS_PROVIDER` is unset).
     pub twilio_account_sid: Option<String>,
+    /// `SESAME_TWILIO_AUTH_TOKEN`: the Twilio auth token (a secret).
     pub twilio_auth_token: Option<String>,
+    /// `SESAME_TWILIO_FROM`: the sending number (E.164) or alphanumeric sender id.
     pub twilio_from: Option<String>,
+    /// `SESAME_TWILIO_MESSAGING_SERVICE_SID`: a messaging service, used instead of
+    /// `SESAME_TWILIO_FROM` when set.
     pub twilio_messaging_service_sid: Option<String>,
+    /// `SESAME_TWILIO_BASE_URL`: the Twilio API base URL; unset: `https://api.twilio.com`.
     pub twilio_base_url: Option<String>,
-    /// `SESAME_SMS_WEBHOOK_URL`, `SESAME_SMS_WEBHOOK_SECRET`.
+    /// `SESAME_SMS_WEBHOOK_URL`: where the `webhook` provider POSTs each SMS (HMAC-SHA256 signed).
     pub sms_webhook_url: Option<String>,
+    /// `SESAME_SMS_WEBHOOK_SECRET`: the webhook's signing secret.
     pub sms_webhook_secret: Option<String>,
     /// `SESAME_IP_RATE_LIMIT`: `on` (default) or `off` (trusted load tests only).
     pub ip_rate_limit: String,
@@ -76,6 +82,13 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// `SESAME_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: String,
+    /// `SESAME_METRICS_LISTEN`: serve Prometheus metrics at `/metrics` on this separate address
+    /// (e.g. `127.0.0.1:9090`, reachable only by the scraper), not on `SESAME_LISTEN`.
+    pub metrics_listen: Option<String>,
+    /// `SESAME_METRICS_TOKEN`: a bearer token (16+ characters) `/metrics` requires. Without
+    /// `SESAME_METRICS_LISTEN`, `/metrics` is then served on `SESAME_LISTEN`; with neither set
+    /// there is no `/metrics`.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -109,6 +122,8 @@ impl Default for Config {
             request_timeout_secs: 30,
             header_read_timeout_secs: 20,
             log_format: "text".into(),
+            metrics_listen: None,
+            metrics_token: None,
         }
     }
 }
@@ -205,6 +220,24 @@ impl Config {
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return Err(bad("SESAME_LOG_FORMAT", "must be text or json"));
+        }
+        if let Some(addr) = &self.metrics_listen {
+            addr.parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "SESAME_METRICS_LISTEN",
+                    format!("{addr:?} is not host:port"),
+                )
+            })?;
+        }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            return Err(bad(
+                "SESAME_METRICS_TOKEN",
+                "must be at least 16 characters",
+            ));
         }
         if let Some(key) = &self.server_key {
             crate::crypto::ServerKey::from_hex(key)

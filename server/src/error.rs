@@ -48,11 +48,16 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
+/// The contract's error body (RFC 6749 §5.2 shape); `error_description` is left out of
+/// `server_error`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": "invalid_request", "error_description": "invalid JSON body: missing field `username`"}))]
+pub struct ErrorBody<'a> {
+    /// The error code, e.g. `invalid_request`, `unauthenticated`, `server_error`.
+    pub error: &'a str,
+    /// Text for a person; absent on `server_error`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    error_description: Option<String>,
+    pub error_description: Option<String>,
 }
 
 impl ApiError {

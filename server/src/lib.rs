@@ -3,6 +3,7 @@
 //! Calls go one way: `routes` → `service` → `store` → `entity`.
 
 pub mod aaguid;
+pub mod admin;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -1,14 +1,23 @@
-//! The `sesame` command.
+//! The `sesame` command: parse the command line and the configuration, then serve or run one
+//! admin command (`sesame::admin`) and print its result.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{fmt::Display, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use sesame::{Application, Overrides, config::Config, telemetry};
+use serde::Serialize;
+use sesame::{
+    Application, Overrides,
+    admin::{self, Admin},
+    clock::{Clock, SystemClock},
+    config::Config,
+    telemetry,
+};
 
 /// Sesame: a passkey-first identity server.
 ///
 /// With no command it serves. Configuration comes from an optional TOML file (--config) and
-/// SESAME_* environment variables; see README.md for the table.
+/// SESAME_* environment variables; see README.md for the table. Admin commands act on the
+/// configured database.
 #[derive(Debug, Parser)]
 #[command(name = "sesame", version, about)]
 struct Cli {
@@ -24,9 +33,50 @@ enum Command {
     /// Run the server (the default).
     Serve,
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Only list the migrations, applied and pending; change nothing.
+        #[arg(long)]
+        status: bool,
+        /// With --status: print JSON (for scripts).
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the configuration and exit: prints the first problem, or "configuration ok".
     CheckConfig,
+    /// Print the configuration reference (a Markdown table), generated from the code.
+    ConfigReference,
+    /// Administer an account in the configured database.
+    Account {
+        #[command(subcommand)]
+        action: AccountAction,
+        /// Print JSON (for scripts) instead of text.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountAction {
+    /// List every account.
+    List,
+    /// Show one account: its ways in, sessions and recent activity.
+    Show { username: String },
+    /// Stop the account from logging in; its sessions end at once.
+    Disable { username: String },
+    /// Let a disabled account log in again.
+    Enable { username: String },
+    /// Clear the account's code lock-out (failed attempts and back-off).
+    Unlock { username: String },
+    /// Issue a single-use link, valid 30 minutes, that adds a new passkey; it is printed and
+    /// emailed to the account's verified addresses.
+    Recovery { username: String },
+    /// Delete the account and everything of it.
+    Delete {
+        username: String,
+        /// Confirm: the deletion cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -54,14 +104,26 @@ fn main() -> ExitCode {
                 println!("configuration ok");
                 Ok(())
             }
-            Command::Migrate => {
-                telemetry::init(&config.log_format);
+            Command::ConfigReference => {
+                print!("{}", admin::config_reference::markdown());
+                Ok(())
+            }
+            Command::Migrate { status, json } => {
+                telemetry::init_for_command();
                 let db = sesame::db::connect(&config.database_url, 1)
                     .await
                     .map_err(|e| e.to_string())?;
+                if status {
+                    let report = admin::migrations::status(&db).await;
+                    return print(json, report.map_err(|e| e.to_string())?);
+                }
                 sesame::db::migrate(&db).await.map_err(|e| e.to_string())?;
                 println!("migrations applied");
                 Ok(())
+            }
+            Command::Account { action, json } => {
+                telemetry::init_for_command();
+                account(config, action, json).await
             }
             Command::Serve => {
                 telemetry::init(&config.log_format);
@@ -81,4 +143,57 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn account(config: Config, action: AccountAction, json: bool) -> Result<(), String> {
+    use admin::{accounts, recovery};
+    if let AccountAction::Delete {
+        username,
+        yes: false,
+    } = &action
+    {
+        return Err(format!(
+            "deleting {username} cannot be undone; run again with --yes to confirm"
+        ));
+    }
+    let admin = Admin::connect(config).await.map_err(|e| e.to_string())?;
+    let now = SystemClock.now_ms();
+    let e = |e: admin::AdminError| e.to_string();
+    match action {
+        AccountAction::List => print(json, accounts::list(&admin, now).await.map_err(e)?),
+        AccountAction::Show { username } => print(
+            json,
+            accounts::show(&admin, &username, now).await.map_err(e)?,
+        ),
+        AccountAction::Disable { username } => print(
+            json,
+            accounts::disable(&admin, &username, now).await.map_err(e)?,
+        ),
+        AccountAction::Enable { username } => print(
+            json,
+            accounts::enable(&admin, &username, now).await.map_err(e)?,
+        ),
+        AccountAction::Unlock { username } => print(
+            json,
+            accounts::unlock(&admin, &username, now).await.map_err(e)?,
+        ),
+        AccountAction::Recovery { username } => print(
+            json,
+            recovery::issue(&admin, &username, now).await.map_err(e)?,
+        ),
+        AccountAction::Delete { username, .. } => {
+            print(json, accounts::delete(&admin, &username).await.map_err(e)?)
+        }
+    }
+}
+
+/// Print a result as text, or as pretty JSON with `--json`.
+fn print<T: Serialize + Display>(json: bool, report: T) -> Result<(), String> {
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{report}");
+    }
+    Ok(())
 }

@@ -37,6 +37,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// `/metrics` on its own address (`SESAME_METRICS_LISTEN`), when configured.
+    metrics: Option<crate::telemetry::scrape::MetricsListener>,
 }
 
 /// Why start-up failed; each says what to fix.
@@ -101,12 +103,22 @@ impl Application {
             key,
             overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         )?;
+        let metrics = crate::telemetry::scrape::MetricsListener::bind(&state.config)
+            .await
+            .map_err(|(addr, source)| StartupError::Bind { addr, source })?;
+        crate::telemetry::metrics::install();
         let router = app_router(state.clone());
         Ok(Self {
             listener,
+            metrics,
             router,
             state,
         })
+    }
+
+    /// The port of the separate metrics listener, when `SESAME_METRICS_LISTEN` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|m| m.port())
     }
 
     pub fn port(&self) -> u16 {
@@ -126,6 +138,7 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let cleanup = tokio::spawn(cleanup_loop(self.state.clone()));
+        let metrics = self.metrics.map(|m| m.spawn(self.state.clone()));
         // Not `axum::serve`: it has no header read timeout (see `middleware::serve`).
         let header_read_timeout =
             Duration::from_secs(self.state.config.header_read_timeout_secs.max(1));
@@ -137,6 +150,9 @@ impl Application {
         )
         .await;
         cleanup.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         self.state.db.clone().close().await.ok();
         result
     }
@@ -215,12 +231,13 @@ pub fn app_router(state: AppState) -> Router {
         .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     // Per-IP rate limits, the CSRF check, the request time limit, HSTS (`crate::middleware`).
-    crate::middleware::harden(router, &state)
+    let router = crate::middleware::harden(router, &state)
         .layer(middleware::from_fn(security_headers))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
-        }))
-        .with_state(state)
+        }));
+    // Outermost: the request id, the request's log span and the HTTP metrics (`telemetry::http`).
+    crate::telemetry::http::observe(router).with_state(state)
 }
 
 async fn not_found() -> ApiError {
@@ -284,8 +301,9 @@ async fn cleanup_loop(state: AppState) {
         tick.tick().await;
         let now = state.now();
         let idle_ms = (state.config.session_idle_secs as i64).saturating_mul(1000);
-        if let Err(e) = store::ceremonies::delete_expired(&state.db, now).await {
-            tracing::warn!(error = %e, "ceremony clean-up failed");
+        match store::ceremonies::delete_expired(&state.db, now).await {
+            Ok(count) => crate::telemetry::metrics::ceremonies_expired(count),
+            Err(e) => tracing::warn!(error = %e, "ceremony clean-up failed"),
         }
         if let Err(e) = store::sessions::delete_expired(&state.db, now, idle_ms).await {
             tracing::warn!(error = %e, "session clean-up failed");

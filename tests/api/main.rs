@@ -4,11 +4,21 @@
 mod account_events;
 mod account_passkeys;
 mod account_sessions;
+mod admin;
 mod codes;
 mod factors;
+mod forward_auth;
+mod hardening;
+mod hardening_crash;
+mod hardening_outage;
+mod hardening_props;
+mod hardening_races;
 mod health;
 mod login;
 mod malformed;
+mod observability;
+mod openapi;
+mod recover;
 mod scale_out;
 mod sessions;
 mod signup;
@@ -26,7 +36,17 @@ fn main() -> std::process::ExitCode {
         ("account_passkeys", account_passkeys::tests()),
         ("account_sessions", account_sessions::tests()),
         ("account_events", account_events::tests()),
+        ("hardening", hardening::tests()),
+        ("hardening_races", hardening_races::tests()),
+        ("hardening_outage", hardening_outage::tests()),
+        ("hardening_crash", hardening_crash::tests()),
+        ("hardening_props", hardening_props::tests()),
+        ("openapi", openapi::tests()),
         ("scale_out", scale_out::tests()),
+        ("admin", admin::tests()),
+        ("recover", recover::tests()),
+        ("observability", observability::tests()),
+        ("forward_auth", forward_auth::tests()),
     ] {
         all.extend(tests.into_iter().map(|(name, f)| (module, name, f)));
     }

@@ -42,7 +42,9 @@ async fn two_instances(app: &TestApp) -> (ServerProcess, ServerProcess) {
 
 /// `name=value` of the session cookie a response sets.
 fn session_cookie(r: &Resp) -> String {
-    let header = r.set_cookie().unwrap_or_else(|| panic!("a session cookie: {}", r.text));
+    let header = r
+        .set_cookie()
+        .unwrap_or_else(|| panic!("a session cookie: {}", r.text));
     header.split(';').next().unwrap_or_default().to_owned()
 }
 
@@ -87,7 +89,10 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other(app: TestApp) 
 
     // Sign-up: started on A, finished on B.
     let start = on_a
-        .post("/api/v1/signup/passkey/start", &json!({"username": "roamer"}))
+        .post(
+            "/api/v1/signup/passkey/start",
+            &json!({"username": "roamer"}),
+        )
         .await;
     assert_eq!(start.status, 200, "{}", start.text);
     let credential = auth
@@ -103,7 +108,10 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other(app: TestApp) 
 
     // Log-in: started on B, finished on A.
     let start = on_b
-        .post("/api/v1/login/passkey/start", &json!({"username": "roamer"}))
+        .post(
+            "/api/v1/login/passkey/start",
+            &json!({"username": "roamer"}),
+        )
         .await;
     assert_eq!(start.status, 200, "{}", start.text);
     let credential = auth
@@ -130,12 +138,12 @@ async fn a_ceremony_started_on_one_instance_finishes_on_the_other(app: TestApp) 
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
-async fn a_session_from_one_instance_works_on_the_other_and_revocation_is_immediate(
-    app: TestApp,
-) {
+async fn a_session_from_one_instance_works_on_the_other_and_revocation_is_immediate(app: TestApp) {
     let (a, b) = two_instances(&app).await;
     let mut auth = SoftAuthenticator::new(&a.origin);
-    let signed_up = Browser::new(a.port).signup_passkey("sharer", &mut auth).await;
+    let signed_up = Browser::new(a.port)
+        .signup_passkey("sharer", &mut auth)
+        .await;
     assert_eq!(signed_up.status, 201, "{}", signed_up.text);
     let first = session_cookie(&signed_up);
 
@@ -145,7 +153,10 @@ async fn a_session_from_one_instance_works_on_the_other_and_revocation_is_immedi
     assert_eq!(on_a.status, 200, "{}", on_a.text);
     assert_eq!(on_b.status, 200, "{}", on_b.text);
     assert_eq!(on_a.body["session_id"], on_b.body["session_id"]);
-    let first_id = on_a.body["session_id"].as_str().expect("session id").to_owned();
+    let first_id = on_a.body["session_id"]
+        .as_str()
+        .expect("session id")
+        .to_owned();
 
     // A second session, made by B.
     let logged_in = Browser::new(b.port)
@@ -154,7 +165,9 @@ async fn a_session_from_one_instance_works_on_the_other_and_revocation_is_immedi
     assert_eq!(logged_in.status, 200, "{}", logged_in.text);
     let second = session_cookie(&logged_in);
     assert_eq!(
-        with_cookie(a.port, "GET", "/api/v1/session", &second).await.status,
+        with_cookie(a.port, "GET", "/api/v1/session", &second)
+            .await
+            .status,
         200
     );
 
@@ -168,14 +181,22 @@ async fn a_session_from_one_instance_works_on_the_other_and_revocation_is_immedi
     .await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = with_cookie(a.port, "GET", "/api/v1/session", &first).await;
-    assert_eq!(r.status, 401, "revoked on B, still accepted on A: {}", r.text);
+    assert_eq!(
+        r.status, 401,
+        "revoked on B, still accepted on A: {}",
+        r.text
+    );
     assert_eq!(r.error(), "unauthenticated");
 
     // Logging out on B ends the session on A too.
     let r = with_cookie(b.port, "POST", "/api/v1/logout", &second).await;
     assert_eq!(r.status, 204, "{}", r.text);
     let r = with_cookie(a.port, "GET", "/api/v1/session", &second).await;
-    assert_eq!(r.status, 401, "logged out on B, still accepted on A: {}", r.text);
+    assert_eq!(
+        r.status, 401,
+        "logged out on B, still accepted on A: {}",
+        r.text
+    );
 }
 
 async fn lock_out_counts_failures_on_both_instances_together(app: TestApp) {
@@ -234,7 +255,9 @@ async fn lock_out_counts_failures_on_both_instances_together(app: TestApp) {
     assert_eq!(r.status, 200, "{}", r.text);
     let ceremony = login_code_start(&on_a, "locky", "totp").await;
     assert_eq!(
-        login_code_finish(&on_b, &ceremony, "000000", None).await.status,
+        login_code_finish(&on_b, &ceremony, "000000", None)
+            .await
+            .status,
         401
     );
 }
@@ -291,7 +314,10 @@ async fn clean_up_running_on_both_instances_is_harmless(app: TestApp) {
     }
     // A ceremony that is still live must survive every clean-up.
     let live_ceremony = app
-        .post("/api/v1/login/passkey/start", &json!({"username": "keeper"}))
+        .post(
+            "/api/v1/login/passkey/start",
+            &json!({"username": "keeper"}),
+        )
         .await;
     assert_eq!(live_ceremony.status, 200);
 
@@ -338,7 +364,10 @@ async fn clean_up_running_on_both_instances_is_harmless(app: TestApp) {
         .one(&db)
         .await
         .expect("query");
-    assert!(still_there.is_some(), "a live ceremony survives the clean-ups");
+    assert!(
+        still_there.is_some(),
+        "a live ceremony survives the clean-ups"
+    );
     let credential = auth
         .assert(&live_ceremony.body["options"], &Tamper::default())
         .expect("assert");

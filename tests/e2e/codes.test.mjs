@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { setup, screenshot, uniqueName } from './harness.mjs';
-import { signUpWithEmailCode, logOut, logInWithCode, expectSignedInAs, passkeyNames } from './steps.mjs';
+import { signUpWithEmailCode, signUpWithPasskey, logOut, logInWithCode, expectSignedInAs, passkeyNames } from './steps.mjs';
 
 test('a person signs up with a code emailed to them', async (t) => {
   const { newPage, smtp } = await setup(t);
@@ -95,4 +95,65 @@ test('a wrong code is refused in plain words and the right one still works', asy
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.waitForURL('**/account');
   await expectSignedInAs(page, username);
+});
+
+test('with a password set, a code log-in needs the password too', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const { page } = await newPage({ uv: false });
+  const username = uniqueName('goldwasser');
+  const email = `${username}@example.com`;
+  const password = 'correct horse battery staple';
+
+  await signUpWithEmailCode(page, smtp, username, email);
+  await page.getByRole('button', { name: 'Set a password' }).click();
+  await page.getByLabel('New password').fill(password);
+  await page.getByLabel('Type it again').fill(password);
+  await page.getByRole('button', { name: 'Save password' }).click();
+  await page.locator('#page-status', { hasText: 'Password saved' }).waitFor();
+  await page.getByRole('button', { name: 'Change password' }).waitFor();
+  await logOut(page);
+
+  // The code alone is refused, in the same words as a wrong code.
+  let code = null;
+  await logInWithCode(page, username, 'Email', async () => {
+    code = await smtp.waitForCode(email);
+    return code;
+  });
+  assert.match(await page.locator('#password-hint').textContent(), /Only if you set a password/);
+  const error = page.locator('#code-error');
+  await error.filter({ hasText: /\S/ }).waitFor();
+  assert.match(await error.textContent(), /That code didn't work/);
+
+  // The same code with the password gets in (a wrong code does not end the ceremony).
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await page.waitForURL('**/account');
+  await expectSignedInAs(page, username);
+});
+
+test('a person adds an email address for codes on the account page, then removes it', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const { page } = await newPage();
+  const username = uniqueName('shannon');
+  const email = `${username}@example.com`;
+  await signUpWithPasskey(page, username);
+
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+  await page.getByLabel('Email', { exact: true }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Email address').fill(email);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.getByLabel('6-digit code').fill(await smtp.waitForCode(email));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.locator('#page-status', { hasText: 'Email address verified' }).waitFor();
+
+  const contact = page.locator('#contact-list > li');
+  await contact.first().waitFor();
+  assert.equal(await contact.count(), 1);
+  assert.match(await contact.first().textContent(), /Email: .*@example\.com.*Verified/);
+
+  await contact.first().getByRole('button', { name: /^Remove/ }).click();
+  await contact.first().getByRole('button', { name: 'Remove', exact: true }).last().click();
+  await page.locator('#page-status', { hasText: 'removed' }).waitFor();
+  assert.equal(await contact.count(), 0);
 });

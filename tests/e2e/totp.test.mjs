@@ -24,6 +24,7 @@ test('a person sets up an authenticator app in five steps and then logs in with 
   const codes = page.locator('#totp-codes .codes li');
   await codes.nth(9).waitFor();
   assert.equal(await codes.count(), 10);
+  const recoveryCodes = await codes.allTextContents();
   await page.getByRole('button', { name: 'Copy', exact: true }).waitFor();
   await page.getByRole('button', { name: 'Download (.txt)' }).waitFor();
   const [download] = await Promise.all([
@@ -92,4 +93,13 @@ test('a person sets up an authenticator app in five steps and then logs in with 
   await expectSignedInAs(page, username);
   await accountReady(page);
   assert.equal(await page.locator('#totp-state').textContent(), 'On');
+
+  // One of the saved recovery codes also gets in, once.
+  await logOut(page, auth);
+  await logInWithCode(page, username, 'Recovery code', async () => recoveryCodes[3]);
+  await offer.waitFor();
+  await page.getByRole('button', { name: 'Not now' }).click();
+  await page.waitForURL('**/account');
+  await expectSignedInAs(page, username);
+  await page.locator('#recovery-summary', { hasText: '9 codes left' }).waitFor();
 });

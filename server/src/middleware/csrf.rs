@@ -21,7 +21,7 @@ use axum::{
     extract::{Request, State},
     http::{HeaderMap, Method, header},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 
 use crate::{config::Config, error::ApiError};
@@ -122,7 +122,7 @@ pub async fn check(
                 path = request.uri().path(),
                 "cross-site or non-JSON state-changing request refused"
             );
-            error.into_response()
+            super::refuse(request, error).await
         }
     }
 }

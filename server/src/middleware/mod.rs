@@ -17,12 +17,15 @@ use std::time::Duration;
 
 use axum::{
     Router,
+    body::to_bytes,
+    extract::Request,
     http::{HeaderValue, header},
     middleware::from_fn_with_state,
+    response::{IntoResponse, Response},
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::state::AppState;
+use crate::{error::ApiError, startup::BODY_LIMIT, state::AppState};
 
 /// `Strict-Transport-Security` for https origins: two years, subdomains included (OWASP ASVS
 /// 5.0 V3.4.1; the value hstspreload.org asks for, minus `preload`, which is the operator's call).
@@ -49,4 +52,13 @@ pub fn harden(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         ));
     }
     router
+}
+
+/// Answer `error` to a request refused before its handler ran, after reading (and dropping)
+/// what is left of its body, up to the body limit. Otherwise hyper closes the connection with
+/// the body's bytes still arriving, the kernel answers them with a reset, and the client may
+/// never see the refusal.
+pub async fn refuse(request: Request, error: ApiError) -> Response {
+    let _ = to_bytes(request.into_body(), BODY_LIMIT).await;
+    error.into_response()
 }

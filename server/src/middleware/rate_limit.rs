@@ -25,7 +25,7 @@ use axum::{
     extract::{ConnectInfo, Request, State},
     http::Method,
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use governor::{
     DefaultKeyedRateLimiter, Quota,
@@ -134,7 +134,7 @@ pub async fn limit(State(limit): State<IpRateLimit>, request: Request, next: Nex
         Err(wait) => {
             tracing::debug!(%ip, "per-IP rate limit reached");
             let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            ApiError::TooManyAttempts { retry_after_secs }.into_response()
+            super::refuse(request, ApiError::TooManyAttempts { retry_after_secs }).await
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The account (contract "Account").
 
-use axum::{Json, Router, extract::State, routing::get};
+use axum::{Json, extract::State};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     auth::CurrentSession,
@@ -9,10 +10,20 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/account", get(account))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(account))
 }
 
+/// The account
+#[utoipa::path(
+    get,
+    path = "/account",
+    tag = "account",
+    security(("sesame_session" = [])),
+    responses(
+        (status = 200, description = "The logged-in account", body = AccountView),
+    ),
+)]
 async fn account(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,

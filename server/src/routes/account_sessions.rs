@@ -1,11 +1,11 @@
 //! The account's sessions (contract "Account": `/account/sessions…`).
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
-    routing::{delete, get},
 };
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::{
@@ -16,12 +16,24 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/account/sessions", get(list).delete(revoke_others))
-        .route("/account/sessions/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, revoke_others))
+        .routes(routes!(revoke))
 }
 
+/// The account's sessions
+#[utoipa::path(
+    get,
+    path = "/account/sessions",
+    operation_id = "sessions_list",
+    tag = "sessions",
+    security(("sesame_session" = [])),
+    responses(
+        (status = 200, description = "The live sessions, the most recently active first",
+            body = [SessionView]),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
@@ -31,7 +43,23 @@ async fn list(
     ))
 }
 
-/// End one session; ending the current one is a log-out, so its cookie is cleared too.
+/// End one session
+///
+/// Any session of the account may end any other; ending the current one is a log-out, so its
+/// cookie is cleared too.
+#[utoipa::path(
+    delete,
+    path = "/account/sessions/{id}",
+    operation_id = "sessions_revoke",
+    tag = "sessions",
+    params(("id" = uuid::Uuid, Path, description = "The session's id")),
+    security(("sesame_session" = [])),
+    responses(
+        (status = 204, description = "The session has ended",
+            headers(("Set-Cookie" = String, description = "Clears the cookie when it was the current session"))),
+        (status = 404, description = "`not_found`: no such session on this account"),
+    ),
+)]
 async fn revoke(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
@@ -47,6 +75,17 @@ async fn revoke(
     Ok((StatusCode::NO_CONTENT, headers))
 }
 
+/// End every other session
+#[utoipa::path(
+    delete,
+    path = "/account/sessions",
+    operation_id = "sessions_revoke_others",
+    tag = "sessions",
+    security(("sesame_session" = [])),
+    responses(
+        (status = 204, description = "Every session but the current one has ended"),
+    ),
+)]
 async fn revoke_others(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,

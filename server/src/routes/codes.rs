@@ -1,12 +1,12 @@
 //! Sign-up and log-in with one-time codes (contract "Sign-up" and "Log-in").
 
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::{HeaderMap, StatusCode},
-    routing::post,
 };
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{AccountBody, ceremony_id};
@@ -22,52 +22,78 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/signup/code/start", post(signup_start))
-        .route("/signup/code/finish", post(signup_finish))
-        .route("/login/code/start", post(login_start))
-        .route("/login/code/finish", post(login_finish))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(signup_start))
+        .routes(routes!(signup_finish))
+        .routes(routes!(login_start))
+        .routes(routes!(login_finish))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SignupCodeStart)]
 pub struct SignupStart {
     pub username: String,
     pub channel: Channel,
+    /// An email address, or a phone number in E.164 for `sms`.
     pub address: String,
 }
 
 /// No `Debug`: it holds a code.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeFinish {
     pub ceremony: String,
+    /// The 6-digit code.
     pub code: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LoginCodeStart)]
 pub struct LoginStart {
     pub username: String,
     pub method: CodeMethod,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LoginCodeFinish)]
 pub struct LoginFinish {
     pub ceremony: String,
+    /// The code: TOTP, emailed or texted (6 digits), or a recovery code.
     pub code: String,
+    /// Needed, with the code, when the account has a password.
     #[serde(default)]
     pub password: Option<String>,
 }
 
 /// `{"ceremony"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CeremonyBody {
     pub ceremony: Uuid,
 }
 
+/// Start signing up with a code
+///
+/// A 6-digit code is sent to `address` (valid 10 minutes). No account exists until `finish`
+/// proves the address.
+#[utoipa::path(
+    post,
+    path = "/signup/code/start",
+    operation_id = "signup_code_start",
+    tag = "signup",
+    request_body = SignupStart,
+    responses(
+        (status = 202, description = "The code was sent", body = CeremonyBody),
+        (status = 400, description = "`invalid_username`: not 3–64 allowed characters\n\n\
+            `invalid_request`: not a valid email address or phone number"),
+        (status = 409, description = "`username_taken`: an account has that username"),
+        (status = 429, description = "`too_many_attempts`: a code was sent to that address \
+            less than 30 s ago, or five in the last hour"),
+    ),
+)]
 async fn signup_start(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignupStart>,
@@ -83,6 +109,24 @@ async fn signup_start(
     Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
 }
 
+/// Finish signing up with a code
+///
+/// Creates the account, with the address as a verified contact, and logs it in. The fifth
+/// wrong code ends the ceremony.
+#[utoipa::path(
+    post,
+    path = "/signup/code/finish",
+    operation_id = "signup_code_finish",
+    tag = "signup",
+    request_body = CodeFinish,
+    responses(
+        (status = 201, description = "The account, logged in", body = AccountBody,
+            headers(("Set-Cookie" = String, description = "The new session cookie"))),
+        (status = 400, description = "`invalid_ceremony`: unknown, expired or already used"),
+        (status = 401, description = "`invalid_code`: wrong, expired or used code"),
+        (status = 409, description = "`username_taken`: the username was taken meanwhile"),
+    ),
+)]
 async fn signup_finish(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -97,6 +141,23 @@ async fn signup_finish(
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }
 
+/// Start logging in with a code
+///
+/// Always 202 with a ceremony, for an unknown user or a method the account lacks too (nothing
+/// is sent then, and finishing fails like a wrong code). For `email` and `sms` a code goes to
+/// the account's most recent verified contact of that channel.
+#[utoipa::path(
+    post,
+    path = "/login/code/start",
+    operation_id = "login_code_start",
+    tag = "login",
+    request_body = LoginStart,
+    responses(
+        (status = 202, description = "The ceremony", body = CeremonyBody),
+        (status = 429, description = "`too_many_attempts`: a code was sent for that username \
+            and method less than 30 s ago, or five in the last hour"),
+    ),
+)]
 async fn login_start(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginStart>,
@@ -106,6 +167,28 @@ async fn login_start(
     Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
 }
 
+/// Finish logging in with a code
+///
+/// For an account with a password, `password` is needed too. With a valid session for the
+/// same account this is a re-authentication. Failed attempts count per account across all
+/// code methods; after too many, 429 until the wait ends.
+#[utoipa::path(
+    post,
+    path = "/login/code/finish",
+    operation_id = "login_code_finish",
+    tag = "login",
+    request_body = LoginFinish,
+    security((), ("sesame_session" = [])),
+    responses(
+        (status = 200, description = "The account, logged in", body = AccountBody,
+            headers(("Set-Cookie" = String, description = "The new session cookie"))),
+        (status = 400, description = "`invalid_ceremony`: unknown, expired or already used"),
+        (status = 401, description = "`invalid_code`: wrong, expired or used code, or wrong \
+            password (one answer for all)"),
+        (status = 429, description = "`too_many_attempts`: the account is locked out for now; \
+            wait `Retry-After` seconds (a passkey log-in still works)"),
+    ),
+)]
 async fn login_finish(
     State(state): State<AppState>,
     client: ClientInfo,

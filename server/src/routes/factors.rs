@@ -2,12 +2,12 @@
 //! password (contract "Account").
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     http::StatusCode,
-    routing::{delete, get, post, put},
 };
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::ceremony_id;
 use crate::{
@@ -26,65 +26,95 @@ use crate::{
     store,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/account/totp/start", post(totp_start))
-        .route("/account/totp/finish", post(totp_finish))
-        .route("/account/totp", delete(totp_disable))
-        .route("/account/contacts", get(contacts_list))
-        .route("/account/contacts/start", post(contact_start))
-        .route("/account/contacts/finish", post(contact_finish))
-        .route("/account/contacts/{id}", delete(contact_remove))
-        .route(
-            "/account/recovery-codes",
-            post(recovery_generate).get(recovery_status),
-        )
-        .route(
-            "/account/password",
-            put(password_set).delete(password_remove),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(totp_start))
+        .routes(routes!(totp_finish))
+        .routes(routes!(totp_disable))
+        .routes(routes!(contacts_list))
+        .routes(routes!(contact_start))
+        .routes(routes!(contact_finish))
+        .routes(routes!(contact_remove))
+        .routes(routes!(recovery_generate, recovery_status))
+        .routes(routes!(password_set, password_remove))
 }
 
 /// A body that must be `{}` (or absent).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Empty {}
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactStart {
     pub channel: Channel,
+    /// An email address, or a phone number in E.164 for `sms`.
     pub address: String,
 }
 
 /// No `Debug`: it holds a password.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     pub password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecoveryCodes {
+    /// Ten single-use codes, shown only this once.
     pub codes: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RecoveryStatus {
+    /// Unused codes left.
     pub remaining: u64,
+    /// When the current set was generated; `null` when there is none.
+    #[schema(format = DateTime, required = true)]
     pub created_at: Option<String>,
 }
 
+/// Start turning TOTP on
+///
+/// A new secret for an authenticator app (SHA-1, 6 digits, 30-second steps); TOTP is on only
+/// after `finish` proves the app has it.
+#[utoipa::path(
+    post,
+    path = "/account/totp/start",
+    tag = "factors",
+    request_body = Empty,
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 200, description = "The secret, its `otpauth://` URI and QR code", body = Enrolment),
+    ),
+)]
 async fn totp_start(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
-    ApiJson(_): ApiJson<Empty>,
+    _body: ApiJson<Empty>,
 ) -> ApiResult<Json<Enrolment>> {
     Ok(Json(
         authenticator_app::start(&state, &auth, state.now()).await?,
     ))
 }
 
+/// Finish turning TOTP on
+///
+/// A current code from the app proves it has the secret.
+#[utoipa::path(
+    post,
+    path = "/account/totp/finish",
+    tag = "factors",
+    request_body = CodeFinish,
+    security(("sesame_session" = [])),
+    responses(
+        (status = 204, description = "TOTP is on"),
+        (status = 400, description = "`invalid_ceremony`: unknown, expired or already used, or \
+            started by another account"),
+        (status = 401, description = "`invalid_code`: wrong code"),
+        (status = 429, description = "`too_many_attempts`: the account is locked out for now"),
+    ),
+)]
 async fn totp_finish(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
@@ -96,6 +126,20 @@ async fn totp_finish(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Turn TOTP off
+///
+/// Every other session of the account ends.
+#[utoipa::path(
+    delete,
+    path = "/account/totp",
+    tag = "factors",
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 204, description = "TOTP is off"),
+        (status = 404, description = "`not_found`: TOTP is not on"),
+        (status = 409, description = "`last_method`: it is the account's last way in"),
+    ),
+)]
 async fn totp_disable(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
@@ -105,6 +149,16 @@ async fn totp_disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The account's contacts
+#[utoipa::path(
+    get,
+    path = "/account/contacts",
+    tag = "factors",
+    security(("sesame_session" = [])),
+    responses(
+        (status = 200, description = "The verified contacts (addresses masked)", body = [ContactView]),
+    ),
+)]
 async fn contacts_list(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
@@ -112,6 +166,22 @@ async fn contacts_list(
     Ok(Json(contacts::list(&state, auth.account.id).await?))
 }
 
+/// Start adding a contact
+///
+/// A 6-digit code is sent to the address (valid 10 minutes).
+#[utoipa::path(
+    post,
+    path = "/account/contacts/start",
+    tag = "factors",
+    request_body = ContactStart,
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 202, description = "The code was sent", body = CeremonyBody),
+        (status = 400, description = "`invalid_request`: not a valid email address or phone number"),
+        (status = 429, description = "`too_many_attempts`: a code was sent to that address \
+            less than 30 s ago, or five in the last hour"),
+    ),
+)]
 async fn contact_start(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
@@ -121,6 +191,23 @@ async fn contact_start(
     Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
 }
 
+/// Finish adding a contact
+///
+/// The code proves the address; it becomes a verified contact (a way in).
+#[utoipa::path(
+    post,
+    path = "/account/contacts/finish",
+    tag = "factors",
+    request_body = CodeFinish,
+    security(("sesame_session" = [])),
+    responses(
+        (status = 201, description = "The new contact", body = ContactView),
+        (status = 400, description = "`invalid_ceremony`: unknown, expired or already used, or \
+            started by another account"),
+        (status = 401, description = "`invalid_code`: wrong, expired or used code"),
+        (status = 429, description = "`too_many_attempts`: the account is locked out for now"),
+    ),
+)]
 async fn contact_finish(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
@@ -133,6 +220,21 @@ async fn contact_finish(
     Ok((StatusCode::CREATED, Json(contact)))
 }
 
+/// Remove a contact
+///
+/// Every other session of the account ends.
+#[utoipa::path(
+    delete,
+    path = "/account/contacts/{id}",
+    tag = "factors",
+    params(("id" = uuid::Uuid, Path, description = "The contact's id")),
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "`not_found`: no such contact on this account"),
+        (status = 409, description = "`last_method`: it is the account's last way in"),
+    ),
+)]
 async fn contact_remove(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
@@ -144,11 +246,24 @@ async fn contact_remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Generate recovery codes
+///
+/// Ten new single-use codes, shown once; they replace any earlier set.
+#[utoipa::path(
+    post,
+    path = "/account/recovery-codes",
+    tag = "factors",
+    request_body = Empty,
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 201, description = "The new codes", body = RecoveryCodes),
+    ),
+)]
 async fn recovery_generate(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
     client: ClientInfo,
-    ApiJson(_): ApiJson<Empty>,
+    _body: ApiJson<Empty>,
 ) -> ApiResult<(StatusCode, Json<RecoveryCodes>)> {
     let codes = recovery::generate(&state, auth.account.id, &client, state.now()).await?;
     crate::service::notify::security_notice(
@@ -160,6 +275,16 @@ async fn recovery_generate(
     Ok((StatusCode::CREATED, Json(RecoveryCodes { codes })))
 }
 
+/// Recovery codes left
+#[utoipa::path(
+    get,
+    path = "/account/recovery-codes",
+    tag = "factors",
+    security(("sesame_session" = [])),
+    responses(
+        (status = 200, description = "How many unused codes are left", body = RecoveryStatus),
+    ),
+)]
 async fn recovery_status(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
@@ -171,6 +296,22 @@ async fn recovery_status(
     }))
 }
 
+/// Set or change the password
+///
+/// A password never logs in alone: with one, a code log-in needs it too. Every other session
+/// of the account ends.
+#[utoipa::path(
+    put,
+    path = "/account/password",
+    tag = "factors",
+    request_body = PasswordBody,
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 204, description = "The password is set"),
+        (status = 400, description = "`invalid_request`: the password has fewer than 8 or more \
+            than 128 characters, or is too easy to guess"),
+    ),
+)]
 async fn password_set(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
@@ -181,6 +322,19 @@ async fn password_set(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Remove the password
+///
+/// Every other session of the account ends.
+#[utoipa::path(
+    delete,
+    path = "/account/password",
+    tag = "factors",
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 204, description = "The password is removed"),
+        (status = 404, description = "`not_found`: the account has no password"),
+    ),
+)]
 async fn password_remove(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,

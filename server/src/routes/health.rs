@@ -1,19 +1,41 @@
 //! `/healthz` (the process runs) and `/readyz` (the database answers).
 
-use axum::{Router, extract::State, http::StatusCode, routing::get};
+use axum::{extract::State, http::StatusCode};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{error::ApiError, state::AppState};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
+/// Liveness
+///
+/// 200 while the process runs.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "The process runs", body = String, example = "ok")),
+)]
 async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Readiness
+///
+/// 200 when the database answers, else 503.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers", body = String, example = "ready"),
+        (status = 503, description = "`unavailable`: the database does not answer"),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");

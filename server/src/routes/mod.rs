@@ -7,27 +7,34 @@ pub mod account_sessions;
 pub mod activity;
 pub mod codes;
 pub mod factors;
+pub mod forward_auth;
 pub mod health;
 pub mod login;
+pub mod openapi;
 pub mod pages;
+pub mod recover;
 pub mod signup;
 pub mod well_known;
 
 use axum::Router;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
 use crate::state::AppState;
 
-/// The JSON API under `/api/v1`, plus health checks.
-pub fn router() -> Router<AppState> {
-    Router::new()
+/// Every documented route: the JSON API under `/api/v1`, the health checks, `/metrics` and the
+/// WebAuthn related origins. Each module's `router()` registers its handlers with
+/// `utoipa_axum::routes!`, so a route and its OpenAPI description cannot drift apart.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(health::router())
-        .merge(pages::router())
         .merge(well_known::router())
+        .merge(crate::telemetry::scrape::router())
         .nest(
             "/api/v1",
-            Router::new()
+            OpenApiRouter::new()
+                .merge(openapi::router())
                 .merge(signup::router())
                 .merge(login::router())
                 .merge(codes::router())
@@ -35,19 +42,37 @@ pub fn router() -> Router<AppState> {
                 .merge(account::router())
                 .merge(account_passkeys::router())
                 .merge(account_sessions::router())
-                .merge(activity::router()),
+                .merge(activity::router())
+                .merge(forward_auth::router())
+                .merge(recover::router()),
         )
 }
 
+/// The routes: the documented ones ([`api`]) plus the web pages.
+pub fn router() -> Router<AppState> {
+    let (router, _) = api().split_for_parts();
+    router.merge(pages::router()).merge(recover::page())
+}
+
+/// The OpenAPI document of [`api`]'s routes (served at `/api/v1/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut api) = api().split_for_parts();
+    openapi::finish(&mut api);
+    api
+}
+
 /// `{"ceremony", "options"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CeremonyOptions {
     pub ceremony: Uuid,
+    /// WebAuthn options as `PublicKeyCredential.parseCreationOptionsFromJSON` /
+    /// `parseRequestOptionsFromJSON` accept: `{"publicKey": {...}}`, binary fields base64url.
+    #[schema(value_type = Object)]
     pub options: serde_json::Value,
 }
 
 /// `{"account": Account}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccountBody {
     pub account: crate::service::accounts::AccountView,
 }

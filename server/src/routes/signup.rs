@@ -1,12 +1,12 @@
 //! Sign-up with a passkey (contract "Sign-up").
 
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
     http::{HeaderMap, StatusCode},
-    routing::post,
 };
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::{AccountBody, CeremonyOptions, ceremony_id, parse_credential};
@@ -18,29 +18,52 @@ use crate::{
     state::AppState,
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/signup/passkey/start", post(passkey_start))
-        .route("/signup/passkey/finish", post(passkey_finish))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(passkey_start))
+        .routes(routes!(passkey_finish))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SignupPasskeyStart)]
 pub struct PasskeyStart {
+    /// 3–64 characters after NFKC normalisation and lower-casing: ASCII letters, digits,
+    /// `.`, `_`, `-`.
     pub username: String,
     #[serde(default)]
     pub display_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SignupPasskeyFinish)]
 pub struct PasskeyFinish {
     pub ceremony: String,
+    /// What `PublicKeyCredential.toJSON()` returns for the new passkey (base64url fields).
+    #[schema(value_type = Object)]
     pub credential: serde_json::Value,
+    /// A name for the passkey; one is made up from the authenticator when absent.
     #[serde(default)]
     pub label: Option<String>,
 }
 
+/// Start signing up with a passkey
+///
+/// Creation options for a discoverable passkey (`residentKey: "required"`, user verification
+/// required). No account exists until `finish` proves the passkey.
+#[utoipa::path(
+    post,
+    path = "/signup/passkey/start",
+    operation_id = "signup_passkey_start",
+    tag = "signup",
+    request_body = PasskeyStart,
+    responses(
+        (status = 200, description = "The ceremony and its creation options", body = CeremonyOptions),
+        (status = 400, description = "`invalid_username`: not 3–64 allowed characters"),
+        (status = 409, description = "`username_taken`: an account has that username"),
+    ),
+)]
 async fn passkey_start(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<PasskeyStart>,
@@ -58,6 +81,24 @@ async fn passkey_start(
     }))
 }
 
+/// Finish signing up with a passkey
+///
+/// Verifies the new passkey, creates the account and logs it in.
+#[utoipa::path(
+    post,
+    path = "/signup/passkey/finish",
+    operation_id = "signup_passkey_finish",
+    tag = "signup",
+    request_body = PasskeyFinish,
+    responses(
+        (status = 201, description = "The account, logged in", body = AccountBody,
+            headers(("Set-Cookie" = String, description = "The new session cookie"))),
+        (status = 400, description = "`invalid_ceremony`: unknown, expired or already used"),
+        (status = 401, description = "`invalid_credential`: the passkey could not be verified"),
+        (status = 409, description = "`credential_exists`: that passkey is already registered\n\n\
+            `username_taken`: the username was taken meanwhile"),
+    ),
+)]
 async fn passkey_finish(
     State(state): State<AppState>,
     client: ClientInfo,

@@ -41,15 +41,21 @@ const ADD_PASSKEY: &str = "add_passkey";
 pub const LABEL_MAX: usize = 64;
 
 /// Contract shape `Passkey`, plus `authenticator` (a known AAGUID's name) and `device_bound`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Passkey)]
 pub struct PasskeyView {
     pub id: Uuid,
     pub label: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime, required = true)]
     pub last_used_at: Option<String>,
     pub backup_eligible: bool,
     pub backup_state: bool,
+    #[schema(required = true)]
     pub aaguid: Option<Uuid>,
+    /// The authenticator's name, when its AAGUID is a known one.
+    #[schema(required = true)]
     pub authenticator: Option<&'static str>,
     pub device_bound: bool,
 }
@@ -78,7 +84,8 @@ impl From<passkey::Model> for PasskeyView {
 /// What `PublicKeyCredential.signalAllAcceptedCredentials()` and
 /// `signalCurrentUserDetails()` need (WebAuthn L3 §5.1.10 Signal API), so the passkey
 /// provider can hide removed passkeys and show the current names.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PasskeySignal)]
 pub struct SignalView {
     pub rp_id: String,
     /// base64url (unpadded) of the user handle's bytes, as `user.id` was sent at registration.

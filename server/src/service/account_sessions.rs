@@ -22,15 +22,23 @@ use crate::{
 };
 
 /// Contract shape `Session`, plus `device`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub struct SessionView {
     pub id: Uuid,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub last_seen_at: String,
+    #[schema(format = DateTime)]
     pub authenticated_at: String,
+    #[schema(required = true)]
     pub ip: Option<String>,
+    #[schema(required = true)]
     pub user_agent: Option<String>,
+    /// How the session authenticated: `passkey`, `totp`, `email`, `sms`, `recovery`, `password`.
     pub methods: Vec<String>,
+    /// Whether this is the session making the request.
     pub current: bool,
     pub device: Device,
 }

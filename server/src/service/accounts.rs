@@ -8,11 +8,13 @@ use uuid::Uuid;
 use crate::clock::rfc3339;
 
 /// Contract shape `Account`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Account)]
 pub struct AccountView {
     pub id: Uuid,
     pub username: String,
     pub display_name: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
     pub password_set: bool,
     pub totp_enabled: bool,

@@ -21,13 +21,23 @@ pub const DEFAULT_LIMIT: u64 = 20;
 pub const MAX_LIMIT: u64 = 100;
 
 /// Contract shape `Event`, plus `device`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Event)]
 pub struct EventView {
     pub id: Uuid,
+    #[schema(format = DateTime)]
     pub at: String,
+    /// `login`, `login_failed`, `passkey_added`, `passkey_removed`, `totp_enabled`,
+    /// `totp_disabled`, `contact_added`, `contact_removed`, `recovery_codes_generated`,
+    /// `recovery_code_used`, `password_set`, `password_removed`, `session_revoked`,
+    /// `locked_out`, …
     pub kind: String,
+    #[schema(required = true)]
     pub ip: Option<String>,
+    #[schema(required = true)]
     pub user_agent: Option<String>,
+    /// Facts about the event, by kind (e.g. `{"methods": [...]}` for `login`).
+    #[schema(value_type = Object)]
     pub detail: Value,
     pub device: Device,
 }

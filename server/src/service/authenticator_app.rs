@@ -24,11 +24,14 @@ struct State {
 }
 
 /// What the page shows: the key to type, the `otpauth://` URI and its QR code.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = TotpEnrolment)]
 pub struct Enrolment {
     pub ceremony: Uuid,
+    /// The shared secret in base32, for typing into the app.
     pub secret: String,
     pub otpauth_uri: String,
+    /// The `otpauth://` URI as an SVG QR code.
     pub qr_svg: String,
 }
 

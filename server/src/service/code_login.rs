@@ -18,18 +18,10 @@ use super::{
 };
 use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
 
-const SIGNUP: &str = "signup_code";
 const LOGIN: &str = "login_code";
 
-#[derive(Serialize, Deserialize)]
-struct SignupState {
-    username: String,
-    channel: Channel,
-    address: String,
-}
-
 /// A code log-in method.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CodeMethod {
     Totp,
@@ -54,7 +46,7 @@ struct LoginState {
     method: CodeMethod,
 }
 
-fn ceremony_row(
+pub(crate) fn ceremony_row(
     kind: &str,
     account_id: Option<Uuid>,
     state: String,
@@ -76,125 +68,13 @@ fn ceremony_row(
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
     serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialise state: {e}")))
 }
 
-fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
+pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
     serde_json::from_str(text)
         .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
-}
-
-/// Sign-up step 1: send a code to the address. The account is made only when it is proven.
-#[tracing::instrument(skip_all)]
-pub async fn signup_start(
-    state: &AppState,
-    raw_username: &str,
-    channel: Channel,
-    raw_address: &str,
-    now: i64,
-) -> Result<Uuid, ApiError> {
-    let username = super::username::normalize(raw_username).map_err(ApiError::InvalidUsername)?;
-    let address = codes::normalize_address(channel, raw_address)?;
-    if store::accounts::find_by_username(&state.db, &username)
-        .await?
-        .is_some()
-    {
-        return Err(ApiError::UsernameTaken);
-    }
-    codes::allow_send(&state.db, &format!("{}:{address}", channel.as_str()), now).await?;
-    let id = Uuid::new_v4();
-    let (code, hash) = codes::new_code(state, id);
-    let row = ceremony_row(
-        SIGNUP,
-        None,
-        to_json(&SignupState {
-            username,
-            channel,
-            address: address.clone(),
-        })?,
-        Some(hash),
-        id,
-        now,
-    );
-    store::ceremonies::insert(&state.db, row).await?;
-    if let Err(e) = codes::deliver(state, channel, &address, CodePurpose::SignUp, &code).await {
-        // Nothing that could be finished is left behind.
-        store::ceremonies::delete(&state.db, id).await?;
-        return Err(e);
-    }
-    Ok(id)
-}
-
-/// Sign-up step 2: the code proves the address; the account, its verified contact and a
-/// session are made in one transaction.
-#[tracing::instrument(skip_all)]
-pub async fn signup_finish(
-    state: &AppState,
-    ceremony: Uuid,
-    code: &str,
-    client: &ClientInfo,
-    now: i64,
-) -> Result<(entity::account::Model, Issued), ApiError> {
-    let row = store::ceremonies::find_live(&state.db, ceremony, SIGNUP, now)
-        .await?
-        .ok_or(ApiError::InvalidCeremony)?;
-    if !codes::matches(state, &row, code) {
-        store::ceremonies::add_wrong_attempt(&state.db, row.id, codes::MAX_WRONG_PER_CODE).await?;
-        return Err(ApiError::InvalidCode);
-    }
-    let saved: SignupState = from_json(&row.state)?;
-    let txn = store::begin_write(&state.db).await?;
-    store::ceremonies::take(&txn, ceremony, SIGNUP, now)
-        .await?
-        .ok_or(ApiError::InvalidCeremony)?;
-    let account =
-        store::accounts::new_account(&saved.username, &saved.username, uuid::Uuid::new_v4(), now);
-    let account = store::accounts::insert(&txn, account).await.map_err(|e| {
-        if store::is_unique_violation(&e) {
-            ApiError::UsernameTaken
-        } else {
-            e.into()
-        }
-    })?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "account_created",
-        client,
-        serde_json::json!({"method": saved.channel.as_str()}),
-        now,
-    )
-    .await?;
-    let (contact, _) = store::contacts::upsert_verified(
-        &txn,
-        account.id,
-        saved.channel.as_str(),
-        &saved.address,
-        now,
-    )
-    .await?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "contact_added",
-        client,
-        serde_json::json!({"contact_id": contact.id, "channel": contact.channel}),
-        now,
-    )
-    .await?;
-    let issued = sessions::complete_login(
-        &txn,
-        &state.config,
-        &account,
-        &[saved.channel.method()],
-        client,
-        None,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((account, issued))
 }
 
 /// Log-in step 1: always 202 with a ceremony. For an email/SMS method of a real account a code
@@ -384,6 +264,7 @@ pub async fn login_finish(
             client,
         );
     }
+    crate::telemetry::metrics::login_succeeded(saved.method.method().as_str());
     Ok((account, issued))
 }
 
@@ -428,6 +309,7 @@ async fn fail(
     now: i64,
     method: CodeMethod,
 ) -> ApiError {
+    crate::telemetry::metrics::login_failed(method.method().as_str());
     let result: Result<(), ApiError> = async {
         store::ceremonies::add_wrong_attempt(&state.db, ceremony.id, codes::MAX_WRONG_PER_CODE).await?;
         if let Some(account_id) = ceremony.account_id {
@@ -435,6 +317,7 @@ async fn fail(
             let method = serde_json::to_value(method).unwrap_or_default();
             store::events::insert(&state.db, account_id, "login_failed", client, serde_json::json!({"method": method, "consecutive_failures": count}), now).await?;
             if count == lockout::FREE_FAILURES || count == lockout::HARD_LOCK {
+                crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
                 store::events::insert(&state.db, account_id, "locked_out", client, serde_json::json!({"consecutive_failures": count, "hard": count >= lockout::HARD_LOCK}), now).await?;
             }
         }
@@ -446,3 +329,5 @@ async fn fail(
         Err(e) => e,
     }
 }
+
+pub use super::code_signup::{signup_finish, signup_start};

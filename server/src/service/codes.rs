@@ -19,7 +19,9 @@ const RESEND_GAP_MS: i64 = 30_000;
 const SENDS_PER_HOUR: usize = 5;
 
 /// Where a code goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Email,
@@ -178,6 +180,7 @@ pub async fn deliver(
             state.sms.send(address, &body).await
         }
     };
+    crate::telemetry::metrics::code_delivery(channel.as_str(), result.is_ok());
     result.map_err(|e| {
         tracing::warn!(error = %e, "code delivery failed");
         ApiError::Unavailable

@@ -23,11 +23,15 @@ struct State {
 }
 
 /// Contract shape `Contact` (the address masked).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Contact)]
 pub struct ContactView {
     pub id: Uuid,
+    /// `email` or `sms`.
     pub channel: String,
+    /// Masked, e.g. `a***@example.com`.
     pub address: String,
+    #[schema(format = DateTime)]
     pub verified_at: String,
 }
 

@@ -5,9 +5,11 @@
 use serde::Serialize;
 
 /// `{"browser", "os"}`; either is `null` when the user agent does not say.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Device {
+    #[schema(required = true)]
     pub browser: Option<String>,
+    #[schema(required = true)]
     pub os: Option<String>,
 }
 

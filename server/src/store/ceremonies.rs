@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait
 use uuid::Uuid;
 
 pub async fn insert<C: ConnectionTrait>(db: &C, model: ceremony::Model) -> Result<(), DbErr> {
+    crate::telemetry::metrics::ceremony_started(&model.kind);
     ceremony::ActiveModel::from(model)
         .insert(db)
         .await
@@ -26,6 +27,9 @@ pub async fn take<C: ConnectionTrait>(
         .filter(ceremony::Column::ExpiresAt.gt(now))
         .exec_with_returning(db)
         .await?;
+    if let Some(row) = rows.last() {
+        crate::telemetry::metrics::ceremony_finished(&row.kind);
+    }
     Ok(rows.pop())
 }
 

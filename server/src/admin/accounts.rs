@@ -1,0 +1,356 @@
+//! `sesame account list|show|disable|enable|unlock|delete`.
+
+use std::fmt;
+
+use entity::account;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::{Admin, AdminError, admin_client, queries, table};
+use crate::{
+    clock::rfc3339,
+    service::{accounts, codes::lockout},
+    store,
+};
+
+/// Find an account by its username (normalised as at sign-up).
+pub async fn find(admin: &Admin, username: &str) -> Result<account::Model, AdminError> {
+    let name = crate::service::username::normalize(username)
+        .map_err(|_| AdminError::NoSuchAccount(username.to_owned()))?;
+    store::accounts::find_by_username(&admin.db, &name)
+        .await?
+        .ok_or_else(|| AdminError::NoSuchAccount(username.to_owned()))
+}
+
+/// Is code log-in blocked for this account at `now` (throttled or hard-locked)?
+fn is_locked(account: &account::Model, now: i64) -> bool {
+    lockout::check(account, now).is_err()
+}
+
+/// One line of `account list`.
+#[derive(Debug, Serialize)]
+pub struct AccountSummary {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub created_at: String,
+    pub disabled: bool,
+    pub locked: bool,
+    pub failed_attempts: i32,
+    pub passkeys: i64,
+    pub contacts: i64,
+}
+
+/// `account list`.
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct AccountList(pub Vec<AccountSummary>);
+
+impl fmt::Display for AccountList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return writeln!(f, "no accounts");
+        }
+        let mut rows = vec![
+            [
+                "USERNAME", "STATUS", "PASSKEYS", "CONTACTS", "CREATED", "ID",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for a in &self.0 {
+            let status = match (a.disabled, a.locked) {
+                (true, _) => "disabled",
+                (false, true) => "locked",
+                (false, false) => "active",
+            };
+            rows.push(vec![
+                a.username.clone(),
+                status.into(),
+                a.passkeys.to_string(),
+                a.contacts.to_string(),
+                a.created_at.clone(),
+                a.id.to_string(),
+            ]);
+        }
+        f.write_str(&table(&rows))
+    }
+}
+
+/// Every account, by username.
+pub async fn list(admin: &Admin, now: i64) -> Result<AccountList, AdminError> {
+    let passkeys = queries::passkey_counts(&admin.db).await?;
+    let contacts = queries::contact_counts(&admin.db).await?;
+    let accounts = queries::all_accounts(&admin.db).await?;
+    Ok(AccountList(
+        accounts
+            .into_iter()
+            .map(|a| AccountSummary {
+                locked: is_locked(&a, now),
+                passkeys: passkeys.get(&a.id).copied().unwrap_or(0),
+                contacts: contacts.get(&a.id).copied().unwrap_or(0),
+                id: a.id,
+                created_at: rfc3339(a.created_at),
+                disabled: a.disabled,
+                failed_attempts: a.failed_attempts,
+                username: a.username,
+                display_name: a.display_name,
+            })
+            .collect(),
+    ))
+}
+
+/// `account show`: the account and its ways in. Contact addresses are shown in full: the
+/// operator needs them to reach the person.
+#[derive(Debug, Serialize)]
+pub struct AccountDetail {
+    pub account: accounts::AccountView,
+    pub disabled: bool,
+    pub locked: bool,
+    pub failed_attempts: i32,
+    pub locked_until: Option<String>,
+    pub passkeys: Vec<PasskeyLine>,
+    pub contacts: Vec<ContactLine>,
+    pub live_sessions: usize,
+    /// When the pending recovery link (if any) stops working.
+    pub recovery_link_expires_at: Option<String>,
+    /// The ten newest activity events.
+    pub recent_events: Vec<EventLine>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PasskeyLine {
+    pub id: Uuid,
+    pub label: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContactLine {
+    pub id: Uuid,
+    pub channel: String,
+    pub address: String,
+    pub verified_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventLine {
+    pub at: String,
+    pub kind: String,
+    pub user_agent: Option<String>,
+}
+
+impl fmt::Display for AccountDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = &self.account;
+        let status = match (self.disabled, self.locked) {
+            (true, _) => "disabled".to_owned(),
+            (false, true) => format!(
+                "locked ({} failed codes{})",
+                self.failed_attempts,
+                self.locked_until
+                    .as_ref()
+                    .map(|u| format!(", until {u}"))
+                    .unwrap_or_default()
+            ),
+            (false, false) => "active".to_owned(),
+        };
+        writeln!(f, "username:        {}", a.username)?;
+        writeln!(f, "display name:    {}", a.display_name)?;
+        writeln!(f, "id:              {}", a.id)?;
+        writeln!(f, "created:         {}", a.created_at)?;
+        writeln!(f, "status:          {status}")?;
+        writeln!(
+            f,
+            "password:        {}",
+            if a.password_set { "set" } else { "none" }
+        )?;
+        writeln!(
+            f,
+            "authenticator:   {}",
+            if a.totp_enabled { "on" } else { "off" }
+        )?;
+        writeln!(f, "recovery codes:  {} left", a.recovery_codes_remaining)?;
+        writeln!(f, "live sessions:   {}", self.live_sessions)?;
+        if let Some(until) = &self.recovery_link_expires_at {
+            writeln!(f, "recovery link:   pending, until {until}")?;
+        }
+        writeln!(f, "passkeys ({}):", self.passkeys.len())?;
+        for p in &self.passkeys {
+            let used = p.last_used_at.as_deref().unwrap_or("never used");
+            writeln!(
+                f,
+                "  {}  {}  added {}, last {}",
+                p.id, p.label, p.created_at, used
+            )?;
+        }
+        writeln!(f, "contacts ({}):", self.contacts.len())?;
+        for c in &self.contacts {
+            writeln!(
+                f,
+                "  {}  {} {}  verified {}",
+                c.id, c.channel, c.address, c.verified_at
+            )?;
+        }
+        writeln!(f, "recent activity:")?;
+        for e in &self.recent_events {
+            let by = e.user_agent.as_deref().unwrap_or("-");
+            writeln!(f, "  {}  {}  ({by})", e.at, e.kind)?;
+        }
+        Ok(())
+    }
+}
+
+/// One account in detail.
+pub async fn show(admin: &Admin, username: &str, now: i64) -> Result<AccountDetail, AdminError> {
+    let account = find(admin, username).await?;
+    let db = &admin.db;
+    let passkeys = store::passkeys::list_for_account(db, account.id)
+        .await?
+        .into_iter()
+        .map(|p| PasskeyLine {
+            id: p.id,
+            label: p.label,
+            created_at: rfc3339(p.created_at),
+            last_used_at: p.last_used_at.map(rfc3339),
+        })
+        .collect();
+    let contacts = store::contacts::list_for_account(db, account.id)
+        .await?
+        .into_iter()
+        .map(|c| ContactLine {
+            id: c.id,
+            channel: c.channel,
+            address: c.address,
+            verified_at: rfc3339(c.verified_at),
+        })
+        .collect();
+    let live_sessions = store::sessions::list_for_account(db, account.id, now)
+        .await?
+        .len();
+    let link = queries::live_ceremony(db, account.id, super::recovery::KIND, now).await?;
+    let recent_events = store::events::list(db, account.id, 10, None)
+        .await?
+        .into_iter()
+        .map(|e| EventLine {
+            at: rfc3339(e.at),
+            kind: e.kind,
+            user_agent: e.user_agent,
+        })
+        .collect();
+    Ok(AccountDetail {
+        account: accounts::view(db, &account).await?,
+        disabled: account.disabled,
+        locked: is_locked(&account, now),
+        failed_attempts: account.failed_attempts,
+        locked_until: account.locked_until.filter(|u| *u > now).map(rfc3339),
+        passkeys,
+        contacts,
+        live_sessions,
+        recovery_link_expires_at: link.map(|l| rfc3339(l.expires_at)),
+        recent_events,
+    })
+}
+
+/// What a state-changing command did.
+#[derive(Debug, Serialize)]
+pub struct Changed {
+    pub username: String,
+    pub account_id: Uuid,
+    /// `disabled`, `enabled`, `unlocked`, `deleted`.
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions_ended: Option<u64>,
+}
+
+impl fmt::Display for Changed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.username, self.action)?;
+        if let Some(n) = self.sessions_ended {
+            write!(f, "; {n} session(s) ended")?;
+        }
+        writeln!(f)
+    }
+}
+
+/// Disable the account: it cannot log in, its sessions end at once, and its unfinished
+/// ceremonies (a pending recovery link included) are dropped.
+pub async fn disable(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
+    let account = find(admin, username).await?;
+    let txn = store::begin_write(&admin.db).await?;
+    queries::set_disabled(&txn, account.id, true).await?;
+    let ended = queries::delete_sessions(&txn, account.id).await?;
+    queries::delete_ceremonies(&txn, account.id, None).await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "account_disabled",
+        &admin_client(),
+        serde_json::json!({"sessions_ended": ended}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(changed(account, "disabled", Some(ended)))
+}
+
+/// Enable a disabled account again.
+pub async fn enable(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
+    let account = find(admin, username).await?;
+    let txn = store::begin_write(&admin.db).await?;
+    queries::set_disabled(&txn, account.id, false).await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "account_enabled",
+        &admin_client(),
+        serde_json::json!({}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(changed(account, "enabled", None))
+}
+
+/// Clear the code lock-out (`failed_attempts`, `locked_until`; `service::codes::lockout`),
+/// e.g. after the person proved who they are another way.
+pub async fn unlock(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
+    let account = find(admin, username).await?;
+    let txn = store::begin_write(&admin.db).await?;
+    store::accounts::clear_failures(&txn, account.id).await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "lockout_cleared",
+        &admin_client(),
+        serde_json::json!({"failed_attempts": account.failed_attempts}),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(changed(account, "unlocked", None))
+}
+
+/// Delete the account and everything of it (passkeys, sessions, contacts, recovery codes,
+/// events, unfinished ceremonies). Irreversible; `main.rs` asks for `--yes`.
+pub async fn delete(admin: &Admin, username: &str) -> Result<Changed, AdminError> {
+    let account = find(admin, username).await?;
+    let txn = store::begin_write(&admin.db).await?;
+    let ended = queries::delete_sessions(&txn, account.id).await?;
+    queries::delete_ceremonies(&txn, account.id, None).await?;
+    if !queries::delete_account(&txn, account.id).await? {
+        return Err(AdminError::NoSuchAccount(username.to_owned()));
+    }
+    txn.commit().await?;
+    Ok(changed(account, "deleted", Some(ended)))
+}
+
+fn changed(account: account::Model, action: &'static str, sessions_ended: Option<u64>) -> Changed {
+    Changed {
+        username: account.username,
+        account_id: account.id,
+        action,
+        sessions_ended,
+    }
+}

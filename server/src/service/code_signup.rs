@@ -1,0 +1,135 @@
+//! Sign-up with a one-time code sent by email or SMS: the account is made only when the code
+//! proves the address, which becomes its first verified contact (contract "Sign-up").
+
+use serde::{Deserialize, Serialize};
+use sesame_delivery::CodePurpose;
+use uuid::Uuid;
+
+use super::{
+    code_login::{ceremony_row, from_json, to_json},
+    codes::{self, Channel},
+    sessions::{self, Issued},
+};
+use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
+
+const SIGNUP: &str = "signup_code";
+
+#[derive(Serialize, Deserialize)]
+struct SignupState {
+    username: String,
+    channel: Channel,
+    address: String,
+}
+
+/// Sign-up step 1: send a code to the address. The account is made only when it is proven.
+#[tracing::instrument(skip_all)]
+pub async fn signup_start(
+    state: &AppState,
+    raw_username: &str,
+    channel: Channel,
+    raw_address: &str,
+    now: i64,
+) -> Result<Uuid, ApiError> {
+    let username = super::username::normalize(raw_username).map_err(ApiError::InvalidUsername)?;
+    let address = codes::normalize_address(channel, raw_address)?;
+    if store::accounts::find_by_username(&state.db, &username)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::UsernameTaken);
+    }
+    codes::allow_send(&state.db, &format!("{}:{address}", channel.as_str()), now).await?;
+    let id = Uuid::new_v4();
+    let (code, hash) = codes::new_code(state, id);
+    let row = ceremony_row(
+        SIGNUP,
+        None,
+        to_json(&SignupState {
+            username,
+            channel,
+            address: address.clone(),
+        })?,
+        Some(hash),
+        id,
+        now,
+    );
+    store::ceremonies::insert(&state.db, row).await?;
+    if let Err(e) = codes::deliver(state, channel, &address, CodePurpose::SignUp, &code).await {
+        // Nothing that could be finished is left behind.
+        store::ceremonies::delete(&state.db, id).await?;
+        return Err(e);
+    }
+    Ok(id)
+}
+
+/// Sign-up step 2: the code proves the address; the account, its verified contact and a
+/// session are made in one transaction.
+#[tracing::instrument(skip_all)]
+pub async fn signup_finish(
+    state: &AppState,
+    ceremony: Uuid,
+    code: &str,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(entity::account::Model, Issued), ApiError> {
+    let row = store::ceremonies::find_live(&state.db, ceremony, SIGNUP, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    if !codes::matches(state, &row, code) {
+        store::ceremonies::add_wrong_attempt(&state.db, row.id, codes::MAX_WRONG_PER_CODE).await?;
+        return Err(ApiError::InvalidCode);
+    }
+    let saved: SignupState = from_json(&row.state)?;
+    let txn = store::begin_write(&state.db).await?;
+    store::ceremonies::take(&txn, ceremony, SIGNUP, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let account =
+        store::accounts::new_account(&saved.username, &saved.username, uuid::Uuid::new_v4(), now);
+    let account = store::accounts::insert(&txn, account).await.map_err(|e| {
+        if store::is_unique_violation(&e) {
+            ApiError::UsernameTaken
+        } else {
+            e.into()
+        }
+    })?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "account_created",
+        client,
+        serde_json::json!({"method": saved.channel.as_str()}),
+        now,
+    )
+    .await?;
+    let (contact, _) = store::contacts::upsert_verified(
+        &txn,
+        account.id,
+        saved.channel.as_str(),
+        &saved.address,
+        now,
+    )
+    .await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "contact_added",
+        client,
+        serde_json::json!({"contact_id": contact.id, "channel": contact.channel}),
+        now,
+    )
+    .await?;
+    let issued = sessions::complete_login(
+        &txn,
+        &state.config,
+        &account,
+        &[saved.channel.method()],
+        client,
+        None,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    crate::telemetry::metrics::signed_up(saved.channel.as_str());
+    Ok((account, issued))
+}

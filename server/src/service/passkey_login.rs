@@ -1,0 +1,227 @@
+//! Passkey log-in: with a username, without one (discoverable passkeys, also what autofill
+//! uses), and the stand-in answer for unknown usernames (WebAuthn L3 §7.2, §14.6.2).
+
+use entity::account;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use webauthn_rs::{
+    fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator},
+    prelude::*,
+};
+
+use super::{
+    Method,
+    passkeys::{Started, ceremony_row, from_json, options_json, to_json},
+    sessions::{self, Authenticated, Issued},
+};
+use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
+
+const LOGIN: &str = "login_passkey";
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+enum LoginState {
+    /// A named account with passkeys: only those may answer.
+    Account {
+        account_id: Uuid,
+        auth: PasskeyAuthentication,
+    },
+    /// No username: any discoverable passkey of any account.
+    Discoverable { auth: DiscoverableAuthentication },
+    /// Unknown username (or one without passkeys): stand-in ids were sent; nothing can succeed.
+    StandIn,
+}
+
+/// Step 1 of log-in. Without a username: any discoverable passkey (also what autofill uses).
+/// With one: its passkeys, or — for an unknown name or one without passkeys — stand-in ids
+/// derived from the name with a server key, so the answer never tells whether it exists
+/// (contract "Log-in"; WebAuthn L3 §14.6.2 username enumeration).
+#[tracing::instrument(skip_all)]
+pub async fn login_start(
+    state: &AppState,
+    username: Option<&str>,
+    now: i64,
+) -> Result<Started, ApiError> {
+    let (options, saved, account_id) = match username {
+        None => {
+            let (rcr, auth) = state
+                .webauthn
+                .start_discoverable_authentication()
+                .map_err(|e| ApiError::Internal(format!("start authentication: {e:?}")))?;
+            (options_json(&rcr)?, LoginState::Discoverable { auth }, None)
+        }
+        Some(raw) => {
+            let account = match super::username::normalize(raw) {
+                Ok(name) => store::accounts::find_by_username(&state.db, &name).await?,
+                Err(_) => None,
+            };
+            let passkeys = match &account {
+                Some(a) => store::passkeys::list_for_account(&state.db, a.id).await?,
+                None => Vec::new(),
+            };
+            let keys: Vec<Passkey> = passkeys
+                .iter()
+                .filter_map(|p| serde_json::from_str(&p.data).ok())
+                .collect();
+            match account.filter(|_| !keys.is_empty()) {
+                Some(account) => {
+                    let (mut rcr, auth) = state
+                        .webauthn
+                        .start_passkey_authentication(&keys)
+                        .map_err(|e| ApiError::Internal(format!("start authentication: {e:?}")))?;
+                    // Transports would tell real ids from stand-ins; browsers manage without.
+                    for allowed in &mut rcr.public_key.allow_credentials {
+                        allowed.transports = None;
+                    }
+                    (
+                        options_json(&rcr)?,
+                        LoginState::Account {
+                            account_id: account.id,
+                            auth,
+                        },
+                        Some(account.id),
+                    )
+                }
+                None => (stand_in_options(state, raw)?, LoginState::StandIn, None),
+            }
+        }
+    };
+    let row = ceremony_row(LOGIN, account_id, None, to_json(&saved)?, now);
+    let id = row.id;
+    store::ceremonies::insert(&state.db, row).await?;
+    Ok(Started {
+        ceremony: id,
+        options,
+    })
+}
+
+/// Request options shaped exactly like a named account's, with ids from webauthn-rs's keyed
+/// fake-credential generator (stable per username, realistic lengths and counts).
+fn stand_in_options(state: &AppState, raw_username: &str) -> Result<serde_json::Value, ApiError> {
+    let generator = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(
+        &state.key.derive("stand-in-credentials"),
+    )
+    .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
+    let ids = generator
+        .generate(raw_username.trim().to_lowercase().as_bytes())
+        .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
+    let (mut rcr, _) = state
+        .webauthn
+        .start_discoverable_authentication()
+        .map_err(|e| ApiError::Internal(format!("start authentication: {e:?}")))?;
+    rcr.mediation = None;
+    rcr.public_key.extensions = None;
+    rcr.public_key.allow_credentials = ids
+        .into_iter()
+        .map(|id| webauthn_rs_proto::AllowCredentials {
+            type_: "public-key".into(),
+            id: id.to_vec(),
+            transports: None,
+        })
+        .collect();
+    options_json(&rcr)
+}
+
+/// Step 2 of log-in: consume the ceremony, verify the assertion, update the stored passkey
+/// (counter, backup state, last use) and issue (or refresh) the session, in one transaction.
+#[tracing::instrument(skip_all)]
+pub async fn login_finish(
+    state: &AppState,
+    ceremony: Uuid,
+    credential: &PublicKeyCredential,
+    client: &ClientInfo,
+    current: Option<&Authenticated>,
+    now: i64,
+) -> Result<(account::Model, Issued), ApiError> {
+    let row = store::ceremonies::take(&state.db, ceremony, LOGIN, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let saved: LoginState = from_json(&row.state)?;
+    let refuse = |why: &str| {
+        tracing::debug!(reason = why, "passkey log-in refused");
+        crate::telemetry::metrics::login_failed("passkey");
+        ApiError::InvalidCredential
+    };
+    let (account, stored, result) = match saved {
+        LoginState::StandIn => return Err(refuse("stand-in ceremony")),
+        LoginState::Account { account_id, auth } => {
+            let result = state
+                .webauthn
+                .finish_passkey_authentication(credential, &auth)
+                .map_err(|e| refuse(&format!("{e:?}")))?;
+            let stored = store::passkeys::find_by_credential_id(&state.db, result.cred_id())
+                .await?
+                .filter(|p| p.account_id == account_id)
+                .ok_or_else(|| refuse("passkey removed"))?;
+            let account = store::accounts::find_by_id(&state.db, account_id)
+                .await?
+                .ok_or_else(|| refuse("account gone"))?;
+            (account, stored, result)
+        }
+        LoginState::Discoverable { auth } => {
+            let (handle, credential_id) = state
+                .webauthn
+                .identify_discoverable_authentication(credential)
+                .map_err(|e| refuse(&format!("{e:?}")))?;
+            let stored = store::passkeys::find_by_credential_id(&state.db, credential_id)
+                .await?
+                .ok_or_else(|| refuse("unknown credential"))?;
+            let account = store::accounts::find_by_id(&state.db, stored.account_id)
+                .await?
+                .ok_or_else(|| refuse("account gone"))?;
+            // WebAuthn L3 §7.2 step 6: the credential must belong to the user the returned
+            // user handle names.
+            if account.user_handle != handle {
+                return Err(refuse("user handle does not own the credential"));
+            }
+            let key: Passkey = from_json(&stored.data)?;
+            let result = state
+                .webauthn
+                .finish_discoverable_authentication_v2(credential, auth, &key)
+                .map_err(|e| refuse(&format!("{e:?}")))?;
+            (account, stored, result)
+        }
+    };
+    if account.disabled {
+        return Err(refuse("account disabled"));
+    }
+    let mut key: Passkey = from_json(&stored.data)?;
+    key.update_credential(&result);
+    let data = to_json(&key)?;
+
+    let txn = store::begin_write(&state.db).await?;
+    // A passkey log-in proves the person; it clears a code lock-out (NIST SP 800-63B §3.2.2).
+    // The account row is written before the passkey row, the order removals lock them in.
+    store::accounts::clear_failures(&txn, account.id).await?;
+    // WebAuthn L3 §7.2 steps 21–22: store the new counter and backup state; the conditional
+    // write also refuses a passkey that was removed meanwhile.
+    let updated = store::passkeys::record_use(
+        &txn,
+        stored.id,
+        data,
+        i64::from(result.counter()),
+        result.backup_eligible(),
+        result.backup_state(),
+        now,
+    )
+    .await?;
+    if !updated {
+        return Err(refuse("passkey removed or counter overtaken"));
+    }
+    let issued = sessions::complete_login(
+        &txn,
+        &state.config,
+        &account,
+        &[Method::Passkey],
+        client,
+        current,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    if current.is_none() {
+        super::notify::login_from_new_device(state, &account, client, now);
+    }
+    crate::telemetry::metrics::login_succeeded("passkey");
+    Ok((account, issued))
+}

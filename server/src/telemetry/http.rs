@@ -1,0 +1,128 @@
+//! The operational HTTP layers: a request id for every request (`x-request-id`, also on the
+//! response), a `request` span carrying it around everything the request logs, one access-log
+//! line per answer, and the HTTP metrics.
+//!
+//! Order, outermost first: drop an unusable incoming id → set the id (tower-http, keeps a
+//! well-formed one from the reverse proxy, else a new UUID) → copy it to the response → the
+//! span and access log (tower-http `TraceLayer`) → the metrics. They are layered with
+//! `Router::layer`, so they run after routing and see the matched route template.
+
+use std::time::Instant;
+
+use axum::{
+    Router,
+    extract::{MatchedPath, Request},
+    http::{HeaderName, Method},
+    middleware::{self, Next},
+    response::Response,
+};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnResponse, TraceLayer},
+};
+use tracing::{Level, Span};
+
+/// The request id header, on requests and responses.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wrap every route of `router` in the request id, span, access log and metrics layers.
+pub fn observe<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(middleware::from_fn(record))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO))
+                .on_failure(()),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unusable_id))
+}
+
+/// The span every log line of a request is written in. The path, never the query string:
+/// `/recover?token=…` carries a secret.
+fn request_span<B>(request: &axum::http::Request<B>) -> Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        route = route(request),
+        path = %request.uri().path(),
+    )
+}
+
+fn route<B>(request: &axum::http::Request<B>) -> &str {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+}
+
+/// Keep an incoming `x-request-id` (from the reverse proxy, e.g. nginx's `$request_id`) only
+/// when it is a short token; anything else is replaced, so a client cannot write arbitrary
+/// text into the logs.
+async fn drop_unusable_id(mut request: Request, next: Next) -> Response {
+    let unusable = request
+        .headers()
+        .get(&REQUEST_ID)
+        .is_some_and(|v| !usable_id(v.as_bytes()));
+    if unusable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// 1–64 characters of `A–Z a–z 0–9 - _ . :`.
+pub fn usable_id(id: &[u8]) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+}
+
+/// Count the request and time it, labelled by the matched route.
+async fn record(request: Request, next: Next) -> Response {
+    let method = method_label(request.method());
+    let route = route(&request).to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    super::metrics::http_request(method, route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// The standard methods by name; anything else as `other` (a label per invented method would
+/// let a client grow the series without bound).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usable_id;
+
+    #[test]
+    fn only_short_token_ids_are_kept() {
+        assert!(usable_id(b"3f2a9c1e-0b7d-4c55-9a2e-1d2c3b4a5f60"));
+        assert!(usable_id(b"abc.def:1"));
+        assert!(!usable_id(b""));
+        assert!(!usable_id(b"has space"));
+        assert!(!usable_id(b"line\nbreak"));
+        assert!(!usable_id(&[b'a'; 65]));
+    }
+}

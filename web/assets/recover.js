@@ -1,0 +1,41 @@
+// /recover?token=…: an administrator's recovery link. Takes the token out of
+// the address bar at once (it is a secret), then adds a new passkey with it
+// and signs in (POST /api/v1/recover/start, then /finish).
+
+import { api, ApiError, errorMessage } from './api.js';
+import { createPasskey } from './webauthn.js';
+import { $, busy, showError } from './ui.js';
+
+const params = new URLSearchParams(window.location.search);
+const token = params.get('token') || '';
+window.history.replaceState(null, '', '/recover');
+
+const form = $('#recover-form');
+const button = $('#recover-button');
+const error = $('#recover-error');
+const label = $('#label');
+
+const USED = 'This link has expired or was already used. Ask your administrator for a new one.';
+
+if (!token) {
+  showError(error, USED);
+  button.disabled = true;
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  showError(error, '');
+  busy(button, async () => {
+    try {
+      const start = await api('POST', '/recover/start', { token });
+      const credential = await createPasskey(start.options);
+      const body = { ceremony: start.ceremony, credential };
+      if (label.value.trim()) body.label = label.value.trim();
+      await api('POST', '/recover/finish', body);
+      window.location.assign('/account');
+    } catch (err) {
+      const message = err instanceof ApiError && err.error === 'invalid_ceremony' ? USED : errorMessage(err);
+      showError(error, message);
+    }
+  });
+});
