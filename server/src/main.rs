@@ -146,7 +146,7 @@ fn main() -> ExitCode {
 }
 
 async fn account(config: Config, action: AccountAction, json: bool) -> Result<(), String> {
-    use admin::{accounts, recovery};
+    use admin::{account_show, accounts, recovery};
     if let AccountAction::Delete {
         username,
         yes: false,
@@ -163,7 +163,9 @@ async fn account(config: Config, action: AccountAction, json: bool) -> Result<()
         AccountAction::List => print(json, accounts::list(&admin, now).await.map_err(e)?),
         AccountAction::Show { username } => print(
             json,
-            accounts::show(&admin, &username, now).await.map_err(e)?,
+            account_show::show(&admin, &username, now)
+                .await
+                .map_err(e)?,
         ),
         AccountAction::Disable { username } => print(
             json,

@@ -59,6 +59,8 @@ async fn a_log_in_racing_the_removal_of_its_passkey_leaves_no_session_from_it(ap
                 owner.delete(&remove_path).await
             },
         );
+        // Both take the account row before the passkey row, so neither waits on the other in a
+        // cycle (a deadlock would abort one with 503).
         assert_eq!(removal.status, 204, "{}", removal.text);
         assert!(
             login.status == 200 || (login.status == 401 && login.error() == "invalid_credential"),

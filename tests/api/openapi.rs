@@ -119,7 +119,7 @@ fn is_recent(operation: &Value) -> bool {
         .any(|role| role == "recent")
 }
 
-fn response<'a>(operation: &'a Value, status: u16) -> Option<&'a Value> {
+fn response(operation: &Value, status: u16) -> Option<&Value> {
     operation["responses"].get(status.to_string())
 }
 
@@ -438,12 +438,12 @@ fn check_keys(
     text: &str,
 ) {
     let text = text.trim();
-    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
-        if shapes.contains_key(inner) {
-            let schema = resolve(doc, schema);
-            assert_eq!(schema["type"], "array", "{what}: not an array");
-            return check_keys(doc, shapes, what, &schema["items"], inner);
-        }
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']'))
+        && shapes.contains_key(inner)
+    {
+        let schema = resolve(doc, schema);
+        assert_eq!(schema["type"], "array", "{what}: not an array");
+        return check_keys(doc, shapes, what, &schema["items"], inner);
     }
     if let Some(keys) = shapes.get(text) {
         let schema = resolve(doc, schema);

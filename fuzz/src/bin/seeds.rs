@@ -1,7 +1,7 @@
 //! Writes the seed corpora into `fuzz/seeds/<target>/` and the seed passkey into
 //! `fuzz/seeds/passkey.json`: a registration and assertions made by the tests' software
-//! authenticator for the fixed challenge, verified here, plus each request body. Run from the
-//! repository root, twice (the second run embeds the passkey the first wrote):
+//! authenticator for the fixed challenge, verified here, plus each request body. A new run makes
+//! a new key pair, so the files change together; run from the repository root:
 //!   cargo run --manifest-path fuzz/Cargo.toml --features seeds --bin seeds
 
 use std::{fs, path::Path};

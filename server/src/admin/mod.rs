@@ -7,6 +7,7 @@
 //! Every change an administrator makes is recorded in the account's activity log, with the
 //! user agent [`ADMIN_AGENT`], so the person can see it.
 
+pub mod account_show;
 pub mod accounts;
 pub mod config_reference;
 pub mod migrations;

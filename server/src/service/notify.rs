@@ -9,6 +9,7 @@
 
 use entity::account;
 use sesame_delivery::{DeliveryError, OutgoingEmail, security_notice_email};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{clock::rfc3339, extract::ClientInfo, service::device::Device, state::AppState, store};
@@ -32,7 +33,11 @@ pub fn security_notice(
     let when = state.now();
     let state = state.clone();
     let client = client.clone();
-    tokio::spawn(async move { send(&state, account_id, what, &client, when).await });
+    // The request's span (and so its request id) follows the notice into the background task.
+    tokio::spawn(
+        async move { send(&state, account_id, what, &client, when).await }
+            .instrument(tracing::Span::current()),
+    );
 }
 
 /// After a successful log-in (committed), send [`NEW_DEVICE_LOGIN`] when the account has no
@@ -48,7 +53,8 @@ pub fn login_from_new_device(
     let state = state.clone();
     let client = client.clone();
     let account_id = account.id;
-    tokio::spawn(async move {
+    tokio::spawn(
+        async move {
         match store::events::has_login_from(&state.db, account_id, &client, now).await {
             Ok(true) => {}
             Ok(false) => send(&state, account_id, NEW_DEVICE_LOGIN, &client, now).await,
@@ -56,7 +62,9 @@ pub fn login_from_new_device(
                 tracing::warn!(%account_id, error = %e, "new-device check failed; no notice sent");
             }
         }
-    });
+    }
+    .instrument(tracing::Span::current()),
+    );
 }
 
 #[tracing::instrument(skip_all, fields(%account_id))]

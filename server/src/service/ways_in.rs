@@ -68,7 +68,7 @@ pub async fn count<C: ConnectionTrait>(db: &C, account: &account::Model) -> Resu
 /// Begin the transaction of a removal so that removals of one account happen one after the
 /// other. SQLite: `BEGIN IMMEDIATE` takes the database's single write lock at once (SQLite has
 /// no `FOR UPDATE`; a deferred transaction could read a snapshot that a concurrent writer then
-/// makes stale). PostgreSQL: the account row is locked with `SELECT … FOR UPDATE`, so a second
+/// makes stale). PostgreSQL: the account row is locked with `SELECT … FOR NO KEY UPDATE`, so a second
 /// removal waits until the first commits and then counts what that one left.
 pub async fn begin_removal(
     db: &DatabaseConnection,
@@ -83,8 +83,12 @@ pub async fn begin_removal(
         })
         .await?;
     if backend == DbBackend::Postgres {
+        // FOR NO KEY UPDATE, not FOR UPDATE: it still serialises removals, but it does not
+        // conflict with the KEY SHARE lock that a concurrent log-in's session and event inserts
+        // take on the account row through their foreign keys. With FOR UPDATE a log-in holding
+        // its passkey row and a removal holding the account row would deadlock.
         account::Entity::find_by_id(account_id)
-            .lock_exclusive()
+            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
             .one(&txn)
             .await?;
     }

@@ -1,0 +1,130 @@
+//! Redeeming a link: `POST /api/v1/recover/start` and `/finish` (`routes::recover`).
+
+use entity::account;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential};
+
+use super::{KIND, PASSKEY, RECOVERED, TOKEN_MAX};
+use crate::{
+    admin::queries,
+    crypto,
+    error::ApiError,
+    extract::ClientInfo,
+    service::{
+        Method, notify,
+        passkeys::{self, Started},
+        sessions::{self, Issued},
+    },
+    state::AppState,
+    store,
+};
+
+#[derive(Serialize, Deserialize)]
+struct PasskeyState {
+    reg: PasskeyRegistration,
+    /// The link this registration was opened with; consumed at finish.
+    link: Uuid,
+}
+
+/// Step 1 of redeeming: a live link → creation options for a new passkey of its account
+/// (the same user handle as the account's other passkeys, those excluded).
+#[tracing::instrument(skip_all)]
+pub async fn start(state: &AppState, token: &str, now: i64) -> Result<Started, ApiError> {
+    if token.is_empty() || token.len() > TOKEN_MAX {
+        return Err(ApiError::InvalidCeremony);
+    }
+    let link = queries::ceremony_by_hash(&state.db, KIND, crypto::token_hash(token), now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let account = match link.account_id {
+        Some(id) => store::accounts::find_by_id(&state.db, id).await?,
+        None => None,
+    }
+    .filter(|a| !a.disabled)
+    .ok_or(ApiError::InvalidCeremony)?;
+    let exclude: Vec<CredentialID> = store::passkeys::list_for_account(&state.db, account.id)
+        .await?
+        .into_iter()
+        .map(|p| p.credential_id)
+        .collect();
+    let (ccr, reg) = passkeys::creation_options(
+        state,
+        account.user_handle,
+        &account.username,
+        &account.display_name,
+        exclude,
+    )?;
+    let mut row = passkeys::ceremony_row(
+        PASSKEY,
+        Some(account.id),
+        None,
+        passkeys::to_json(&PasskeyState { reg, link: link.id })?,
+        now,
+    );
+    // Never outlive the link it was opened with.
+    row.expires_at = row.expires_at.min(link.expires_at);
+    let ceremony = row.id;
+    store::ceremonies::insert(&state.db, row).await?;
+    Ok(Started {
+        ceremony,
+        options: passkeys::options_json(&ccr)?,
+    })
+}
+
+/// Step 2 of redeeming: verify the new passkey, then consume the link, store the passkey,
+/// end the account's other sessions and log the person in — all in one transaction.
+#[tracing::instrument(skip_all)]
+pub async fn finish(
+    state: &AppState,
+    ceremony: Uuid,
+    credential: &RegisterPublicKeyCredential,
+    label: Option<&str>,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<(account::Model, Issued), ApiError> {
+    let row = store::ceremonies::take(&state.db, ceremony, PASSKEY, now)
+        .await?
+        .ok_or(ApiError::InvalidCeremony)?;
+    let saved: PasskeyState = passkeys::from_json(&row.state)?;
+    let account_id = row.account_id.ok_or(ApiError::InvalidCeremony)?;
+    let key = passkeys::verify_registration(state, credential, &saved.reg)?;
+    let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
+
+    let txn = store::begin_write(&state.db).await?;
+    // The single use: of concurrent finishes (on any instance) one deletes the row.
+    let link = store::ceremonies::take(&txn, saved.link, KIND, now).await?;
+    if link.and_then(|l| l.account_id) != Some(account_id) {
+        return Err(ApiError::InvalidCeremony);
+    }
+    let account = store::accounts::find_by_id(&txn, account_id)
+        .await?
+        .filter(|a| !a.disabled)
+        .ok_or(ApiError::InvalidCeremony)?;
+    let passkey =
+        passkeys::insert_passkey(&txn, &account, &key, &facts, label, client, now).await?;
+    let sessions_ended = queries::delete_sessions(&txn, account.id).await?;
+    store::accounts::clear_failures(&txn, account.id).await?;
+    store::events::insert(
+        &txn,
+        account.id,
+        "recovery_link_used",
+        client,
+        serde_json::json!({"link_id": saved.link, "passkey_id": passkey.id, "sessions_ended": sessions_ended}),
+        now,
+    )
+    .await?;
+    let issued = sessions::complete_login(
+        &txn,
+        &state.config,
+        &account,
+        &[Method::Passkey],
+        client,
+        None,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    notify::security_notice(state, account.id, RECOVERED, client);
+    Ok((account, issued))
+}
