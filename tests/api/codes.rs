@@ -24,6 +24,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         an_smtp_outage_answers_503_and_leaves_nothing_to_finish,
         invalid_addresses_are_refused,
         no_code_reaches_a_response_or_the_ceremony_table,
+        a_texted_code_logs_in_to_an_account_with_a_verified_number,
     ]
 }
 
@@ -457,4 +458,56 @@ async fn no_code_reaches_a_response_or_the_ceremony_table(app: TestApp) {
         assert!(!row.state.contains(&code));
         assert_ne!(row.code_hash.as_deref(), Some(code.as_bytes()));
     }
+}
+
+fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a 6-digit code")
+        .to_owned()
+}
+
+async fn a_texted_code_logs_in_to_an_account_with_a_verified_number(app: TestApp) {
+    let start = app
+        .post(
+            "/api/v1/signup/code/start",
+            &json!({"username": "sam", "channel": "sms", "address": "+1 415 555 2671"}),
+        )
+        .await;
+    assert_eq!(start.status, 202, "{}", start.text);
+    let sms = app
+        .sms
+        .wait_for_request(Duration::from_secs(10))
+        .await
+        .unwrap();
+    let code = code_in(sms.json().unwrap()["body"].as_str().unwrap());
+    let r = app
+        .new_browser()
+        .post(
+            "/api/v1/signup/code/finish",
+            &json!({"ceremony": start.body["ceremony"], "code": code}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.clock.advance_secs(31);
+    let ceremony = login_code_start(&app.browser, "sam", "sms").await;
+    let sms = app
+        .sms
+        .wait_for_request(Duration::from_secs(10))
+        .await
+        .expect("a text is sent");
+    let body = sms.json().unwrap();
+    assert_eq!(body["to"], "+14155552671");
+    let r = login_code_finish(
+        &app.browser,
+        &ceremony,
+        &code_in(body["body"].as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        app.get("/api/v1/session").await.body["methods"],
+        json!(["sms"])
+    );
 }
