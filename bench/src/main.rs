@@ -253,10 +253,10 @@ struct ServerReport {
     backend: String,
     ready_fresh_ms: Option<f64>,
     ready_existing_ms: Option<f64>,
-    rss_idle_kib: Option<u64>,
-    rss_after_prepare_kib: Option<u64>,
-    rss_after_run_kib: Option<u64>,
-    rss_idle_after_restart_kib: Option<u64>,
+    rss_idle: Option<server::Rss>,
+    rss_after_prepare: Option<server::Rss>,
+    rss_after_run: Option<server::Rss>,
+    rss_idle_after_restart: Option<server::Rss>,
     accounts_prepared: usize,
     prepare_secs: f64,
     server_env: Vec<String>,
@@ -448,7 +448,7 @@ async fn run(cli: &Cli, machine: Machine, calibration: Option<Calibration>) -> R
     };
     let pid = spawned.as_ref().map(Server::pid).or(cli.server_pid);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    server_report.rss_idle_kib = pid.and_then(server::rss_kib);
+    server_report.rss_idle = pid.and_then(server::rss);
 
     let result = measure(
         cli,
@@ -468,7 +468,7 @@ async fn run(cli: &Cli, machine: Machine, calibration: Option<Calibration>) -> R
                 Ok(ready) => {
                     server_report.ready_existing_ms = Some(ready.as_secs_f64() * 1000.0);
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    server_report.rss_idle_after_restart_kib = server::rss_kib(srv.pid());
+                    server_report.rss_idle_after_restart = server::rss(srv.pid());
                 }
                 Err(e) => eprintln!("restart failed: {e:#}"),
             }
@@ -540,7 +540,7 @@ async fn measure(
             server_report.prepare_secs,
             accounts.len() as f64 / server_report.prepare_secs
         );
-        server_report.rss_after_prepare_kib = pid.and_then(server::rss_kib);
+        server_report.rss_after_prepare = pid.and_then(server::rss);
         accounts
     } else {
         Vec::new()
@@ -601,7 +601,7 @@ async fn measure(
             points,
         });
     }
-    server_report.rss_after_run_kib = pid.and_then(server::rss_kib);
+    server_report.rss_after_run = pid.and_then(server::rss);
     Ok((reports, sweep))
 }
 
@@ -652,9 +652,16 @@ fn one_line(r: &ScenarioReport) -> String {
     )
 }
 
-fn mib(kib: Option<u64>) -> String {
-    kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
-        .unwrap_or_else(|| "-".into())
+fn mib(rss: Option<server::Rss>) -> String {
+    rss.map(|r| {
+        format!(
+            "{:.1} MiB ({:.1} anon + {:.1} file)",
+            r.total_kib as f64 / 1024.0,
+            r.anon_kib as f64 / 1024.0,
+            r.file_kib as f64 / 1024.0
+        )
+    })
+    .unwrap_or_else(|| "-".into())
 }
 
 fn print_report(r: &Report) {
@@ -682,7 +689,7 @@ fn print_report(r: &Report) {
     );
     println!();
     println!(
-        "{:<14} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>9}",
+        "{:<14} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>9} {:>10}",
         "scenario",
         "ops/s",
         "×V",
@@ -692,11 +699,12 @@ fn print_report(r: &Report) {
         "max ms",
         "errors",
         "srv ms/op",
-        "srv cores"
+        "srv cores",
+        "load ms/op"
     );
     for s in &r.scenarios {
         println!(
-            "{:<14} {:>9.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>10} {:>9}",
+            "{:<14} {:>9.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>10} {:>9} {:>10}",
             s.scenario,
             s.throughput,
             s.ratio_of_v
@@ -712,6 +720,9 @@ fn print_report(r: &Report) {
                 .unwrap_or_else(|| "-".into()),
             s.server_cores_busy
                 .map(|x| format!("{x:.2}"))
+                .unwrap_or_else(|| "-".into()),
+            s.client_cpu_ms_per_op
+                .map(|x| format!("{x:.3}"))
                 .unwrap_or_else(|| "-".into()),
         );
     }
@@ -731,12 +742,12 @@ fn print_report(r: &Report) {
     let srv = &r.server;
     println!();
     println!(
-        "Server memory (VmRSS): idle {} | after {} accounts/sessions {} | after the run {} | idle after restart {}",
-        mib(srv.rss_idle_kib),
+        "Server memory (VmRSS):\n  idle                  {}\n  after {:>6} sign-ups {}\n  after the run         {}\n  idle after restart    {}",
+        mib(srv.rss_idle),
         srv.accounts_prepared,
-        mib(srv.rss_after_prepare_kib),
-        mib(srv.rss_after_run_kib),
-        mib(srv.rss_idle_after_restart_kib)
+        mib(srv.rss_after_prepare),
+        mib(srv.rss_after_run),
+        mib(srv.rss_idle_after_restart)
     );
     if srv.ready_fresh_ms.is_some() {
         println!(

@@ -215,13 +215,29 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr().context("probe address")?.port())
 }
 
-/// Resident memory of a process in KiB (`VmRSS` in `/proc/PID/status`).
-pub fn rss_kib(pid: u32) -> Option<u64> {
+/// Resident memory of a process in KiB, from `/proc/PID/status`: `VmRSS` (everything
+/// resident), and its anonymous part (`RssAnon`: heap, stacks, caches) apart from the
+/// file-backed part (`RssFile`: mostly the executable's own pages).
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct Rss {
+    pub total_kib: u64,
+    pub anon_kib: u64,
+    pub file_kib: u64,
+}
+
+pub fn rss(pid: u32) -> Option<Rss> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    };
+    Some(Rss {
+        total_kib: field("VmRSS:")?,
+        anon_kib: field("RssAnon:").unwrap_or_default(),
+        file_kib: field("RssFile:").unwrap_or_default(),
+    })
 }
 
 /// User + system CPU time of a process (all threads), in milliseconds.

@@ -8,7 +8,10 @@ use std::sync::LazyLock;
 
 use axum::{body::Body, extract::FromRequest, http::Request};
 use libfuzzer_sys::fuzz_target;
-use sesame::{extract::ApiJson, routes::{codes, factors, login, signup}};
+use sesame::{
+    extract::ApiJson,
+    routes::{codes, factors, login, signup},
+};
 
 static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_current_thread()
@@ -38,15 +41,27 @@ fn request(content_type: Option<&str>, body: &[u8]) -> Option<Request<Body>> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&selector, body)) = data.split_first() else { return };
+    let Some((&selector, body)) = data.split_first() else {
+        return;
+    };
     let content_type = CONTENT_TYPES[usize::from(selector) % CONTENT_TYPES.len()];
-    let Some(req) = request(content_type, body) else { return };
+    let Some(req) = request(content_type, body) else {
+        return;
+    };
     RUNTIME.block_on(async move {
         let _ = match selector / 16 % 4 {
-            0 => ApiJson::<signup::PasskeyFinish>::from_request(req, &()).await.map(|_| ()),
-            1 => ApiJson::<codes::LoginFinish>::from_request(req, &()).await.map(|_| ()),
-            2 => ApiJson::<login::PasskeyStart>::from_request(req, &()).await.map(|_| ()),
-            _ => ApiJson::<factors::Empty>::from_request(req, &()).await.map(|_| ()),
+            0 => ApiJson::<signup::PasskeyFinish>::from_request(req, &())
+                .await
+                .map(|_| ()),
+            1 => ApiJson::<codes::LoginFinish>::from_request(req, &())
+                .await
+                .map(|_| ()),
+            2 => ApiJson::<login::PasskeyStart>::from_request(req, &())
+                .await
+                .map(|_| ()),
+            _ => ApiJson::<factors::Empty>::from_request(req, &())
+                .await
+                .map(|_| ()),
         };
     });
 });

@@ -27,18 +27,32 @@ static FIXED: LazyLock<Option<Fixed>> = LazyLock::new(|| {
     let webauthn = webauthn();
     let passkey = seed_passkey()?;
     let (_, named, discoverable) = authentication(&webauthn, &passkey);
-    Some(Fixed { webauthn, passkey, named, discoverable })
+    Some(Fixed {
+        webauthn,
+        passkey,
+        named,
+        discoverable,
+    })
 });
 
 fuzz_target!(|data: &[u8]| {
     let Some(fixed) = &*FIXED else { return };
-    let Ok(value) = serde_json::from_slice(data) else { return };
-    let Ok(credential) = parse_credential::<PublicKeyCredential>(value) else { return };
-    if let Ok(result) = fixed.webauthn.finish_passkey_authentication(&credential, &fixed.named) {
+    let Ok(value) = serde_json::from_slice(data) else {
+        return;
+    };
+    let Ok(credential) = parse_credential::<PublicKeyCredential>(value) else {
+        return;
+    };
+    if let Ok(result) = fixed
+        .webauthn
+        .finish_passkey_authentication(&credential, &fixed.named)
+    {
         let mut key = fixed.passkey.clone();
         key.update_credential(&result);
     }
-    if let Ok((handle, id)) = fixed.webauthn.identify_discoverable_authentication(&credential)
+    if let Ok((handle, id)) = fixed
+        .webauthn
+        .identify_discoverable_authentication(&credential)
         && handle == USER
         && id == fixed.passkey.cred_id().as_slice()
     {

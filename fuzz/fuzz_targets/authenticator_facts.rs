@@ -10,5 +10,10 @@ fuzz_target!(|data: &[u8]| {
     let facts = authenticator_facts(data);
     // A backed-up credential is always backup eligible in what Sesame reports only if the
     // authenticator said so; nothing to assert beyond "no panic", but touch every field.
-    let _ = (facts.aaguid, facts.backup_eligible, facts.backup_state, facts.sign_count);
+    let _ = (
+        facts.aaguid,
+        facts.backup_eligible,
+        facts.backup_state,
+        facts.sign_count,
+    );
 });

@@ -10,7 +10,10 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use sesame::{routes::parse_credential, service::passkeys::authenticator_facts};
 use sesame_fuzz::{registration, webauthn};
-use webauthn_rs::{Webauthn, prelude::{PasskeyRegistration, RegisterPublicKeyCredential}};
+use webauthn_rs::{
+    Webauthn,
+    prelude::{PasskeyRegistration, RegisterPublicKeyCredential},
+};
 
 static FIXED: LazyLock<(Webauthn, PasskeyRegistration)> = LazyLock::new(|| {
     let webauthn = webauthn();
@@ -19,8 +22,12 @@ static FIXED: LazyLock<(Webauthn, PasskeyRegistration)> = LazyLock::new(|| {
 });
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(value) = serde_json::from_slice(data) else { return };
-    let Ok(credential) = parse_credential::<RegisterPublicKeyCredential>(value) else { return };
+    let Ok(value) = serde_json::from_slice(data) else {
+        return;
+    };
+    let Ok(credential) = parse_credential::<RegisterPublicKeyCredential>(value) else {
+        return;
+    };
     let _ = authenticator_facts(&credential.response.attestation_object);
     let (webauthn, reg) = &*FIXED;
     if let Ok(passkey) = webauthn.finish_passkey_registration(&credential, reg) {

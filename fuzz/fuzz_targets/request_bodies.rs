@@ -6,7 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 use sesame::{
-    routes::{account_passkeys, ceremony_id, codes, factors, login, parse_credential, recover, signup},
+    routes::{
+        account_passkeys, ceremony_id, codes, factors, login, parse_credential, recover, signup,
+    },
     service::{account_passkeys::valid_label, codes::normalize_address, recovery, username},
 };
 use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};

@@ -1,13 +1,15 @@
 //! What the fuzz targets share: a `Webauthn` configured as a development Sesame
 //! (`localhost`, `http://localhost:8080`) and ceremony states with a fixed challenge, so that a
-//! credential made once for that challenge (the seeds, `src/bin/seeds.rs`) passes every check up
+//! credential made once for that challenge (the seeds, `examples/seeds.rs`) passes every check up
 //! to the signature, and mutations of it reach every step of the verification.
 
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use webauthn_rs::{
     Webauthn, WebauthnBuilder,
-    prelude::{DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration, Url},
+    prelude::{
+        DiscoverableAuthentication, Passkey, PasskeyAuthentication, PasskeyRegistration, Url,
+    },
 };
 
 /// The relying party and origin of a development Sesame.
@@ -71,7 +73,10 @@ pub fn seed_passkey() -> Option<Passkey> {
 
 /// A log-in of the seed passkey's owner, named (allowCredentials) and discoverable, with the
 /// fixed challenge; the named request options as sent to the browser.
-pub fn authentication(webauthn: &Webauthn, passkey: &Passkey) -> (Value, PasskeyAuthentication, DiscoverableAuthentication) {
+pub fn authentication(
+    webauthn: &Webauthn,
+    passkey: &Passkey,
+) -> (Value, PasskeyAuthentication, DiscoverableAuthentication) {
     let (rcr, auth) = webauthn
         .start_passkey_authentication(std::slice::from_ref(passkey))
         .unwrap_or_else(|e| unreachable!("{e:?}"));
@@ -80,5 +85,9 @@ pub fn authentication(webauthn: &Webauthn, passkey: &Passkey) -> (Value, Passkey
         .unwrap_or_else(|e| unreachable!("{e:?}"));
     let mut options = serde_json::to_value(&rcr).unwrap_or(Value::Null);
     fix(&mut options);
-    (options, with_fixed_challenge(&auth), with_fixed_challenge(&disc))
+    (
+        options,
+        with_fixed_challenge(&auth),
+        with_fixed_challenge(&disc),
+    )
 }

@@ -2,7 +2,7 @@
 //! `fuzz/seeds/passkey.json`: a registration and assertions made by the tests' software
 //! authenticator for the fixed challenge, verified here, plus each request body. A new run makes
 //! a new key pair, so the files change together; run from the repository root:
-//!   cargo run --manifest-path fuzz/Cargo.toml --features seeds --bin seeds
+//!   cargo run --manifest-path fuzz/Cargo.toml --features seeds --example seeds
 
 use std::{fs, path::Path};
 
@@ -23,25 +23,49 @@ fn main() {
     let mut auth = SoftAuthenticator::new(ORIGIN);
 
     let (options, reg) = registration(&webauthn);
-    let credential = auth.register(&options, &Tamper::default()).unwrap_or_else(|e| panic!("{e:?}"));
-    let parsed: RegisterPublicKeyCredential = serde_json::from_value(credential.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let credential = auth
+        .register(&options, &Tamper::default())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let parsed: RegisterPublicKeyCredential =
+        serde_json::from_value(credential.clone()).unwrap_or_else(|e| panic!("{e}"));
     let passkey = webauthn
         .finish_passkey_registration(&parsed, &reg)
         .unwrap_or_else(|e| panic!("the seed registration does not verify: {e:?}"));
-    write(&root, "passkey.json", serde_json::to_string_pretty(&passkey).unwrap_or_default().as_bytes());
-    write(&root.join("register_credential"), "valid.json", credential.to_string().as_bytes());
-    write(&root.join("authenticator_facts"), "valid.cbor", &parsed.response.attestation_object);
+    write(
+        &root,
+        "passkey.json",
+        serde_json::to_string_pretty(&passkey)
+            .unwrap_or_default()
+            .as_bytes(),
+    );
+    write(
+        &root.join("register_credential"),
+        "valid.json",
+        credential.to_string().as_bytes(),
+    );
+    write(
+        &root.join("authenticator_facts"),
+        "valid.cbor",
+        &parsed.response.attestation_object,
+    );
 
     let (named_options, named, discoverable) = authentication(&webauthn, &passkey);
-    let assertion = auth.assert(&named_options, &Tamper::default()).unwrap_or_else(|e| panic!("{e:?}"));
-    let parsed: PublicKeyCredential = serde_json::from_value(assertion.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let assertion = auth
+        .assert(&named_options, &Tamper::default())
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    let parsed: PublicKeyCredential =
+        serde_json::from_value(assertion.clone()).unwrap_or_else(|e| panic!("{e}"));
     webauthn
         .finish_passkey_authentication(&parsed, &named)
         .unwrap_or_else(|e| panic!("the seed assertion does not verify: {e:?}"));
     webauthn
         .finish_discoverable_authentication_v2(&parsed, discoverable, &passkey)
         .unwrap_or_else(|e| panic!("the seed assertion does not verify as discoverable: {e:?}"));
-    write(&root.join("authenticate_credential"), "valid.json", assertion.to_string().as_bytes());
+    write(
+        &root.join("authenticate_credential"),
+        "valid.json",
+        assertion.to_string().as_bytes(),
+    );
 
     let ceremony = "5e5e5e5e-0000-4000-8000-000000000001";
     let bodies: Vec<Value> = vec![
@@ -62,11 +86,18 @@ fn main() {
     ];
     for (i, body) in bodies.iter().enumerate() {
         let text = body.to_string();
-        write(&root.join("request_bodies"), &format!("body{i:02}.json"), text.as_bytes());
+        write(
+            &root.join("request_bodies"),
+            &format!("body{i:02}.json"),
+            text.as_bytes(),
+        );
         // api_json: a selector byte (content type and body type), then the body.
         let mut framed = vec![(i as u8 % 4) * 16 + 1];
         framed.extend_from_slice(text.as_bytes());
         write(&root.join("api_json"), &format!("body{i:02}"), &framed);
     }
-    println!("seeds written to {} (challenge {CHALLENGE})", root.display());
+    println!(
+        "seeds written to {} (challenge {CHALLENGE})",
+        root.display()
+    );
 }
