@@ -22,8 +22,8 @@ const rel = (file) => path.relative(WEB, file).split(path.sep).join('/');
 const html = files.filter((f) => f.endsWith('.html'));
 const scripts = files.filter((f) => f.endsWith('.js'));
 
-test('the three pages exist and everything else is under assets/', () => {
-  assert.deepEqual(html.map(rel).sort(), ['account.html', 'login.html', 'signup.html']);
+test('the pages exist and everything else is under assets/', () => {
+  assert.deepEqual(html.map(rel).sort(), ['account.html', 'login.html', 'recover.html', 'signup.html']);
   for (const file of files.map(rel)) {
     assert.ok(file.endsWith('.html') ? !file.includes('/') : file.startsWith('assets/'), `${file} is out of place`);
   }
