@@ -70,6 +70,9 @@ cookie="$(awk '$6 ~ /sesame_session$/ {print $6 "=" $7}' "$work/cookies")"
 # rest of the run needs (both are covered by the API tests).
 echo "schemathesis: $base, logged in, at most ${max_time}s"
 status=0
+report_dir="$PWD/${SCHEMATHESIS_REPORT_DIR:-target/schemathesis}"
+# From the scratch directory: schemathesis keeps a `.schemathesis/` cache where it runs.
+cd "$work"
 schemathesis run "$work/openapi.json" \
   --url "$base" \
   --header "Cookie: $cookie" \
@@ -79,7 +82,7 @@ schemathesis run "$work/openapi.json" \
   --max-time "$max_time" \
   --workers 2 \
   --suppress-health-check all \
-  --report junit --report-dir "${SCHEMATHESIS_REPORT_DIR:-target/schemathesis}" \
+  --report junit --report-dir "$report_dir" \
   || status=$?
 if grep -q "panicked" "$work/server.log"; then
   echo "the server panicked:"; grep -A5 panicked "$work/server.log"; status=1
