@@ -1,6 +1,6 @@
 //! `/healthz` (the process runs) and `/readyz` (the database answers).
 
-use axum::{extract::State, http::StatusCode};
+use axum::extract::State;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{error::ApiError, state::AppState};
@@ -41,6 +41,5 @@ async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError>
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::Unavailable
     })?;
-    let _ = StatusCode::OK;
     Ok("ready")
 }

@@ -177,7 +177,6 @@ async fn logout(
     ),
 )]
 async fn session(
-    State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
 ) -> ApiResult<(HeaderMap, Json<SessionBody>)> {
     let mut headers = HeaderMap::new();
@@ -187,7 +186,6 @@ async fn session(
     if let Ok(id) = HeaderValue::from_str(&auth.account.id.to_string()) {
         headers.insert("x-sesame-account-id", id);
     }
-    let _ = &state;
     Ok((
         headers,
         Json(SessionBody {

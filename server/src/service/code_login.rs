@@ -16,6 +16,7 @@ use super::{
     sessions::{self, Authenticated, Issued},
     totp,
 };
+pub(crate) use super::{from_json, to_json};
 use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
 
 const LOGIN: &str = "login_code";
@@ -66,15 +67,6 @@ pub(crate) fn ceremony_row(
         created_at: now,
         expires_at: now + codes::CODE_TTL_MS,
     }
-}
-
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
-    serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialise state: {e}")))
-}
-
-pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_str(text)
-        .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
 }
 
 /// Log-in step 1: always 202 with a ceremony. For an email/SMS method of a real account a code

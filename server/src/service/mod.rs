@@ -61,3 +61,17 @@ pub fn methods_list(text: &str) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
+
+/// Ceremony and passkey state is stored as JSON; a value that does not serialise or a stored
+/// row that no longer reads back is a server fault, never the client's.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, crate::error::ApiError> {
+    serde_json::to_string(value)
+        .map_err(|e| crate::error::ApiError::Internal(format!("serialise state: {e}")))
+}
+
+pub(crate) fn from_json<T: for<'de> serde::Deserialize<'de>>(
+    text: &str,
+) -> Result<T, crate::error::ApiError> {
+    serde_json::from_str(text)
+        .map_err(|e| crate::error::ApiError::Internal(format!("stored state unreadable: {e}")))
+}

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::*;
 
+pub(crate) use super::{from_json, to_json};
 use crate::{
     error::ApiError,
     extract::ClientInfo,
@@ -91,15 +92,6 @@ pub fn authenticator_facts(attestation_object: &[u8]) -> AuthenticatorFacts {
         backup_state: flags & 0x10 != 0,
         sign_count,
     }
-}
-
-pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, ApiError> {
-    serde_json::to_string(value).map_err(|e| ApiError::Internal(format!("serialise state: {e}")))
-}
-
-pub(crate) fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_str(text)
-        .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))
 }
 
 pub(crate) fn options_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
