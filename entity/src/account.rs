@@ -30,6 +30,15 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(has_many = "super::passkey::Entity")]
+    Passkey,
+}
+
+impl Related<super::passkey::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Passkey.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -5,23 +5,99 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
-/// The most connections a SQLite pool gets, whatever `SESAME_DATABASE_MAX_CONNECTIONS` says.
-/// SQLite lets one connection write at a time; more connections only queue on that lock
-/// (its busy handler sleeps 1–100 ms between retries), and each one costs a thread and a
-/// page cache. Measured with `sesame-bench` (docs/PERFORMANCE.md): 4 connections serve as
-/// many log-ins per second as 8, with about half the p99 latency of writes and ~10 MiB less
-/// memory after a run.
+/// The most connections Sesame opens to one SQLite file, whatever
+/// `SESAME_DATABASE_MAX_CONNECTIONS` says: one writer and up to three readers (see
+/// [`connect_server`]). Each connection costs a thread and a page cache.
 pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
-/// Open the pool. SQLite: the file and its directory are created, WAL journal,
+/// The server's connections. On PostgreSQL both are the same pool. On SQLite `db` is a pool
+/// of **one** connection through which every write (and every read that is part of a write)
+/// goes, and `reads` is a pool of read-only connections for the hot reads that stand alone
+/// (the session check, the look-ups before a log-in's write). Opened by [`connect`] with
+/// [`writer_connections`], then [`connect_reads`].
+///
+/// Why one writer: SQLite lets one connection write at a time. When two connections of one
+/// process both want to write, the loser waits in SQLite's busy handler, which *sleeps*
+/// 1, 2, 5, 10 … 100 ms between retries, whatever happened meanwhile. With one writer
+/// connection, writers queue in the pool (first come, first served) and are woken the
+/// moment the connection is free. Measured with `sesame-bench` (docs/PERFORMANCE.md).
+/// WAL mode lets the readers run while the writer writes; a reader sees every transaction
+/// that committed before its statement began, so a read right after a committed write sees
+/// it.
+#[derive(Clone, Debug)]
+pub struct Pools {
+    pub db: DatabaseConnection,
+    pub reads: DatabaseConnection,
+}
+
+/// How many connections the pool that writes gets: one on SQLite (see [`Pools`]).
+pub fn writer_connections(url: &str, max_connections: u32) -> u32 {
+    if is_sqlite(url) { 1 } else { max_connections }
+}
+
+/// The pool for stand-alone reads, opened after `db` (made with [`writer_connections`]) has
+/// created the database and applied the migrations. On PostgreSQL it is `db` itself.
+pub async fn connect_reads(
+    url: &str,
+    db: &DatabaseConnection,
+    max_connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    if !is_sqlite(url) {
+        return Ok(db.clone());
+    }
+    let readers = max_connections.clamp(2, SQLITE_MAX_CONNECTIONS) - 1;
+    let mut options = sqlite_options(url, readers);
+    options.map_sqlx_sqlite_opts(|opts| {
+        // The writer created the file and chose WAL; `query_only` makes a write through a
+        // reader fail at once instead of queueing behind the writer.
+        opts.create_if_missing(false).pragma("query_only", "1")
+    });
+    Database::connect(options).await
+}
+
+/// Open one pool. SQLite: the file and its directory are created, WAL journal,
 /// `synchronous=NORMAL` (durable across process crashes; WAL keeps the file consistent),
-/// foreign keys on, a busy timeout so concurrent writers wait instead of failing, at most
-/// [`SQLITE_MAX_CONNECTIONS`] connections, and a 1 MiB page cache per connection (the
-/// operating system caches the file as well).
+/// foreign keys on, a busy timeout so a writer of *another process* (a second instance, an
+/// admin command) is waited for instead of failing, at most [`SQLITE_MAX_CONNECTIONS`]
+/// connections, and a 1 MiB page cache per connection (the operating system caches the file
+/// as well).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    let sqlite = url.starts_with("sqlite:");
+    if is_sqlite(url) {
+        if let Some(dir) = sqlite_dir(url) {
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                DbErr::Custom(format!("cannot create the database directory {dir}: {e}"))
+            })?;
+        }
+        return Database::connect(sqlite_options(url, max_connections)).await;
+    }
+    let mut options = common_options(url, max_connections);
+    // A ping per check-out is a network round trip per statement. Only connections idle long
+    // enough to have been dropped by the server or a firewall are tested; a connection that
+    // breaks anyway fails its statement (503, see error.rs) and is discarded.
+    options
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .statement_timeout(Duration::from_secs(10));
+    Database::connect(options).await
+}
+
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
+}
+
+fn common_options(url: &str, max_connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections.max(1))
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    options
+}
+
+fn sqlite_options(url: &str, max_connections: u32) -> ConnectOptions {
     let mut max_connections = max_connections.max(1);
-    if sqlite && max_connections > SQLITE_MAX_CONNECTIONS {
+    if max_connections > SQLITE_MAX_CONNECTIONS {
         tracing::info!(
             configured = max_connections,
             used = SQLITE_MAX_CONNECTIONS,
@@ -29,35 +105,24 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         );
         max_connections = SQLITE_MAX_CONNECTIONS;
     }
-    let mut options = ConnectOptions::new(url.to_owned());
+    let mut options = common_options(url, max_connections);
+    // sqlx pings a pooled connection on every check-out by default. A SQLite connection lives
+    // in this process (nothing can drop it), and the ping is one more hand-off to its worker
+    // thread for every statement outside a transaction.
+    options.test_before_acquire(false);
+    options.map_sqlx_sqlite_opts(|opts| {
+        use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+        opts.create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .pragma("temp_store", "memory")
+            // Negative: KiB. The default is 2 MiB per connection.
+            .pragma("cache_size", "-1024")
+            .statement_cache_capacity(256)
+    });
     options
-        .max_connections(max_connections)
-        .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
-    if sqlite {
-        if let Some(dir) = sqlite_dir(url) {
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                DbErr::Custom(format!("cannot create the database directory {dir}: {e}"))
-            })?;
-        }
-        options.map_sqlx_sqlite_opts(|opts| {
-            use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-            opts.create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
-                .pragma("temp_store", "memory")
-                // Negative: KiB. The default is 2 MiB per connection.
-                .pragma("cache_size", "-1024")
-                .statement_cache_capacity(256)
-        });
-    } else {
-        options.statement_timeout(Duration::from_secs(10));
-    }
-    Database::connect(options).await
 }
 
 /// The directory part of a `sqlite://dir/file.db` URL, if any.

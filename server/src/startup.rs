@@ -11,7 +11,6 @@ use axum::{
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use webauthn_rs::prelude::{Url, WebauthnBuilder};
@@ -81,10 +80,16 @@ impl Application {
                 addr: addr.to_string(),
                 source,
             })?;
-        let db = db::connect(&config.database_url, config.database_max_connections)
+        let url = &config.database_url;
+        let max = config.database_max_connections;
+        let db = db::connect(url, db::writer_connections(url, max))
             .await
             .map_err(StartupError::Database)?;
         db::migrate(&db).await.map_err(StartupError::Migrate)?;
+        let reads = db::connect_reads(url, &db, max)
+            .await
+            .map_err(StartupError::Database)?;
+        let pools = db::Pools { db, reads };
         let key = match (overrides.key, &config.server_key) {
             (Some(key), _) => key,
             (None, Some(hex)) => ServerKey::from_hex(hex).ok_or_else(|| {
@@ -99,7 +104,7 @@ impl Application {
         };
         let state = build_state(
             config,
-            db,
+            pools,
             key,
             overrides.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         )?;
@@ -154,6 +159,7 @@ impl Application {
             metrics.abort();
         }
         self.state.db.clone().close().await.ok();
+        self.state.reads.clone().close().await.ok();
         result
     }
 
@@ -165,7 +171,7 @@ impl Application {
 
 fn build_state(
     config: Config,
-    db: DatabaseConnection,
+    pools: db::Pools,
     key: ServerKey,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, StartupError> {
@@ -198,7 +204,8 @@ fn build_state(
     })
     .map_err(|e| StartupError::Delivery(e.to_string()))?;
     Ok(AppState(Arc::new(Inner {
-        db,
+        db: pools.db,
+        reads: pools.reads,
         config,
         webauthn,
         key,

@@ -14,7 +14,11 @@ pub struct AppState(pub Arc<Inner>);
 
 #[derive(Debug)]
 pub struct Inner {
+    /// Every write, and the reads inside a write (see [`crate::db::Pools`]).
     pub db: DatabaseConnection,
+    /// Stand-alone hot reads: on SQLite read-only connections beside the single writer; on
+    /// PostgreSQL the same pool as `db`.
+    pub reads: DatabaseConnection,
     pub config: Config,
     /// Built once from the configuration (immutable, so cached).
     pub webauthn: Webauthn,

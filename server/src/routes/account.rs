@@ -28,5 +28,5 @@ async fn account(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
 ) -> ApiResult<Json<AccountView>> {
-    Ok(Json(accounts::view(&state.db, &auth.account).await?))
+    Ok(Json(accounts::view(&state.reads, &auth.account).await?))
 }

@@ -39,7 +39,7 @@ async fn list(
     CurrentSession(auth): CurrentSession,
 ) -> ApiResult<Json<Vec<SessionView>>> {
     Ok(Json(
-        account_sessions::list(&state.db, &state.config, &auth, state.now()).await?,
+        account_sessions::list(&state.reads, &state.config, &auth, state.now()).await?,
     ))
 }
 

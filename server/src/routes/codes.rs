@@ -137,7 +137,7 @@ async fn signup_finish(
         code_login::signup_finish(&state, ceremony, &body.code, &client, state.now()).await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
-    let account = accounts::view(&state.db, &account).await?;
+    let account = accounts::view(&state.reads, &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }
 
@@ -209,6 +209,6 @@ async fn login_finish(
     .await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
-    let account = accounts::view(&state.db, &account).await?;
+    let account = accounts::view(&state.reads, &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

@@ -289,7 +289,8 @@ async fn recovery_status(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
 ) -> ApiResult<Json<RecoveryStatus>> {
-    let (remaining, created_at) = store::recovery_codes::status(&state.db, auth.account.id).await?;
+    let (remaining, created_at) =
+        store::recovery_codes::status(&state.reads, auth.account.id).await?;
     Ok(Json(RecoveryStatus {
         remaining,
         created_at: created_at.map(rfc3339),

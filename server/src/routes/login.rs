@@ -129,7 +129,7 @@ async fn passkey_finish(
     .await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
-    let account = accounts::view(&state.db, &account).await?;
+    let account = accounts::view(&state.reads, &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }
 

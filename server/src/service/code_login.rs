@@ -81,7 +81,7 @@ pub async fn login_start(
 ) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).ok();
     let account = match &username {
-        Some(name) => store::accounts::find_by_username(&state.db, name).await?,
+        Some(name) => store::accounts::find_by_username(&state.reads, name).await?,
         None => None,
     };
     let id = Uuid::new_v4();
@@ -104,7 +104,7 @@ pub async fn login_start(
         )
         .await?;
         if let Some(contact) =
-            store::contacts::latest_of_channel(&state.db, account.id, channel.as_str()).await?
+            store::contacts::latest_of_channel(&state.reads, account.id, channel.as_str()).await?
         {
             let (code, hash) = codes::new_code(state, id);
             code_hash = Some(hash);
@@ -165,12 +165,12 @@ pub async fn login_finish(
     current: Option<&Authenticated>,
     now: i64,
 ) -> Result<(entity::account::Model, Issued), ApiError> {
-    let row = store::ceremonies::find_live(&state.db, ceremony, LOGIN, now)
+    let row = store::ceremonies::find_live(&state.reads, ceremony, LOGIN, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     let saved: LoginState = from_json(&row.state)?;
     let account = match row.account_id {
-        Some(id) => store::accounts::find_by_id(&state.db, id).await?,
+        Some(id) => store::accounts::find_by_id(&state.reads, id).await?,
         None => None,
     };
     if let Some(account) = &account {

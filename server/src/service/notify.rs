@@ -55,7 +55,7 @@ pub fn login_from_new_device(
     let account_id = account.id;
     tokio::spawn(
         async move {
-        match store::events::has_login_from(&state.db, account_id, &client, now).await {
+        match store::events::has_login_from(&state.reads, account_id, &client, now).await {
             Ok(true) => {}
             Ok(false) => send(&state, account_id, NEW_DEVICE_LOGIN, &client, now).await,
             Err(e) => {
@@ -69,7 +69,7 @@ pub fn login_from_new_device(
 
 #[tracing::instrument(skip_all, fields(%account_id))]
 async fn send(state: &AppState, account_id: Uuid, what: &str, client: &ClientInfo, when: i64) {
-    let contacts = match store::contacts::list_for_account(&state.db, account_id).await {
+    let contacts = match store::contacts::list_for_account(&state.reads, account_id).await {
         Ok(contacts) => contacts,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read contacts; security notice not sent");

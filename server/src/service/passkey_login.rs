@@ -51,14 +51,14 @@ pub async fn login_start(
             (options_json(&rcr)?, LoginState::Discoverable { auth }, None)
         }
         Some(raw) => {
-            let account = match super::username::normalize(raw) {
-                Ok(name) => store::accounts::find_by_username(&state.db, &name).await?,
+            let (account, passkeys) = match super::username::normalize(raw) {
+                Ok(name) => {
+                    store::accounts::find_by_username_with_passkeys(&state.reads, &name).await?
+                }
                 Err(_) => None,
-            };
-            let passkeys = match &account {
-                Some(a) => store::passkeys::list_for_account(&state.db, a.id).await?,
-                None => Vec::new(),
-            };
+            }
+            .unzip();
+            let passkeys = passkeys.unwrap_or_default();
             let keys: Vec<Passkey> = passkeys
                 .iter()
                 .filter_map(|p| serde_json::from_str(&p.data).ok())
@@ -149,13 +149,11 @@ pub async fn login_finish(
                 .webauthn
                 .finish_passkey_authentication(credential, &auth)
                 .map_err(|e| refuse(&format!("{e:?}")))?;
-            let stored = store::passkeys::find_by_credential_id(&state.db, result.cred_id())
-                .await?
-                .filter(|p| p.account_id == account_id)
-                .ok_or_else(|| refuse("passkey removed"))?;
-            let account = store::accounts::find_by_id(&state.db, account_id)
-                .await?
-                .ok_or_else(|| refuse("account gone"))?;
+            let (stored, account) =
+                store::passkeys::find_with_account(&state.reads, result.cred_id())
+                    .await?
+                    .filter(|(p, _)| p.account_id == account_id)
+                    .ok_or_else(|| refuse("passkey removed"))?;
             (account, stored, result)
         }
         LoginState::Discoverable { auth } => {
@@ -163,12 +161,9 @@ pub async fn login_finish(
                 .webauthn
                 .identify_discoverable_authentication(credential)
                 .map_err(|e| refuse(&format!("{e:?}")))?;
-            let stored = store::passkeys::find_by_credential_id(&state.db, credential_id)
+            let (stored, account) = store::passkeys::find_with_account(&state.reads, credential_id)
                 .await?
                 .ok_or_else(|| refuse("unknown credential"))?;
-            let account = store::accounts::find_by_id(&state.db, stored.account_id)
-                .await?
-                .ok_or_else(|| refuse("account gone"))?;
             // WebAuthn L3 §7.2 step 6: the credential must belong to the user the returned
             // user handle names.
             if account.user_handle != handle {
@@ -192,7 +187,12 @@ pub async fn login_finish(
     let txn = store::begin_write(&state.db).await?;
     // A passkey log-in proves the person; it clears a code lock-out (NIST SP 800-63B §3.2.2).
     // The account row is written before the passkey row, the order removals lock them in.
-    store::accounts::clear_failures(&txn, account.id).await?;
+    // Skipped when the account, read just now, had nothing to clear: the common case, and one
+    // statement less. (A code failure counted in between stays counted; it is cleared by the
+    // next successful log-in.)
+    if account.failed_attempts > 0 || account.locked_until.is_some() {
+        store::accounts::clear_failures(&txn, account.id).await?;
+    }
     // WebAuthn L3 §7.2 steps 21–22: store the new counter and backup state; the conditional
     // write also refuses a passkey that was removed meanwhile.
     let updated = store::passkeys::record_use(

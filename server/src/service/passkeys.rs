@@ -158,7 +158,7 @@ pub async fn signup_start(
         .chars()
         .take(64)
         .collect::<String>();
-    if store::accounts::find_by_username(&state.db, &username)
+    if store::accounts::find_by_username(&state.reads, &username)
         .await?
         .is_some()
     {

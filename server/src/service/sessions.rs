@@ -31,15 +31,17 @@ pub struct Issued {
     pub session: session::Model,
 }
 
-/// Look a token up: one indexed read; at most once a minute a `last_seen_at` write.
-pub async fn authenticate<C: ConnectionTrait>(
+/// Look a token up: one indexed read (through `reads`); at most once a minute a
+/// `last_seen_at` write (through `db`).
+pub async fn authenticate<R: ConnectionTrait, C: ConnectionTrait>(
+    reads: &R,
     db: &C,
     config: &Config,
     token: &str,
     now: i64,
 ) -> Result<Option<Authenticated>, DbErr> {
     let hash = crypto::token_hash(token);
-    let Some((session, account)) = store::sessions::find_by_token_hash(db, &hash).await? else {
+    let Some((session, account)) = store::sessions::find_by_token_hash(reads, &hash).await? else {
         return Ok(None);
     };
     let idle_ms = (config.session_idle_secs as i64).saturating_mul(1000);

@@ -1,6 +1,6 @@
 //! Accounts.
 
-use entity::account;
+use entity::{account, passkey};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -12,6 +12,22 @@ pub async fn find_by_username<C: ConnectionTrait>(
         .filter(account::Column::Username.eq(username))
         .one(db)
         .await
+}
+
+/// An account by username with its passkeys (oldest first): one read (a left join).
+pub async fn find_by_username_with_passkeys<C: ConnectionTrait>(
+    db: &C,
+    username: &str,
+) -> Result<Option<(account::Model, Vec<passkey::Model>)>, DbErr> {
+    let found = account::Entity::find()
+        .filter(account::Column::Username.eq(username))
+        .find_with_related(passkey::Entity)
+        .all(db)
+        .await?;
+    Ok(found.into_iter().next().map(|(account, mut passkeys)| {
+        passkeys.sort_by_key(|p| p.created_at);
+        (account, passkeys)
+    }))
 }
 
 pub async fn find_by_id<C: ConnectionTrait>(

@@ -3,7 +3,7 @@
 use entity::event;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, SelectExt,
 };
 use uuid::Uuid;
 
@@ -70,5 +70,5 @@ pub async fn has_login_from<C: ConnectionTrait>(
         Some(ua) => query.filter(event::Column::UserAgent.eq(ua.as_str())),
         None => query.filter(event::Column::UserAgent.is_null()),
     };
-    Ok(query.one(db).await?.is_some())
+    query.exists(db).await
 }

@@ -1,6 +1,6 @@
 //! Passkeys (WebAuthn credentials).
 
-use entity::passkey;
+use entity::{account, passkey};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     sea_query::Expr,
@@ -18,14 +18,17 @@ pub async fn list_for_account<C: ConnectionTrait>(
         .await
 }
 
-pub async fn find_by_credential_id<C: ConnectionTrait>(
+/// A passkey by credential id, with its account: one read (a join on the primary key).
+pub async fn find_with_account<C: ConnectionTrait>(
     db: &C,
     credential_id: &[u8],
-) -> Result<Option<passkey::Model>, DbErr> {
-    passkey::Entity::find()
+) -> Result<Option<(passkey::Model, account::Model)>, DbErr> {
+    let found = passkey::Entity::find()
         .filter(passkey::Column::CredentialId.eq(credential_id.to_vec()))
+        .find_also_related(account::Entity)
         .one(db)
-        .await
+        .await?;
+    Ok(found.and_then(|(p, a)| a.map(|a| (p, a))))
 }
 
 pub async fn insert<C: ConnectionTrait>(
