@@ -203,7 +203,11 @@ fn build_state(
         webhook_secret: config.sms_webhook_secret.clone(),
     })
     .map_err(|e| StartupError::Delivery(e.to_string()))?;
+    let writer = crate::db::Writer::new(pools.db.clone()).map_err(|e| {
+        StartupError::Database(sea_orm::DbErr::Custom(format!("writer thread: {e}")))
+    })?;
     Ok(AppState(Arc::new(Inner {
+        writer,
         db: pools.db,
         reads: pools.reads,
         config,

@@ -19,6 +19,8 @@ pub struct Inner {
     /// Stand-alone hot reads: on SQLite read-only connections beside the single writer; on
     /// PostgreSQL the same pool as `db`.
     pub reads: DatabaseConnection,
+    /// Runs hot writes on SQLite's writing thread (see [`crate::db::Writer`]).
+    pub writer: crate::db::Writer,
     pub config: Config,
     /// Built once from the configuration (immutable, so cached).
     pub webauthn: Webauthn,

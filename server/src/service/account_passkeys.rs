@@ -147,7 +147,7 @@ pub async fn add_start(
         expires_at: now + CEREMONY_TTL_MS,
     };
     let id = row.id;
-    store::ceremonies::insert(&state.db, row).await?;
+    crate::service::save_ceremony(state, row).await?;
     Ok(Started {
         ceremony: id,
         options: serde_json::to_value(&ccr)
@@ -168,7 +168,7 @@ pub async fn add_finish(
     client: &ClientInfo,
     now: i64,
 ) -> Result<PasskeyView, ApiError> {
-    let row = store::ceremonies::take(&state.db, ceremony, ADD_PASSKEY, now)
+    let row = crate::service::take_ceremony(state, ceremony, ADD_PASSKEY, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     // The ceremony was bound to the (recent) session that started it; a ceremony id used from

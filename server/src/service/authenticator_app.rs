@@ -48,8 +48,8 @@ pub async fn start(
         .map_err(|e| ApiError::Internal(format!("otpauth: {e:?}")))?;
     let sealed = totp::encrypt(&state.key, auth.account.id, &secret)?;
     let id = Uuid::new_v4();
-    store::ceremonies::insert(
-        &state.db,
+    crate::service::save_ceremony(
+        state,
         entity::ceremony::Model {
             id,
             kind: KIND.into(),

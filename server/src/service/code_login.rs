@@ -135,7 +135,7 @@ pub async fn login_start(
         id,
         now,
     );
-    store::ceremonies::insert(&state.db, row).await?;
+    crate::service::save_ceremony(state, row).await?;
     if let Some((channel, address, code)) = delivery
         && let Err(e) = codes::deliver(state, channel, &address, CodePurpose::LogIn, &code).await
     {
@@ -146,6 +146,7 @@ pub async fn login_start(
 }
 
 /// What a successful proof still has to consume inside the session transaction.
+#[derive(Clone, Copy)]
 enum Consume {
     Nothing,
     TotpStep(i64),
@@ -202,49 +203,68 @@ pub async fn login_finish(
         return Err(fail(state, &row, client, now, saved.method).await);
     }
 
-    let txn = store::begin_write(&state.db).await?;
-    store::ceremonies::take(&txn, ceremony, LOGIN, now)
-        .await?
-        .ok_or(ApiError::InvalidCeremony)?;
-    let consumed = match consume {
-        Consume::Nothing => true,
-        Consume::TotpStep(step) => {
-            store::accounts::advance_totp_step(&txn, account.id, step).await?
-        }
-        Consume::RecoveryCode(id) => store::recovery_codes::consume(&txn, id, now).await?,
-    };
-    if !consumed {
-        txn.rollback().await?;
-        return Err(fail(state, &row, client, now, saved.method).await);
-    }
-    if let Consume::RecoveryCode(id) = consume {
-        store::events::insert(
-            &txn,
-            account.id,
-            "recovery_code_used",
-            client,
-            serde_json::json!({"recovery_code_id": id}),
-            now,
-        )
-        .await?;
-    }
-    store::accounts::clear_failures(&txn, account.id).await?;
     let mut methods = Vec::new();
     if account.password_hash.is_some() {
         methods.push(Method::Password);
     }
     methods.push(saved.method.method());
-    let issued = sessions::complete_login(
-        &txn,
-        &state.config,
-        &account,
-        &methods,
-        client,
-        current,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let issued = state
+        .writer
+        .run({
+            let (state, account, client) = (state.clone(), account.clone(), client.clone());
+            let current = current.cloned();
+            move |db| async move {
+                let txn = store::begin_write(&db).await?;
+                store::ceremonies::take(&txn, ceremony, LOGIN, now)
+                    .await?
+                    .ok_or(ApiError::InvalidCeremony)?;
+                let consumed = match consume {
+                    Consume::Nothing => true,
+                    Consume::TotpStep(step) => {
+                        store::accounts::advance_totp_step(&txn, account.id, step).await?
+                    }
+                    Consume::RecoveryCode(id) => {
+                        store::recovery_codes::consume(&txn, id, now).await?
+                    }
+                };
+                if !consumed {
+                    txn.rollback().await?;
+                    return Ok(None);
+                }
+                if let Consume::RecoveryCode(id) = consume {
+                    store::events::insert(
+                        &txn,
+                        account.id,
+                        "recovery_code_used",
+                        &client,
+                        serde_json::json!({"recovery_code_id": id}),
+                        now,
+                    )
+                    .await?;
+                }
+                // As for passkeys: nothing to clear (read just now) is the common case.
+                if account.failed_attempts > 0 || account.locked_until.is_some() {
+                    store::accounts::clear_failures(&txn, account.id).await?;
+                }
+                let issued = sessions::complete_login(
+                    &txn,
+                    &state.config,
+                    &account,
+                    &methods,
+                    &client,
+                    current.as_ref(),
+                    now,
+                )
+                .await?;
+                txn.commit().await?;
+                Ok(Some(issued))
+            }
+        })
+        .await?;
+    let Some(issued) = issued else {
+        // The TOTP step or recovery code was used by a concurrent log-in meanwhile.
+        return Err(fail(state, &row, client, now, saved.method).await);
+    };
     if current.is_none() {
         super::notify::login_from_new_device(state, &account, client, now);
     }

@@ -53,7 +53,7 @@ pub async fn signup_start(
         id,
         now,
     );
-    store::ceremonies::insert(&state.db, row).await?;
+    crate::service::save_ceremony(state, row).await?;
     if let Err(e) = codes::deliver(state, channel, &address, CodePurpose::SignUp, &code).await {
         // Nothing that could be finished is left behind.
         store::ceremonies::delete(&state.db, id).await?;

@@ -72,8 +72,8 @@ pub async fn start(
         address: address.clone(),
     })
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    store::ceremonies::insert(
-        &state.db,
+    crate::service::save_ceremony(
+        state,
         entity::ceremony::Model {
             id,
             kind: KIND.into(),

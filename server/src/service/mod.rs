@@ -75,3 +75,27 @@ pub(crate) fn from_json<T: for<'de> serde::Deserialize<'de>>(
     serde_json::from_str(text)
         .map_err(|e| crate::error::ApiError::Internal(format!("stored state unreadable: {e}")))
 }
+
+/// Store a ceremony that was just started, through the writer ([`crate::db::Writer`]).
+pub(crate) async fn save_ceremony(
+    state: &crate::state::AppState,
+    row: entity::ceremony::Model,
+) -> Result<(), crate::error::ApiError> {
+    state
+        .writer
+        .run(move |db| async move { Ok(crate::store::ceremonies::insert(&db, row).await?) })
+        .await
+}
+
+/// Consume a live ceremony of `kind` ([`crate::store::ceremonies::take`]), through the writer.
+pub(crate) async fn take_ceremony(
+    state: &crate::state::AppState,
+    id: uuid::Uuid,
+    kind: &'static str,
+    now: i64,
+) -> Result<Option<entity::ceremony::Model>, crate::error::ApiError> {
+    state
+        .writer
+        .run(move |db| async move { Ok(crate::store::ceremonies::take(&db, id, kind, now).await?) })
+        .await
+}

@@ -88,7 +88,7 @@ pub async fn login_start(
     };
     let row = ceremony_row(LOGIN, account_id, None, to_json(&saved)?, now);
     let id = row.id;
-    store::ceremonies::insert(&state.db, row).await?;
+    crate::service::save_ceremony(state, row).await?;
     Ok(Started {
         ceremony: id,
         options,
@@ -133,7 +133,7 @@ pub async fn login_finish(
     current: Option<&Authenticated>,
     now: i64,
 ) -> Result<(account::Model, Issued), ApiError> {
-    let row = store::ceremonies::take(&state.db, ceremony, LOGIN, now)
+    let row = crate::service::take_ceremony(state, ceremony, LOGIN, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     let saved: LoginState = from_json(&row.state)?;
@@ -184,41 +184,51 @@ pub async fn login_finish(
     key.update_credential(&result);
     let data = to_json(&key)?;
 
-    let txn = store::begin_write(&state.db).await?;
-    // A passkey log-in proves the person; it clears a code lock-out (NIST SP 800-63B §3.2.2).
-    // The account row is written before the passkey row, the order removals lock them in.
-    // Skipped when the account, read just now, had nothing to clear: the common case, and one
-    // statement less. (A code failure counted in between stays counted; it is cleared by the
-    // next successful log-in.)
-    if account.failed_attempts > 0 || account.locked_until.is_some() {
-        store::accounts::clear_failures(&txn, account.id).await?;
-    }
-    // WebAuthn L3 §7.2 steps 21–22: store the new counter and backup state; the conditional
-    // write also refuses a passkey that was removed meanwhile.
-    let updated = store::passkeys::record_use(
-        &txn,
-        stored.id,
-        data,
-        i64::from(result.counter()),
-        result.backup_eligible(),
-        result.backup_state(),
-        now,
-    )
-    .await?;
-    if !updated {
-        return Err(refuse("passkey removed or counter overtaken"));
-    }
-    let issued = sessions::complete_login(
-        &txn,
-        &state.config,
-        &account,
-        &[Method::Passkey],
-        client,
-        current,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let issued = state
+        .writer
+        .run({
+            let (state, account, client) = (state.clone(), account.clone(), client.clone());
+            let current = current.cloned();
+            let (counter, eligible, backed_up) = (
+                i64::from(result.counter()),
+                result.backup_eligible(),
+                result.backup_state(),
+            );
+            move |db| async move {
+                let txn = store::begin_write(&db).await?;
+                // A passkey log-in proves the person; it clears a code lock-out (NIST SP
+                // 800-63B §3.2.2). The account row is written before the passkey row, the
+                // order removals lock them in. Skipped when the account, read just now, had
+                // nothing to clear: the common case, and one statement less. (A code failure
+                // counted in between stays counted until the next successful log-in.)
+                if account.failed_attempts > 0 || account.locked_until.is_some() {
+                    store::accounts::clear_failures(&txn, account.id).await?;
+                }
+                // WebAuthn L3 §7.2 steps 21–22: store the new counter and backup state; the
+                // conditional write also refuses a passkey that was removed meanwhile.
+                let updated = store::passkeys::record_use(
+                    &txn, stored.id, data, counter, eligible, backed_up, now,
+                )
+                .await?;
+                if !updated {
+                    return Ok(None);
+                }
+                let issued = sessions::complete_login(
+                    &txn,
+                    &state.config,
+                    &account,
+                    &[Method::Passkey],
+                    &client,
+                    current.as_ref(),
+                    now,
+                )
+                .await?;
+                txn.commit().await?;
+                Ok(Some(issued))
+            }
+        })
+        .await?
+        .ok_or_else(|| refuse("passkey removed or counter overtaken"))?;
     if current.is_none() {
         super::notify::login_from_new_device(state, &account, client, now);
     }

@@ -181,7 +181,7 @@ pub async fn signup_start(
         now,
     );
     let id = row.id;
-    store::ceremonies::insert(&state.db, row).await?;
+    crate::service::save_ceremony(state, row).await?;
     Ok(Started {
         ceremony: id,
         options: options_json(&ccr)?,
@@ -199,44 +199,67 @@ pub async fn signup_finish(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(account::Model, Issued), ApiError> {
-    let row = store::ceremonies::take(&state.db, ceremony, SIGNUP, now)
+    let row = crate::service::take_ceremony(state, ceremony, SIGNUP, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     let saved: SignupState = from_json(&row.state)?;
     let passkey = verify_registration(state, credential, &saved.reg)?;
     let facts = authenticator_facts(&credential.response.attestation_object);
 
-    let txn = store::begin_write(&state.db).await?;
-    let account =
-        store::accounts::new_account(&saved.username, &saved.display_name, saved.user_handle, now);
-    let account = store::accounts::insert(&txn, account).await.map_err(|e| {
-        if store::is_unique_violation(&e) {
-            ApiError::UsernameTaken
-        } else {
-            e.into()
-        }
-    })?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "account_created",
-        client,
-        serde_json::json!({"method": "passkey"}),
-        now,
-    )
-    .await?;
-    insert_passkey(&txn, &account, &passkey, &facts, label, client, now).await?;
-    let issued = sessions::complete_login(
-        &txn,
-        &state.config,
-        &account,
-        &[Method::Passkey],
-        client,
-        None,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let (account, issued) = state
+        .writer
+        .run({
+            let (state, client) = (state.clone(), client.clone());
+            let label = label.map(str::to_owned);
+            move |db| async move {
+                let txn = store::begin_write(&db).await?;
+                let account = store::accounts::new_account(
+                    &saved.username,
+                    &saved.display_name,
+                    saved.user_handle,
+                    now,
+                );
+                let account = store::accounts::insert(&txn, account).await.map_err(|e| {
+                    if store::is_unique_violation(&e) {
+                        ApiError::UsernameTaken
+                    } else {
+                        e.into()
+                    }
+                })?;
+                store::events::insert(
+                    &txn,
+                    account.id,
+                    "account_created",
+                    &client,
+                    serde_json::json!({"method": "passkey"}),
+                    now,
+                )
+                .await?;
+                insert_passkey(
+                    &txn,
+                    &account,
+                    &passkey,
+                    &facts,
+                    label.as_deref(),
+                    &client,
+                    now,
+                )
+                .await?;
+                let issued = sessions::complete_login(
+                    &txn,
+                    &state.config,
+                    &account,
+                    &[Method::Passkey],
+                    &client,
+                    None,
+                    now,
+                )
+                .await?;
+                txn.commit().await?;
+                Ok((account, issued))
+            }
+        })
+        .await?;
     crate::telemetry::metrics::signed_up("passkey");
     Ok((account, issued))
 }

@@ -65,7 +65,7 @@ pub async fn start(state: &AppState, token: &str, now: i64) -> Result<Started, A
     // Never outlive the link it was opened with.
     row.expires_at = row.expires_at.min(link.expires_at);
     let ceremony = row.id;
-    store::ceremonies::insert(&state.db, row).await?;
+    crate::service::save_ceremony(state, row).await?;
     Ok(Started {
         ceremony,
         options: passkeys::options_json(&ccr)?,
@@ -83,7 +83,7 @@ pub async fn finish(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(account::Model, Issued), ApiError> {
-    let row = store::ceremonies::take(&state.db, ceremony, PASSKEY, now)
+    let row = crate::service::take_ceremony(state, ceremony, PASSKEY, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     let saved: PasskeyState = passkeys::from_json(&row.state)?;

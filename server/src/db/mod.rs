@@ -5,6 +5,10 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+pub mod writer;
+
+pub use writer::Writer;
+
 /// The most connections Sesame opens to one SQLite file, whatever
 /// `SESAME_DATABASE_MAX_CONNECTIONS` says: one writer and up to three readers (see
 /// [`connect_server`]). Each connection costs a thread and a page cache.

@@ -1,0 +1,90 @@
+//! SQLite writes run on a thread of their own.
+//!
+//! Sesame writes to SQLite through one connection (see [`super::Pools`]), so the writes of
+//! all requests form one queue, and the connection is held from a write's first statement
+//! until its last result has been taken. Each statement is a hand-off to the connection's
+//! thread and back. Run on the request runtime, the task holding the connection waits after
+//! every statement until a worker thread is free, and the two workers are busy verifying
+//! signatures and writing JSON for other requests: the writer sat idle most of the time.
+//! Measured with `sesame-bench` (docs/PERFORMANCE.md): passkey log-ins stopped at about
+//! 1,000/s with the server using barely half the machine, at 4 clients as at 64.
+//!
+//! [`Writer::run`] runs a whole write (a transaction, or one statement) as a task on a
+//! single-threaded runtime whose only work is writing: when a statement's result arrives,
+//! that thread is woken and sends the next statement at once. On PostgreSQL, which has a
+//! pool of connections and no single writer, the write runs in the caller's task.
+//!
+//! A write that has started runs to its end even if the request that asked for it is
+//! dropped (the client went away): a transaction is never left to the pool half done.
+
+use std::{fmt, future::Future, thread};
+
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::{runtime, sync::oneshot};
+use tracing::Instrument;
+
+use crate::error::ApiError;
+
+pub struct Writer {
+    db: DatabaseConnection,
+    /// The write thread's runtime; `None` runs writes in the caller's task.
+    handle: Option<runtime::Handle>,
+    /// Dropping it (with the application state) ends the write thread.
+    _stop: Option<oneshot::Sender<()>>,
+}
+
+impl fmt::Debug for Writer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Writer")
+            .field("own_thread", &self.handle.is_some())
+            .finish()
+    }
+}
+
+impl Writer {
+    /// A writer for `db`: with a thread of its own on SQLite, in the caller's task otherwise.
+    pub fn new(db: DatabaseConnection) -> std::io::Result<Self> {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return Ok(Self {
+                db,
+                handle: None,
+                _stop: None,
+            });
+        }
+        let rt = runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = oneshot::channel::<()>();
+        thread::Builder::new()
+            .name("sesame-writer".into())
+            .spawn(move || {
+                // Runs the spawned writes until the sender is dropped.
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+            })?;
+        Ok(Self {
+            db,
+            handle: Some(handle),
+            _stop: Some(stop),
+        })
+    }
+
+    /// Run `write` with the writing connection and wait for its result.
+    pub async fn run<F, Fut, T>(&self, write: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(DatabaseConnection) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let task = write(self.db.clone());
+        let Some(handle) = &self.handle else {
+            return task.await;
+        };
+        handle
+            .spawn(task.instrument(tracing::Span::current()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("write task: {e}")))?
+    }
+}
