@@ -53,8 +53,13 @@ pub async fn connect_reads(
     let mut options = sqlite_options(url, readers);
     options.map_sqlx_sqlite_opts(|opts| {
         // The writer created the file and chose WAL; `query_only` makes a write through a
-        // reader fail at once instead of queueing behind the writer.
-        opts.create_if_missing(false).pragma("query_only", "1")
+        // reader fail at once instead of queueing behind the writer. A reader's page cache
+        // is emptied whenever it sees that another connection has written (in WAL mode,
+        // at the start of its next read), which under load is every few statements: a big
+        // cache would only hold memory. 256 KiB covers one look-up's pages many times over.
+        opts.create_if_missing(false)
+            .pragma("query_only", "1")
+            .pragma("cache_size", "-256")
     });
     Database::connect(options).await
 }
