@@ -36,6 +36,13 @@ pub enum Scenario {
     SignupStart,
     /// `signup/passkey/start` + `finish` (a new account each time).
     Signup,
+    /// `login/code/start` + `login/code/finish` with a password for a username that does not
+    /// exist: the server verifies the password against its dummy argon2id hash (m = 19 MiB,
+    /// t = 2) on its bounded hashing pool and answers 401 `invalid_code`, which counts as success.
+    PasswordLogin,
+    /// Not one operation but a combined measurement: `session` alone (the baseline), then
+    /// `session` again while `--hash-clients` closed-loop clients run `password-login`.
+    SessionUnderHashing,
 }
 
 impl Scenario {
@@ -47,11 +54,16 @@ impl Scenario {
             Self::TotpLogin => "totp-login",
             Self::SignupStart => "signup-start",
             Self::Signup => "signup",
+            Self::PasswordLogin => "password-login",
+            Self::SessionUnderHashing => "session-under-hashing",
         }
     }
 
     pub fn needs_accounts(self) -> bool {
-        matches!(self, Self::Session | Self::PasskeyLogin | Self::TotpLogin)
+        matches!(
+            self,
+            Self::Session | Self::PasskeyLogin | Self::TotpLogin | Self::SessionUnderHashing
+        )
     }
 }
 
@@ -342,6 +354,56 @@ pub async fn run_op(
             let mut auth = SoftAuthenticator::new(&ctx.target.origin).with_counter_start(0);
             signup(conn, rec, &username, &mut auth).await?;
         }
+        Scenario::PasswordLogin => password_login(conn, rec).await?,
+        Scenario::SessionUnderHashing => {
+            return Err(OpError::fatal(
+                "session-under-hashing is a combined measurement, not one operation",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The password sent by `password-login` (any will do: the dummy hash matches none).
+const PASSWORD: &str = "correct horse battery staple 9";
+
+/// A code log-in with a password for a username that does not exist (a fresh one each time,
+/// so no lock-out and no per-ceremony wrong-code limit applies): the server runs one argon2id
+/// verification against its dummy hash and answers 401 `invalid_code`, the expected answer.
+async fn password_login(conn: &mut Conn, rec: &mut Recorder) -> Result<(), OpError> {
+    let simple = uuid::Uuid::new_v4().simple().to_string();
+    let username = format!("nobody-{}", simple.get(..16).unwrap_or(&simple));
+    let start = step(
+        rec,
+        "start",
+        StatusCode::ACCEPTED,
+        conn.post(
+            "/api/v1/login/code/start",
+            &json!({"username": username, "method": "totp"}),
+            None,
+        ),
+    )
+    .await?;
+    let body = start
+        .json()
+        .map_err(|e| OpError::new(format!("start: {e}")))?;
+    if !body["ceremony"].is_string() {
+        return Err(OpError::new("start: no ceremony"));
+    }
+    let finish = step(
+        rec,
+        "finish",
+        StatusCode::UNAUTHORIZED,
+        conn.post(
+            "/api/v1/login/code/finish",
+            &json!({"ceremony": body["ceremony"], "code": "000000", "password": PASSWORD}),
+            None,
+        ),
+    )
+    .await?;
+    let code = finish.error_code();
+    if code != "invalid_code" {
+        return Err(OpError::new(format!("finish: 401 {code}")));
     }
     Ok(())
 }
@@ -598,9 +660,29 @@ pub struct LoadSpec {
 /// The merged outcome of one measured run.
 pub struct Outcome {
     pub rec: Recorder,
+    /// The background clients' operations that started in the measured window (see
+    /// [`drive_with_background`]).
+    pub background: Option<Recorder>,
     pub measured: Duration,
     pub server_cpu_ms: Option<f64>,
     pub client_cpu_ms: Option<f64>,
+}
+
+/// Count one finished operation (when it is being recorded), and pause a moment after an
+/// error that asks for it.
+async fn settle(rec: &mut Recorder, intended: tokio::time::Instant, result: Result<(), OpError>) {
+    if rec.recording {
+        rec.op.saturating_record(micros(intended.elapsed()));
+        match &result {
+            Ok(()) => rec.ok += 1,
+            Err(e) => *rec.errors.entry(e.kind.clone()).or_default() += 1,
+        }
+    }
+    if let Err(e) = result
+        && e.backoff
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 /// Run `scenario` with `spec`; only operations that start after the warm-up count.
@@ -610,9 +692,43 @@ pub async fn drive(
     spec: LoadSpec,
     server_pid: Option<u32>,
 ) -> Result<Outcome> {
+    drive_with_background(ctx, scenario, spec, server_pid, None).await
+}
+
+/// [`drive`], plus `background = (scenario, clients)`: that many closed-loop clients running
+/// that scenario from before the warm-up until the measured window ends (each finishes the
+/// operation it is in). Their operations that start inside the measured window are recorded
+/// apart, in [`Outcome::background`]; the CPU times cover both loads.
+pub async fn drive_with_background(
+    ctx: Arc<Ctx>,
+    scenario: Scenario,
+    spec: LoadSpec,
+    server_pid: Option<u32>,
+    background: Option<(Scenario, usize)>,
+) -> Result<Outcome> {
     let begin = tokio::time::Instant::now() + Duration::from_millis(20);
     let measure_from = begin + spec.warmup;
     let end = measure_from + spec.duration;
+    let mut background_workers = Vec::new();
+    if let Some((bg_scenario, clients)) = background {
+        for _ in 0..clients {
+            let ctx = ctx.clone();
+            background_workers.push(tokio::spawn(async move {
+                let mut conn = Conn::new(ctx.target.addr, &ctx.target.host)?;
+                let mut rec = Recorder::new();
+                loop {
+                    let started = tokio::time::Instant::now();
+                    if started >= end {
+                        break;
+                    }
+                    rec.recording = started >= measure_from;
+                    let result = run_op(&ctx, bg_scenario, &mut conn, &mut rec).await;
+                    settle(&mut rec, started, result).await;
+                }
+                anyhow::Ok(rec)
+            }));
+        }
+    }
     let slot = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for _ in 0..spec.concurrency.max(1) {
@@ -643,18 +759,7 @@ pub async fn drive(
                 };
                 rec.recording = intended >= measure_from;
                 let result = run_op(&ctx, scenario, &mut conn, &mut rec).await;
-                if rec.recording {
-                    rec.op.saturating_record(micros(intended.elapsed()));
-                    match &result {
-                        Ok(()) => rec.ok += 1,
-                        Err(e) => *rec.errors.entry(e.kind.clone()).or_default() += 1,
-                    }
-                }
-                if let Err(e) = result
-                    && e.backoff
-                {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
+                settle(&mut rec, intended, result).await;
             }
             anyhow::Ok(rec)
         }));
@@ -681,9 +786,19 @@ pub async fn drive(
     for worker in workers {
         rec.merge(worker.await.context("load worker")??);
     }
+    let background = if background.is_some() {
+        let mut merged = Recorder::new();
+        for worker in background_workers {
+            merged.merge(worker.await.context("background worker")??);
+        }
+        Some(merged)
+    } else {
+        None
+    };
     let (server_cpu_ms, client_cpu_ms, _) = cpu.await.context("cpu sampler")?;
     Ok(Outcome {
         rec,
+        background,
         measured: spec.duration,
         server_cpu_ms,
         client_cpu_ms,

@@ -5,6 +5,7 @@
 //! sesame-bench --spawn postgres --scenario passkey-login --concurrency 32
 //! sesame-bench --target http://127.0.0.1:8080 --origin http://localhost:8080 --scenario session
 //! sesame-bench --spawn sqlite --scenario none --chart docs/perf-chart.svg --json sqlite.json
+//! sesame-bench --spawn sqlite --scenario session-under-hashing --hash-clients 4
 //! ```
 
 mod calibrate;
@@ -66,7 +67,14 @@ struct Cli {
     #[arg(long)]
     server_pid: Option<u32>,
     /// Scenarios to run, comma-separated, in this order (default: all; `none` for none).
-    #[arg(long = "scenario", value_delimiter = ',')]
+    ///
+    /// healthz, session, passkey-login, totp-login, signup-start, signup, password-login,
+    /// session-under-hashing. `all` is every one of them in that order, so it ends with
+    /// session-under-hashing, which takes twice a scenario's time: `session` alone (the
+    /// baseline), then `session` again while --hash-clients clients run `password-login`
+    /// (argon2id against the dummy hash of an unknown username; 401 `invalid_code` counts as
+    /// success); it reports the rise of the session check's p99 (target: < 20 %).
+    #[arg(long = "scenario", value_delimiter = ',', verbatim_doc_comment)]
     scenarios: Vec<String>,
     /// Concurrent clients (closed loop), or the maximum in flight with --rate.
     #[arg(long, default_value_t = 16)]
@@ -74,6 +82,11 @@ struct Cli {
     /// Fixed arrival rate in operations per second (open loop) instead of a closed loop.
     #[arg(long)]
     rate: Option<f64>,
+    /// session-under-hashing: closed-loop `password-login` clients running beside the second
+    /// `session` run, from before its warm-up to the end of its measurement (0: two plain
+    /// session runs, i.e. the run-to-run noise).
+    #[arg(long, default_value_t = 4)]
+    hash_clients: usize,
     /// Measured time per scenario (e.g. 15s, 500ms, 1m).
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     duration: Duration,
@@ -275,7 +288,83 @@ struct Report {
     calibration: Option<Calibration>,
     server: ServerReport,
     scenarios: Vec<ScenarioReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_under_hashing: Option<SessionUnderHashing>,
     sweep: Vec<Series>,
+}
+
+/// The p99 of the session check may rise by less than this (percent) under password hashing.
+const HASHING_TARGET_PERCENT: f64 = 20.0;
+
+/// `session-under-hashing`: the session check alone, then beside password log-ins.
+#[derive(Clone, Debug, Serialize)]
+struct SessionUnderHashing {
+    /// Closed-loop `password-login` clients during the second run.
+    hash_clients: usize,
+    baseline_ops_per_sec: f64,
+    baseline_p50_ms: f64,
+    baseline_p99_ms: f64,
+    under_hashing_ops_per_sec: f64,
+    under_hashing_p50_ms: f64,
+    under_hashing_p99_ms: f64,
+    /// (p99 under hashing / p99 baseline − 1) × 100.
+    p99_rise_percent: Option<f64>,
+    /// (ops/s under hashing / ops/s baseline − 1) × 100.
+    throughput_change_percent: Option<f64>,
+    /// Password log-ins (401 `invalid_code`, one argon2id verification each) per second,
+    /// started in the measured window.
+    password_login_per_sec: f64,
+    target_percent: f64,
+    /// p99 rise below the target, with password log-ins succeeding and no session errors.
+    target_met: bool,
+    baseline: ScenarioReport,
+    under_hashing: ScenarioReport,
+    password_login: ScenarioReport,
+}
+
+impl SessionUnderHashing {
+    fn new(
+        hash_clients: usize,
+        baseline: ScenarioReport,
+        under_hashing: ScenarioReport,
+        password_login: ScenarioReport,
+    ) -> Self {
+        let change = |before: f64, after: f64| {
+            (before > 0.0 && after.is_finite()).then(|| (after / before - 1.0) * 100.0)
+        };
+        let p99_rise_percent = change(baseline.latency_ms.p99, under_hashing.latency_ms.p99);
+        let target_met = p99_rise_percent.is_some_and(|r| r < HASHING_TARGET_PERCENT)
+            && password_login.ok > 0
+            && baseline.ok > 0
+            && baseline.failed == 0
+            && under_hashing.failed == 0;
+        Self {
+            hash_clients,
+            baseline_ops_per_sec: baseline.throughput,
+            baseline_p50_ms: baseline.latency_ms.p50,
+            baseline_p99_ms: baseline.latency_ms.p99,
+            under_hashing_ops_per_sec: under_hashing.throughput,
+            under_hashing_p50_ms: under_hashing.latency_ms.p50,
+            under_hashing_p99_ms: under_hashing.latency_ms.p99,
+            p99_rise_percent,
+            throughput_change_percent: change(baseline.throughput, under_hashing.throughput),
+            password_login_per_sec: password_login.throughput,
+            target_percent: HASHING_TARGET_PERCENT,
+            target_met,
+            baseline,
+            under_hashing,
+            password_login,
+        }
+    }
+
+    /// Table rows: label and report.
+    fn rows(&self) -> [(&'static str, &ScenarioReport); 3] {
+        [
+            ("session (base)", &self.baseline),
+            ("session (+hash)", &self.under_hashing),
+            ("password (bg)", &self.password_login),
+        ]
+    }
 }
 
 fn main() -> ExitCode {
@@ -402,6 +491,9 @@ async fn run(cli: &Cli, machine: Machine, calibration: Option<Calibration>) -> R
     } else {
         Vec::new()
     };
+    if sweep_scenarios.contains(&Scenario::SessionUnderHashing) {
+        bail!("session-under-hashing cannot be swept (--sweep-scenario)");
+    }
     let run_id = format!("b{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
     let mut server_report = ServerReport {
         server_env: cli
@@ -480,7 +572,11 @@ async fn run(cli: &Cli, machine: Machine, calibration: Option<Calibration>) -> R
     {
         db.drop_database().await;
     }
-    let (scenario_reports, sweep) = result?;
+    let Measured {
+        scenarios: scenario_reports,
+        session_under_hashing,
+        sweep,
+    } = result?;
     Ok(Report {
         machine,
         target: cli.target.clone().unwrap_or_else(|| "spawned".into()),
@@ -493,8 +589,16 @@ async fn run(cli: &Cli, machine: Machine, calibration: Option<Calibration>) -> R
         calibration,
         server: server_report,
         scenarios: scenario_reports,
+        session_under_hashing,
         sweep,
     })
+}
+
+/// What [`measure`] ran.
+struct Measured {
+    scenarios: Vec<ScenarioReport>,
+    session_under_hashing: Option<SessionUnderHashing>,
+    sweep: Vec<Series>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -507,7 +611,7 @@ async fn measure(
     pid: Option<u32>,
     calibration: Option<&Calibration>,
     server_report: &mut ServerReport,
-) -> Result<(Vec<ScenarioReport>, Vec<Series>)> {
+) -> Result<Measured> {
     let needs_accounts = scenarios
         .iter()
         .chain(sweep_scenarios)
@@ -549,6 +653,7 @@ async fn measure(
     let v = calibration.map(|c| c.verifications_per_sec);
 
     let mut reports = Vec::new();
+    let mut session_under_hashing = None;
     for &scenario in scenarios {
         let spec = LoadSpec {
             concurrency: cli.concurrency,
@@ -556,16 +661,12 @@ async fn measure(
             warmup: cli.warmup,
             duration: cli.duration,
         };
-        eprintln!(
-            "running {} ({}, {:.0} s + {:.0} s warm-up) …",
-            scenario.name(),
-            match cli.rate {
-                Some(r) => format!("{r}/s, ≤{} in flight", cli.concurrency),
-                None => format!("{} clients", cli.concurrency),
-            },
-            cli.duration.as_secs_f64(),
-            cli.warmup.as_secs_f64()
-        );
+        if scenario == Scenario::SessionUnderHashing {
+            session_under_hashing =
+                Some(run_session_under_hashing(ctx.clone(), spec, cli.hash_clients, pid, v).await?);
+            continue;
+        }
+        eprintln!("running {} ({}) …", scenario.name(), describe(&spec));
         let outcome = load::drive(ctx.clone(), scenario, spec, pid).await?;
         let report = summarize(scenario, &spec, outcome, v);
         eprintln!("  {}", one_line(&report));
@@ -602,7 +703,84 @@ async fn measure(
         });
     }
     server_report.rss_after_run = pid.and_then(server::rss);
-    Ok((reports, sweep))
+    Ok(Measured {
+        scenarios: reports,
+        session_under_hashing,
+        sweep,
+    })
+}
+
+fn describe(spec: &LoadSpec) -> String {
+    format!(
+        "{}, {:.0} s + {:.0} s warm-up",
+        match spec.rate {
+            Some(r) => format!("{r}/s, ≤{} in flight", spec.concurrency),
+            None => format!("{} clients", spec.concurrency),
+        },
+        spec.duration.as_secs_f64(),
+        spec.warmup.as_secs_f64()
+    )
+}
+
+/// `session` alone, then `session` with `hash_clients` closed-loop `password-login` clients
+/// running from before its warm-up to the end of its measurement.
+async fn run_session_under_hashing(
+    ctx: Arc<Ctx>,
+    spec: LoadSpec,
+    hash_clients: usize,
+    pid: Option<u32>,
+    v: Option<f64>,
+) -> Result<SessionUnderHashing> {
+    eprintln!(
+        "running session-under-hashing, 1/2: session alone ({}) …",
+        describe(&spec)
+    );
+    let outcome = load::drive(ctx.clone(), Scenario::Session, spec, pid).await?;
+    let baseline = summarize(Scenario::Session, &spec, outcome, v);
+    eprintln!("  {}", one_line(&baseline));
+    eprintln!(
+        "running session-under-hashing, 2/2: session ({}) beside {hash_clients} password-login clients …",
+        describe(&spec)
+    );
+    let mut outcome = load::drive_with_background(
+        ctx,
+        Scenario::Session,
+        spec,
+        pid,
+        Some((Scenario::PasswordLogin, hash_clients)),
+    )
+    .await?;
+    let background = outcome.background.take().unwrap_or_default();
+    let measured = outcome.measured;
+    let mut under_hashing = summarize(Scenario::Session, &spec, outcome, v);
+    // The CPU times cover both loads: keep the cores busy, drop the per-session-check shares.
+    under_hashing.server_cpu_ms_per_op = None;
+    under_hashing.client_cpu_ms_per_op = None;
+    let bg_spec = LoadSpec {
+        concurrency: hash_clients,
+        rate: None,
+        ..spec
+    };
+    let password_login = summarize(
+        Scenario::PasswordLogin,
+        &bg_spec,
+        load::Outcome {
+            rec: background,
+            background: None,
+            measured,
+            server_cpu_ms: None,
+            client_cpu_ms: None,
+        },
+        None,
+    );
+    eprintln!("  session: {}", one_line(&under_hashing));
+    eprintln!("  password-login: {}", one_line(&password_login));
+    Ok(SessionUnderHashing::new(
+        hash_clients,
+        baseline,
+        under_hashing,
+        password_login,
+    ))
 }
 
 fn summarize(
@@ -664,6 +842,85 @@ fn mib(rss: Option<server::Rss>) -> String {
     .unwrap_or_else(|| "-".into())
 }
 
+fn print_row(label: &str, s: &ScenarioReport) {
+    let opt = |x: Option<f64>, digits: usize| {
+        x.map(|x| format!("{x:.digits$}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "{:<16} {:>9.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>10} {:>9} {:>10}",
+        label,
+        s.throughput,
+        opt(s.ratio_of_v, 3),
+        s.latency_ms.p50,
+        s.latency_ms.p95,
+        s.latency_ms.p99,
+        s.latency_ms.max,
+        s.failed,
+        opt(s.server_cpu_ms_per_op, 3),
+        opt(s.server_cores_busy, 2),
+        opt(s.client_cpu_ms_per_op, 3),
+    );
+}
+
+fn print_session_under_hashing(h: &SessionUnderHashing, cores: usize) {
+    let percent = |x: Option<f64>| {
+        x.map(|x| format!("{x:+.1} %"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let (base, under, pw) = (&h.baseline, &h.under_hashing, &h.password_login);
+    println!();
+    println!(
+        "Session check under password hashing ({} session clients{}; {} password-login clients, closed loop, from before the warm-up to the end):",
+        base.concurrency,
+        base.rate.map(|r| format!(" at {r}/s")).unwrap_or_default(),
+        h.hash_clients
+    );
+    println!(
+        "  session, baseline        {:>9.0} ops/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {} errors",
+        h.baseline_ops_per_sec, h.baseline_p50_ms, h.baseline_p99_ms, base.failed
+    );
+    println!(
+        "  session, under hashing   {:>9.0} ops/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {} errors",
+        h.under_hashing_ops_per_sec, h.under_hashing_p50_ms, h.under_hashing_p99_ms, under.failed
+    );
+    println!(
+        "  p99 rise                 {}   (throughput {})",
+        percent(h.p99_rise_percent),
+        percent(h.throughput_change_percent)
+    );
+    println!(
+        "  password-login           {:>9.1} ops/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {} errors{}",
+        h.password_login_per_sec,
+        pw.latency_ms.p50,
+        pw.latency_ms.p99,
+        pw.failed,
+        under
+            .server_cores_busy
+            .map(|c| format!("   (server kept {c:.2} cores busy)"))
+            .unwrap_or_default()
+    );
+    if h.hash_clients < cores {
+        println!(
+            "  note: the hashing pool has one permit per server core ({cores} here); {} clients may not saturate it",
+            h.hash_clients
+        );
+    }
+    let why_not = if h.password_login.ok == 0 {
+        " (no password log-in succeeded)"
+    } else if base.failed > 0 || under.failed > 0 || base.ok == 0 {
+        " (session errors)"
+    } else {
+        ""
+    };
+    println!(
+        "  target (< {:.0} %): {}{}",
+        h.target_percent,
+        if h.target_met { "met" } else { "not met" },
+        if h.target_met { "" } else { why_not }
+    );
+}
+
 fn print_report(r: &Report) {
     println!();
     println!(
@@ -689,7 +946,7 @@ fn print_report(r: &Report) {
     );
     println!();
     println!(
-        "{:<14} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>9} {:>10}",
+        "{:<16} {:>9} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>10} {:>9} {:>10}",
         "scenario",
         "ops/s",
         "×V",
@@ -702,42 +959,32 @@ fn print_report(r: &Report) {
         "srv cores",
         "load ms/op"
     );
-    for s in &r.scenarios {
-        println!(
-            "{:<14} {:>9.0} {:>7} {:>8.2} {:>8.2} {:>8.2} {:>8.1} {:>7} {:>10} {:>9} {:>10}",
-            s.scenario,
-            s.throughput,
-            s.ratio_of_v
-                .map(|x| format!("{x:.3}"))
-                .unwrap_or_else(|| "-".into()),
-            s.latency_ms.p50,
-            s.latency_ms.p95,
-            s.latency_ms.p99,
-            s.latency_ms.max,
-            s.failed,
-            s.server_cpu_ms_per_op
-                .map(|x| format!("{x:.3}"))
-                .unwrap_or_else(|| "-".into()),
-            s.server_cores_busy
-                .map(|x| format!("{x:.2}"))
-                .unwrap_or_else(|| "-".into()),
-            s.client_cpu_ms_per_op
-                .map(|x| format!("{x:.3}"))
-                .unwrap_or_else(|| "-".into()),
-        );
+    let mut rows: Vec<(&str, &ScenarioReport)> = r
+        .scenarios
+        .iter()
+        .map(|s| (s.scenario.as_str(), s))
+        .collect();
+    if let Some(h) = &r.session_under_hashing {
+        rows.extend(h.rows());
     }
-    for s in &r.scenarios {
+    for (label, s) in &rows {
+        print_row(label, s);
+    }
+    for (label, s) in &rows {
         if s.steps_ms.len() > 1 {
             let steps: Vec<String> = s
                 .steps_ms
                 .iter()
                 .map(|(n, l)| format!("{n} p50 {:.2} / p99 {:.2} ms", l.p50, l.p99))
                 .collect();
-            println!("  {}: {}", s.scenario, steps.join("; "));
+            println!("  {label}: {}", steps.join("; "));
         }
         for (kind, n) in &s.errors {
-            println!("  {} error ×{n}: {kind}", s.scenario);
+            println!("  {label} error ×{n}: {kind}");
         }
+    }
+    if let Some(h) = &r.session_under_hashing {
+        print_session_under_hashing(h, r.machine.cores);
     }
     let srv = &r.server;
     println!();

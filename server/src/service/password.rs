@@ -16,16 +16,18 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::{crypto, error::ApiError};
 
-/// At most this many argon2 computations at once (one per core): the rest wait their turn
-/// instead of eating the blocking pool and the memory (19 MiB each).
+/// At most this many argon2 computations at once: half the cores, at least one. The rest wait
+/// their turn instead of eating the blocking pool and the memory (19 MiB each), and the other
+/// half of the machine stays free for the requests every app makes (the session check): a
+/// flood of password log-ins slows password log-ins, not everything else. Measured with
+/// `sesame-bench --background password-login` (docs/PERFORMANCE.md).
 fn permits() -> &'static Semaphore {
     static PERMITS: OnceLock<Semaphore> = OnceLock::new();
     PERMITS.get_or_init(|| {
-        Semaphore::new(
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2),
-        )
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Semaphore::new((cores / 2).max(1))
     })
 }
 
