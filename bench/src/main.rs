@@ -900,9 +900,9 @@ fn print_session_under_hashing(h: &SessionUnderHashing, cores: usize) {
             .map(|c| format!("   (server kept {c:.2} cores busy)"))
             .unwrap_or_default()
     );
-    if h.hash_clients < cores {
+    if h.hash_clients < (cores / 2).max(1) {
         println!(
-            "  note: the hashing pool has one permit per server core ({cores} here); {} clients may not saturate it",
+            "  note: the server hashes on half its cores ({cores} here); {} clients may not keep them busy",
             h.hash_clients
         );
     }

@@ -5,30 +5,79 @@
 //! refused when the `zxcvbn` estimator scores it below 3 (≈10^10 guesses): that catches common,
 //! dictionary, keyboard-walk and repeated passwords.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use argon2::{
     Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher, PasswordVerifier},
 };
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::{crypto, error::ApiError};
 
-/// At most this many argon2 computations at once: half the cores, at least one. The rest wait
-/// their turn instead of eating the blocking pool and the memory (19 MiB each), and the other
-/// half of the machine stays free for the requests every app makes (the session check): a
-/// flood of password log-ins slows password log-ins, not everything else. Measured with
-/// `sesame-bench --background password-login` (docs/PERFORMANCE.md).
-fn permits() -> &'static Semaphore {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
-    PERMITS.get_or_init(|| {
+/// A job for the hashing threads.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// argon2 runs on a few threads of its own: half the cores, at least one. Jobs queue in
+/// order instead of eating the blocking pool, and the other half of the machine stays free
+/// for the requests every app makes (the session check): a flood of password log-ins slows
+/// password log-ins, not everything else. Measured with `sesame-bench --scenario
+/// session-under-hashing` (docs/PERFORMANCE.md).
+///
+/// Fixed threads also bound the memory. Each hash takes 19 MiB; glibc's allocator keeps a
+/// freed block of that size in the arena of the thread that used it (its mmap threshold rises
+/// after the first such free). On tokio's blocking pool, which grows to hundreds of threads,
+/// a flood of password log-ins left 370 MiB resident; here it is 19 MiB per hashing thread.
+fn hashing_threads() -> Option<&'static mpsc::Sender<Job>> {
+    static JOBS: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
+    JOBS.get_or_init(|| {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        Semaphore::new((cores / 2).max(1))
+        let (send, receive) = mpsc::channel::<Job>();
+        let receive = Arc::new(Mutex::new(receive));
+        let mut started = 0;
+        for i in 0..(cores / 2).max(1) {
+            let receive = receive.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("sesame-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match receive.lock() {
+                            Ok(jobs) => jobs.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if spawned.is_ok() {
+                started += 1;
+            }
+        }
+        (started > 0).then_some(send)
     })
+    .as_ref()
+}
+
+/// Run `work` on a hashing thread and wait for its result.
+async fn on_hashing_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (reply, result) = oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = reply.send(work());
+    });
+    hashing_threads()
+        .ok_or_else(|| ApiError::Internal("no hashing thread".into()))?
+        .send(job)
+        .map_err(|_| ApiError::Internal("hashing threads gone".into()))?;
+    result
+        .await
+        .map_err(|_| ApiError::Internal("hash job dropped".into()))?
 }
 
 fn argon2() -> Result<Argon2<'static>, ApiError> {
@@ -57,11 +106,7 @@ pub fn check_policy(password: &str, username: &str) -> Result<String, ApiError> 
 
 /// The PHC string of `secret` (a password or a recovery code).
 pub async fn hash(secret: String) -> Result<String, ApiError> {
-    let _permit = permits()
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Internal("hash pool closed".into()))?;
-    tokio::task::spawn_blocking(move || {
+    on_hashing_thread(move || {
         let salt = crypto::random_bytes::<16>();
         argon2()?
             .hash_password_with_salt(secret.as_bytes(), &salt)
@@ -69,18 +114,13 @@ pub async fn hash(secret: String) -> Result<String, ApiError> {
             .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("hash task: {e}")))?
 }
 
 /// Check `secret` against a PHC string. With no hash (unknown user, no password set) a dummy
 /// hash is verified all the same, so the answer takes as long either way (no account enumeration by timing:
 /// OWASP ASVS 5.0 V6.3).
 pub async fn verify(secret: String, phc: Option<String>) -> Result<bool, ApiError> {
-    let _permit = permits()
-        .acquire()
-        .await
-        .map_err(|_| ApiError::Internal("hash pool closed".into()))?;
-    tokio::task::spawn_blocking(move || {
+    on_hashing_thread(move || {
         let (phc, real) = match phc {
             Some(phc) => (phc, true),
             None => (dummy_hash().to_owned(), false),
@@ -91,7 +131,6 @@ pub async fn verify(secret: String, phc: Option<String>) -> Result<bool, ApiErro
         Ok(ok && real)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("hash task: {e}")))?
 }
 
 /// An argon2id hash of a random value, made once with the same parameters.
