@@ -189,15 +189,23 @@ pub fn http_request(method: &'static str, route: String, status: u16, elapsed: D
 }
 
 /// Set the pool gauges from `db`'s pool as it is now.
-pub fn record_pool(db: &DatabaseConnection, max_connections: u32) {
-    let (size, idle) = match db.get_database_backend() {
+pub fn record_pool(db: &DatabaseConnection) {
+    let (size, idle, max_connections) = match db.get_database_backend() {
         DbBackend::Sqlite => {
             let pool = db.get_sqlite_connection_pool();
-            (pool.size(), pool.num_idle())
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
         }
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool();
-            (pool.size(), pool.num_idle())
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
         }
         _ => return,
     };
@@ -209,10 +217,10 @@ pub fn record_pool(db: &DatabaseConnection, max_connections: u32) {
 
 /// The Prometheus text exposition of every series, with the pool gauges fresh; empty when
 /// the recorder could not be installed.
-pub fn render(db: &DatabaseConnection, max_connections: u32) -> String {
+pub fn render(db: &DatabaseConnection) -> String {
     let Some(handle) = install() else {
         return String::new();
     };
-    record_pool(db, max_connections);
+    record_pool(db);
     handle.render()
 }

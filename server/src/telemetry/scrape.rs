@@ -68,7 +68,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
         );
         return response;
     }
-    let body = super::metrics::render(&state.db, state.config.database_max_connections);
+    let body = super::metrics::render(&state.db);
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
