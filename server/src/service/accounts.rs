@@ -3,13 +3,22 @@
 use entity::{account, contact, passkey, recovery_code};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    QueryTrait,
+    QueryTrait, Select,
     sea_query::{Expr, Func, Query, SelectStatement},
 };
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::clock::rfc3339;
+
+/// `(SELECT COUNT(*) FROM … WHERE …)` as a scalar subquery.
+fn count_of<E: EntityTrait>(rows: Select<E>) -> Expr {
+    let query: SelectStatement = rows
+        .select_only()
+        .expr(Func::count(Expr::val(1)))
+        .into_query();
+    Expr::SubQuery(None, Box::new(query.into()))
+}
 
 #[derive(FromQueryResult)]
 struct Counts {
@@ -40,36 +49,20 @@ pub async fn view<C: ConnectionTrait>(
 ) -> Result<AccountView, DbErr> {
     // One statement with three scalar subqueries: this body answers every log-in, and on
     // SQLite each statement is a round trip to the connection's thread.
-    let count = |query: SelectStatement| Expr::SubQuery(None, Box::new(query.into()));
     let counts = Query::select()
         .expr_as(
-            count(
-                passkey::Entity::find()
-                    .select_only()
-                    .expr(Func::count(Expr::val(1)))
-                    .filter(passkey::Column::AccountId.eq(account.id))
-                    .into_query(),
-            ),
+            count_of(passkey::Entity::find().filter(passkey::Column::AccountId.eq(account.id))),
             "passkeys",
         )
         .expr_as(
-            count(
-                contact::Entity::find()
-                    .select_only()
-                    .expr(Func::count(Expr::val(1)))
-                    .filter(contact::Column::AccountId.eq(account.id))
-                    .into_query(),
-            ),
+            count_of(contact::Entity::find().filter(contact::Column::AccountId.eq(account.id))),
             "contacts",
         )
         .expr_as(
-            count(
+            count_of(
                 recovery_code::Entity::find()
-                    .select_only()
-                    .expr(Func::count(Expr::val(1)))
                     .filter(recovery_code::Column::AccountId.eq(account.id))
-                    .filter(recovery_code::Column::UsedAt.is_null())
-                    .into_query(),
+                    .filter(recovery_code::Column::UsedAt.is_null()),
             ),
             "recovery_codes_remaining",
         )

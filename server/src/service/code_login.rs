@@ -242,10 +242,7 @@ pub async fn login_finish(
                     )
                     .await?;
                 }
-                // As for passkeys: nothing to clear (read just now) is the common case.
-                if account.failed_attempts > 0 || account.locked_until.is_some() {
-                    store::accounts::clear_failures(&txn, account.id).await?;
-                }
+                store::accounts::clear_failures_of(&txn, &account).await?;
                 let issued = sessions::complete_login(
                     &txn,
                     &state.config,

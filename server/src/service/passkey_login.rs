@@ -198,12 +198,8 @@ pub async fn login_finish(
                 let txn = store::begin_write(&db).await?;
                 // A passkey log-in proves the person; it clears a code lock-out (NIST SP
                 // 800-63B §3.2.2). The account row is written before the passkey row, the
-                // order removals lock them in. Skipped when the account, read just now, had
-                // nothing to clear: the common case, and one statement less. (A code failure
-                // counted in between stays counted until the next successful log-in.)
-                if account.failed_attempts > 0 || account.locked_until.is_some() {
-                    store::accounts::clear_failures(&txn, account.id).await?;
-                }
+                // order removals lock them in.
+                store::accounts::clear_failures_of(&txn, &account).await?;
                 // WebAuthn L3 §7.2 steps 21–22: store the new counter and backup state; the
                 // conditional write also refuses a passkey that was removed meanwhile.
                 let updated = store::passkeys::record_use(

@@ -93,6 +93,19 @@ pub async fn clear_failures<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), 
         .map(|_| ())
 }
 
+/// After a successful log-in: clear the failure count and lock of `account` (as read moments
+/// before), skipping the write when it had nothing to clear, the common case. A failure
+/// counted in between stays counted until the next successful log-in.
+pub async fn clear_failures_of<C: ConnectionTrait>(
+    db: &C,
+    account: &account::Model,
+) -> Result<(), DbErr> {
+    if account.failed_attempts > 0 || account.locked_until.is_some() {
+        clear_failures(db, account.id).await?;
+    }
+    Ok(())
+}
+
 /// Count one more failed code log-in and set the back-off; returns the new count.
 pub async fn add_failure<C: ConnectionTrait>(
     db: &C,
