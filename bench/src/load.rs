@@ -32,6 +32,9 @@ pub enum Scenario {
     PasskeyLogin,
     /// `login/code/start` + `login/code/finish` with a TOTP code.
     TotpLogin,
+    /// `login/code/start {method: totp}` only, for the accounts in turn: what a code log-in
+    /// costs the server before any code is checked.
+    TotpLoginStart,
     /// `signup/passkey/start` only.
     SignupStart,
     /// `signup/passkey/start` + `finish` (a new account each time).
@@ -52,6 +55,7 @@ impl Scenario {
             Self::Session => "session",
             Self::PasskeyLogin => "passkey-login",
             Self::TotpLogin => "totp-login",
+            Self::TotpLoginStart => "totp-login-start",
             Self::SignupStart => "signup-start",
             Self::Signup => "signup",
             Self::PasswordLogin => "password-login",
@@ -62,7 +66,11 @@ impl Scenario {
     pub fn needs_accounts(self) -> bool {
         matches!(
             self,
-            Self::Session | Self::PasskeyLogin | Self::TotpLogin | Self::SessionUnderHashing
+            Self::Session
+                | Self::PasskeyLogin
+                | Self::TotpLogin
+                | Self::TotpLoginStart
+                | Self::SessionUnderHashing
         )
     }
 }
@@ -334,6 +342,26 @@ pub async fn run_op(
             let result = totp_login(conn, rec, account, &code).await;
             key.in_use.store(false, Ordering::Release);
             result?;
+        }
+        Scenario::TotpLoginStart => {
+            let account = ctx.next_account()?;
+            let start = step(
+                rec,
+                "start",
+                StatusCode::ACCEPTED,
+                conn.post(
+                    "/api/v1/login/code/start",
+                    &json!({"username": account.username, "method": "totp"}),
+                    None,
+                ),
+            )
+            .await?;
+            let body = start
+                .json()
+                .map_err(|e| OpError::new(format!("start: {e}")))?;
+            if !body["ceremony"].is_string() {
+                return Err(OpError::new("start: no ceremony"));
+            }
         }
         Scenario::SignupStart => {
             let username = ctx.next_username("s");

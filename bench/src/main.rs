@@ -68,9 +68,9 @@ struct Cli {
     server_pid: Option<u32>,
     /// Scenarios to run, comma-separated, in this order (default: all; `none` for none).
     ///
-    /// healthz, session, passkey-login, totp-login, signup-start, signup, password-login,
-    /// session-under-hashing. `all` is every one of them in that order, so it ends with
-    /// session-under-hashing, which takes twice a scenario's time: `session` alone (the
+    /// healthz, session, passkey-login, totp-login, totp-login-start, signup-start, signup,
+    /// password-login, session-under-hashing. `all` is every one of them in that order, so it
+    /// ends with session-under-hashing, which takes twice a scenario's time: `session` alone (the
     /// baseline), then `session` again while --hash-clients clients run `password-login`
     /// (argon2id against the dummy hash of an unknown username; 401 `invalid_code` counts as
     /// success); it reports the rise of the session check's p99 (target: < 20 %).
@@ -619,7 +619,7 @@ async fn measure(
     let with_totp = scenarios
         .iter()
         .chain(sweep_scenarios)
-        .any(|s| *s == Scenario::TotpLogin);
+        .any(|s| matches!(s, Scenario::TotpLogin | Scenario::TotpLoginStart));
     let accounts = if needs_accounts {
         eprintln!(
             "preparing {} accounts{} with {} parallel sign-ups …",
