@@ -135,6 +135,36 @@ async fn activity_pages_backwards_with_limit_and_before(app: TestApp) {
             .await
             .is_empty()
     );
+    // The sign-up's three events share one millisecond. Paging by (at, id), two at a time,
+    // visits every event exactly once, in order; by time stamp alone a page boundary inside
+    // that millisecond would skip the rest of it.
+    let mut paged = events(&app, "?limit=2").await;
+    loop {
+        let last = paged.last().unwrap().clone();
+        let next = events(
+            &app,
+            &format!(
+                "?limit=2&before={}&before_id={}",
+                encode(last["at"].as_str().unwrap()),
+                last["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+        if next.is_empty() {
+            break;
+        }
+        paged.extend(next);
+    }
+    assert_eq!(paged, all);
+    let signup_second = events(
+        &app,
+        &format!("?before={}", encode(all[24]["at"].as_str().unwrap())),
+    )
+    .await;
+    assert!(
+        signup_second.is_empty(),
+        "by time alone the page after the 25th event is empty"
+    );
 }
 
 /// Percent-encode what an RFC 3339 time stamp may carry that a query string cannot.
@@ -151,6 +181,8 @@ async fn a_bad_activity_query_is_refused(app: TestApp) {
         "?limit=-1",
         "?before=yesterday",
         "?before=2026-13-01T00:00:00Z",
+        "?before_id=5f0c5c1e-8a57-4c38-9a3e-6f9a0e2b7d11",
+        "?before=2026-11-01T00:00:00Z&before_id=nope",
         "?colour=blue",
     ] {
         let r = app.get(&format!("/api/v1/account/events{query}")).await;

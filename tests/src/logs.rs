@@ -51,7 +51,8 @@ pub fn contains(needle: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn contains_token(text: &str, needle: &str) -> bool {
+/// Whether `text` contains `needle` as a whole token (see [`contains`]).
+pub fn contains_token(text: &str, needle: &str) -> bool {
     let is_word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
     text.match_indices(needle).any(|(at, _)| {
         !is_word(text[..at].chars().next_back())

@@ -18,7 +18,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(events))
 }
 
-/// `?limit=N&before=<RFC 3339>`; anything else is a bad request.
+/// `?limit=N&before=<RFC 3339>&before_id=<uuid>`; anything else is a bad request.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -31,6 +31,11 @@ pub struct EventsQuery {
     #[serde(default)]
     #[param(format = DateTime)]
     pub before: Option<String>,
+    /// With `before`: the `id` of the last event of the previous page, whose `at` is `before`.
+    /// The next page then starts right after that event, including other events of the same
+    /// millisecond (without it they would be skipped).
+    #[serde(default)]
+    pub before_id: Option<uuid::Uuid>,
 }
 
 /// The account's security activity
@@ -45,8 +50,8 @@ pub struct EventsQuery {
     security(("sesame_session" = [])),
     responses(
         (status = 200, description = "A page of events, newest first", body = [EventView]),
-        (status = 400, description = "`invalid_request`: a bad `limit` or `before`, or an \
-            unknown query parameter"),
+        (status = 400, description = "`invalid_request`: a bad `limit`, `before` or \
+            `before_id`, `before_id` without `before`, or an unknown query parameter"),
     ),
 )]
 async fn events(
@@ -61,6 +66,7 @@ async fn events(
         auth.account.id,
         query.limit,
         query.before.as_deref(),
+        query.before_id,
     )
     .await?;
     Ok(Json(events))

@@ -74,6 +74,7 @@ pub async fn list(
     account_id: Uuid,
     limit: Option<u64>,
     before: Option<&str>,
+    before_id: Option<Uuid>,
 ) -> Result<Vec<EventView>, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -81,7 +82,15 @@ pub async fn list(
             "limit must be 1 to {MAX_LIMIT}"
         )));
     }
-    let before = before.map(parse_time).transpose()?;
+    let before = match (before.map(parse_time).transpose()?, before_id) {
+        (Some(at), id) => Some((at, id)),
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(ApiError::InvalidRequest(
+                "before_id is used together with before".into(),
+            ));
+        }
+    };
     Ok(store::events::list(&state.db, account_id, limit, before)
         .await?
         .into_iter()

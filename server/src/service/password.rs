@@ -1,5 +1,6 @@
 //! Optional passwords: argon2id with the OWASP parameters (m = 19456 KiB, t = 2, p = 1), hashed
-//! on a bounded blocking pool so log-ins never stall the async runtime.
+//! on a few low-priority threads of its own (a bounded pool), so log-ins never stall the async
+//! runtime and a password flood does not slow the session check.
 //!
 //! Policy (NIST SP 800-63B rev 4 §3.1.1.2): 8–128 characters after NFKC, no composition rules,
 //! refused when the `zxcvbn` estimator scores it below 3 (≈10^10 guesses): that catches common,

@@ -2,8 +2,8 @@
 
 use entity::event;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SelectExt,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SelectExt,
 };
 use uuid::Uuid;
 
@@ -31,16 +31,29 @@ pub async fn insert<C: ConnectionTrait>(
     .map(|_| ())
 }
 
-/// Newest first; `before` (a time stamp) pages backwards.
+/// Newest first (by time, then id); `before` pages backwards: only events strictly older
+/// than a time stamp, or, with an id, strictly after the event `(at, id)` in that order, so
+/// that events written in the same millisecond (a sign-up writes three) are neither skipped
+/// nor repeated across pages.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     account_id: Uuid,
     limit: u64,
-    before: Option<i64>,
+    before: Option<(i64, Option<Uuid>)>,
 ) -> Result<Vec<event::Model>, DbErr> {
     let mut query = event::Entity::find().filter(event::Column::AccountId.eq(account_id));
-    if let Some(before) = before {
-        query = query.filter(event::Column::At.lt(before));
+    match before {
+        Some((at, None)) => query = query.filter(event::Column::At.lt(at)),
+        Some((at, Some(id))) => {
+            query = query.filter(
+                Condition::any().add(event::Column::At.lt(at)).add(
+                    Condition::all()
+                        .add(event::Column::At.eq(at))
+                        .add(event::Column::Id.lt(id)),
+                ),
+            );
+        }
+        None => {}
     }
     query
         .order_by_desc(event::Column::At)
