@@ -345,23 +345,7 @@ pub async fn run_op(
         }
         Scenario::TotpLoginStart => {
             let account = ctx.next_account()?;
-            let start = step(
-                rec,
-                "start",
-                StatusCode::ACCEPTED,
-                conn.post(
-                    "/api/v1/login/code/start",
-                    &json!({"username": account.username, "method": "totp"}),
-                    None,
-                ),
-            )
-            .await?;
-            let body = start
-                .json()
-                .map_err(|e| OpError::new(format!("start: {e}")))?;
-            if !body["ceremony"].is_string() {
-                return Err(OpError::new("start: no ceremony"));
-            }
+            totp_login_start(conn, rec, &account.username).await?;
         }
         Scenario::SignupStart => {
             let username = ctx.next_username("s");
@@ -401,23 +385,7 @@ const PASSWORD: &str = "correct horse battery staple 9";
 async fn password_login(conn: &mut Conn, rec: &mut Recorder) -> Result<(), OpError> {
     let simple = uuid::Uuid::new_v4().simple().to_string();
     let username = format!("nobody-{}", simple.get(..16).unwrap_or(&simple));
-    let start = step(
-        rec,
-        "start",
-        StatusCode::ACCEPTED,
-        conn.post(
-            "/api/v1/login/code/start",
-            &json!({"username": username, "method": "totp"}),
-            None,
-        ),
-    )
-    .await?;
-    let body = start
-        .json()
-        .map_err(|e| OpError::new(format!("start: {e}")))?;
-    if !body["ceremony"].is_string() {
-        return Err(OpError::new("start: no ceremony"));
-    }
+    let body = totp_login_start(conn, rec, &username).await?;
     let finish = step(
         rec,
         "finish",
@@ -469,19 +437,19 @@ fn claim_totp_step(ctx: &Ctx) -> Result<(&Account, &TotpKey, String), OpError> {
     ))
 }
 
-async fn totp_login(
+/// `login/code/start {method: totp}`: its body, which carries the ceremony.
+async fn totp_login_start(
     conn: &mut Conn,
     rec: &mut Recorder,
-    account: &Account,
-    code: &str,
-) -> Result<(), OpError> {
+    username: &str,
+) -> Result<serde_json::Value, OpError> {
     let start = step(
         rec,
         "start",
         StatusCode::ACCEPTED,
         conn.post(
             "/api/v1/login/code/start",
-            &json!({"username": account.username, "method": "totp"}),
+            &json!({"username": username, "method": "totp"}),
             None,
         ),
     )
@@ -489,6 +457,19 @@ async fn totp_login(
     let body = start
         .json()
         .map_err(|e| OpError::new(format!("start: {e}")))?;
+    if !body["ceremony"].is_string() {
+        return Err(OpError::new("start: no ceremony"));
+    }
+    Ok(body)
+}
+
+async fn totp_login(
+    conn: &mut Conn,
+    rec: &mut Recorder,
+    account: &Account,
+    code: &str,
+) -> Result<(), OpError> {
+    let body = totp_login_start(conn, rec, &account.username).await?;
     let finish = step(
         rec,
         "finish",

@@ -134,17 +134,14 @@ pub async fn add_start(
         exclude,
     )?;
     let row = entity::ceremony::Model {
-        id: Uuid::new_v4(),
-        kind: ADD_PASSKEY.to_owned(),
         account_id: Some(account.id),
         session_id: Some(auth.session.id),
-        username: None,
-        state: serde_json::to_string(&AddState { reg })
-            .map_err(|e| ApiError::Internal(format!("serialise state: {e}")))?,
-        code_hash: None,
-        attempts: 0,
-        created_at: now,
-        expires_at: now + CEREMONY_TTL_MS,
+        ..crate::service::new_ceremony(
+            ADD_PASSKEY,
+            crate::service::to_json(&AddState { reg })?,
+            now,
+            CEREMONY_TTL_MS,
+        )
     };
     let id = row.id;
     crate::service::save_ceremony(state, row).await?;

@@ -52,16 +52,14 @@ pub async fn start(
         state,
         entity::ceremony::Model {
             id,
-            kind: KIND.into(),
             account_id: Some(auth.account.id),
             session_id: Some(auth.session.id),
-            username: None,
-            state: serde_json::to_string(&State { sealed })
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
-            code_hash: None,
-            attempts: 0,
-            created_at: now,
-            expires_at: now + codes::CODE_TTL_MS,
+            ..crate::service::new_ceremony(
+                KIND,
+                crate::service::to_json(&State { sealed })?,
+                now,
+                codes::CODE_TTL_MS,
+            )
         },
     )
     .await?;

@@ -47,28 +47,6 @@ struct LoginState {
     method: CodeMethod,
 }
 
-pub(crate) fn ceremony_row(
-    kind: &str,
-    account_id: Option<Uuid>,
-    state: String,
-    code_hash: Option<Vec<u8>>,
-    id: Uuid,
-    now: i64,
-) -> entity::ceremony::Model {
-    entity::ceremony::Model {
-        id,
-        kind: kind.to_owned(),
-        account_id,
-        session_id: None,
-        username: None,
-        state,
-        code_hash,
-        attempts: 0,
-        created_at: now,
-        expires_at: now + codes::CODE_TTL_MS,
-    }
-}
-
 /// Log-in step 1: always 202 with a ceremony. For an email/SMS method of a real account a code
 /// is sent to its most recent verified contact of that channel; for an unknown user or a
 /// method the account lacks nothing is sent and finishing fails like a wrong code.
@@ -127,14 +105,17 @@ pub async fn login_start(
         )
         .await?;
     }
-    let row = ceremony_row(
-        LOGIN,
-        account.as_ref().map(|a| a.id),
-        to_json(&LoginState { method })?,
-        code_hash,
+    let row = entity::ceremony::Model {
         id,
-        now,
-    );
+        account_id: account.as_ref().map(|a| a.id),
+        code_hash,
+        ..super::new_ceremony(
+            LOGIN,
+            to_json(&LoginState { method })?,
+            now,
+            codes::CODE_TTL_MS,
+        )
+    };
     crate::service::save_ceremony(state, row).await?;
     if let Some((channel, address, code)) = delivery
         && let Err(e) = codes::deliver(state, channel, &address, CodePurpose::LogIn, &code).await

@@ -6,7 +6,7 @@ use sesame_delivery::CodePurpose;
 use uuid::Uuid;
 
 use super::{
-    code_login::{ceremony_row, from_json, to_json},
+    code_login::{from_json, to_json},
     codes::{self, Channel},
     sessions::{self, Issued},
 };
@@ -41,18 +41,16 @@ pub async fn signup_start(
     codes::allow_send(&state.db, &format!("{}:{address}", channel.as_str()), now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);
-    let row = ceremony_row(
-        SIGNUP,
-        None,
-        to_json(&SignupState {
-            username,
-            channel,
-            address: address.clone(),
-        })?,
-        Some(hash),
+    let state_json = to_json(&SignupState {
+        username,
+        channel,
+        address: address.clone(),
+    })?;
+    let row = entity::ceremony::Model {
         id,
-        now,
-    );
+        code_hash: Some(hash),
+        ..super::new_ceremony(SIGNUP, state_json, now, codes::CODE_TTL_MS)
+    };
     crate::service::save_ceremony(state, row).await?;
     if let Err(e) = codes::deliver(state, channel, &address, CodePurpose::SignUp, &code).await {
         // Nothing that could be finished is left behind.

@@ -76,15 +76,10 @@ pub async fn start(
         state,
         entity::ceremony::Model {
             id,
-            kind: KIND.into(),
             account_id: Some(auth.account.id),
             session_id: Some(auth.session.id),
-            username: None,
-            state: state_json,
             code_hash: Some(hash),
-            attempts: 0,
-            created_at: now,
-            expires_at: now + codes::CODE_TTL_MS,
+            ..crate::service::new_ceremony(KIND, state_json, now, codes::CODE_TTL_MS)
         },
     )
     .await?;

@@ -76,6 +76,29 @@ pub(crate) fn from_json<T: for<'de> serde::Deserialize<'de>>(
         .map_err(|e| crate::error::ApiError::Internal(format!("stored state unreadable: {e}")))
 }
 
+/// A new ceremony row of `kind` with its JSON `state`, started `now` and valid for `ttl_ms`,
+/// tied to nothing yet. Callers set what applies with struct update syntax:
+/// `Model { account_id: Some(id), code_hash: Some(hash), ..new_ceremony(KIND, state, now, ttl) }`.
+pub(crate) fn new_ceremony(
+    kind: &str,
+    state: String,
+    now: i64,
+    ttl_ms: i64,
+) -> entity::ceremony::Model {
+    entity::ceremony::Model {
+        id: uuid::Uuid::new_v4(),
+        kind: kind.to_owned(),
+        account_id: None,
+        session_id: None,
+        username: None,
+        state,
+        code_hash: None,
+        attempts: 0,
+        created_at: now,
+        expires_at: now + ttl_ms,
+    }
+}
+
 /// Store a ceremony that was just started, through the writer ([`crate::db::Writer`]).
 pub(crate) async fn save_ceremony(
     state: &crate::state::AppState,

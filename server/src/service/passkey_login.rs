@@ -11,7 +11,7 @@ use webauthn_rs::{
 
 use super::{
     Method,
-    passkeys::{Started, ceremony_row, from_json, options_json, to_json},
+    passkeys::{CEREMONY_TTL_MS, Started, from_json, options_json, to_json},
     sessions::{self, Authenticated, Issued},
 };
 use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
@@ -86,7 +86,10 @@ pub async fn login_start(
             }
         }
     };
-    let row = ceremony_row(LOGIN, account_id, None, to_json(&saved)?, now);
+    let row = entity::ceremony::Model {
+        account_id,
+        ..super::new_ceremony(LOGIN, to_json(&saved)?, now, CEREMONY_TTL_MS)
+    };
     let id = row.id;
     crate::service::save_ceremony(state, row).await?;
     Ok(Started {

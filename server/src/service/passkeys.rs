@@ -98,27 +98,6 @@ pub(crate) fn options_json<T: Serialize>(value: &T) -> Result<serde_json::Value,
     serde_json::to_value(value).map_err(|e| ApiError::Internal(format!("serialise options: {e}")))
 }
 
-pub(crate) fn ceremony_row(
-    kind: &str,
-    account_id: Option<Uuid>,
-    username: Option<String>,
-    state: String,
-    now: i64,
-) -> entity::ceremony::Model {
-    entity::ceremony::Model {
-        id: Uuid::new_v4(),
-        kind: kind.to_owned(),
-        account_id,
-        session_id: None,
-        username,
-        state,
-        code_hash: None,
-        attempts: 0,
-        created_at: now,
-        expires_at: now + CEREMONY_TTL_MS,
-    }
-}
-
 /// Creation options for a new passkey of `user_handle`: discoverable (`residentKey: required`,
 /// contract "Sign-up"), user verification required, excluding `exclude`.
 pub(crate) fn creation_options(
@@ -168,18 +147,16 @@ pub async fn signup_start(
     // carry personally identifying information).
     let user_handle = Uuid::new_v4();
     let (ccr, reg) = creation_options(state, user_handle, &username, &display_name, Vec::new())?;
-    let row = ceremony_row(
-        SIGNUP,
-        None,
-        Some(username.clone()),
-        to_json(&SignupState {
-            reg,
-            username,
-            display_name,
-            user_handle,
-        })?,
-        now,
-    );
+    let state_json = to_json(&SignupState {
+        reg,
+        username: username.clone(),
+        display_name,
+        user_handle,
+    })?;
+    let row = entity::ceremony::Model {
+        username: Some(username),
+        ..super::new_ceremony(SIGNUP, state_json, now, CEREMONY_TTL_MS)
+    };
     let id = row.id;
     crate::service::save_ceremony(state, row).await?;
     Ok(Started {

@@ -74,15 +74,10 @@ pub async fn issue(admin: &Admin, username: &str, now: i64) -> Result<IssuedLink
         &txn,
         entity::ceremony::Model {
             id,
-            kind: KIND.to_owned(),
             account_id: Some(account.id),
-            session_id: None,
             username: Some(account.username.clone()),
-            state: "{}".to_owned(),
             code_hash: Some(hash),
-            attempts: 0,
-            created_at: now,
-            expires_at,
+            ..crate::service::new_ceremony(KIND, "{}".to_owned(), now, expires_at - now)
         },
     )
     .await?;

@@ -55,13 +55,15 @@ pub async fn start(state: &AppState, token: &str, now: i64) -> Result<Started, A
         &account.display_name,
         exclude,
     )?;
-    let mut row = passkeys::ceremony_row(
-        PASSKEY,
-        Some(account.id),
-        None,
-        passkeys::to_json(&PasskeyState { reg, link: link.id })?,
-        now,
-    );
+    let mut row = entity::ceremony::Model {
+        account_id: Some(account.id),
+        ..crate::service::new_ceremony(
+            PASSKEY,
+            passkeys::to_json(&PasskeyState { reg, link: link.id })?,
+            now,
+            passkeys::CEREMONY_TTL_MS,
+        )
+    };
     // Never outlive the link it was opened with.
     row.expires_at = row.expires_at.min(link.expires_at);
     let ceremony = row.id;
