@@ -132,13 +132,12 @@ thread_local! {
 /// earlier hash left there does not matter; it is wiped afterwards all the same.
 fn hash_into(
     argon2: &Argon2<'_>,
-    params: &Params,
     secret: &[u8],
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<(), ApiError> {
     BLOCKS.with_borrow_mut(|blocks| {
-        blocks.resize(params.block_count(), Block::default());
+        blocks.resize(argon2.params().block_count(), Block::default());
         let result = argon2.hash_password_into_with_memory(secret, salt, out, &mut blocks[..]);
         blocks.fill(Block::default());
         result.map_err(internal)
@@ -148,14 +147,13 @@ fn hash_into(
 /// The PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) of `secret` with a new random salt.
 fn hash_now(secret: &[u8]) -> Result<String, ApiError> {
     let argon2 = argon2()?;
-    let params = argon2.params().clone();
     let salt = Salt::new(&crypto::random_bytes::<16>()).map_err(internal)?;
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    hash_into(&argon2, &params, secret, &salt, &mut out)?;
+    hash_into(&argon2, secret, &salt, &mut out)?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(internal)?,
+        params: ParamsString::try_from(argon2.params()).map_err(internal)?,
         salt: Some(salt),
         hash: Some(Output::new(&out).map_err(internal)?),
     };
@@ -178,12 +176,12 @@ fn verify_now(secret: &[u8], phc: &str) -> Result<bool, ApiError> {
         None => Version::default(),
     };
     let params = Params::try_from(&parsed).map_err(internal)?;
-    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let argon2 = Argon2::new(algorithm, version, params);
     let mut buffer = [0u8; Output::MAX_LENGTH];
     let out = buffer
         .get_mut(..expected.len())
         .ok_or_else(|| internal("output length"))?;
-    hash_into(&argon2, &params, secret, salt, out)?;
+    hash_into(&argon2, secret, salt, out)?;
     Ok(Output::new(out).map_err(internal)? == *expected)
 }
 
