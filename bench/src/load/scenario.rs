@@ -1,0 +1,292 @@
+//! The scenarios: what one operation of each sends, and the checks on its answers.
+
+use std::sync::atomic::Ordering;
+
+use hyper::StatusCode;
+use serde_json::json;
+use sesame_softauth::{SoftAuthenticator, Tamper};
+
+use super::{
+    accounts::{Account, Ctx, claim_totp_step},
+    recorder::{OpError, Recorder, step},
+};
+use crate::client::Conn;
+
+/// What one operation of the load is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// `GET /healthz`: the floor (HTTP stack only).
+    Healthz,
+    /// `GET /api/v1/session` with one of the accounts' session cookies.
+    Session,
+    /// Log-in start (with username) → soft authenticator → finish → `GET /api/v1/session`.
+    PasskeyLogin,
+    /// `login/code/start` + `login/code/finish` with a TOTP code.
+    TotpLogin,
+    /// `login/code/start {method: totp}` only, for the accounts in turn: what a code log-in
+    /// costs the server before any code is checked.
+    TotpLoginStart,
+    /// `signup/passkey/start` only.
+    SignupStart,
+    /// `signup/passkey/start` + `finish` (a new account each time).
+    Signup,
+    /// `login/code/start` + `login/code/finish` with a password for a username that does not
+    /// exist: the server verifies the password against its dummy argon2id hash (m = 19 MiB,
+    /// t = 2) on its bounded hashing pool and answers 401 `invalid_code`, which counts as success.
+    PasswordLogin,
+    /// Not one operation but a combined measurement: `session` alone (the baseline), then
+    /// `session` again while `--hash-clients` closed-loop clients run `password-login`.
+    SessionUnderHashing,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Healthz => "healthz",
+            Self::Session => "session",
+            Self::PasskeyLogin => "passkey-login",
+            Self::TotpLogin => "totp-login",
+            Self::TotpLoginStart => "totp-login-start",
+            Self::SignupStart => "signup-start",
+            Self::Signup => "signup",
+            Self::PasswordLogin => "password-login",
+            Self::SessionUnderHashing => "session-under-hashing",
+        }
+    }
+
+    pub fn needs_accounts(self) -> bool {
+        matches!(
+            self,
+            Self::Session
+                | Self::PasskeyLogin
+                | Self::TotpLogin
+                | Self::TotpLoginStart
+                | Self::SessionUnderHashing
+        )
+    }
+}
+
+/// One operation of `scenario`.
+pub async fn run_op(
+    ctx: &Ctx,
+    scenario: Scenario,
+    conn: &mut Conn,
+    rec: &mut Recorder,
+) -> Result<(), OpError> {
+    match scenario {
+        Scenario::Healthz => {
+            step(rec, "healthz", StatusCode::OK, conn.get("/healthz", None)).await?;
+        }
+        Scenario::Session => {
+            let account = ctx.next_account()?;
+            step(
+                rec,
+                "session",
+                StatusCode::OK,
+                conn.get("/api/v1/session", Some(&account.cookie)),
+            )
+            .await?;
+        }
+        Scenario::PasskeyLogin => {
+            let account = ctx.next_account()?;
+            let start = step(
+                rec,
+                "start",
+                StatusCode::OK,
+                conn.post(
+                    "/api/v1/login/passkey/start",
+                    &json!({"username": account.username}),
+                    None,
+                ),
+            )
+            .await?;
+            let body = start
+                .json()
+                .map_err(|e| OpError::new(format!("start: {e}")))?;
+            let credential = {
+                let mut auth = account
+                    .auth
+                    .lock()
+                    .map_err(|_| OpError::fatal("authenticator lock poisoned"))?;
+                auth.assert(&body["options"], &Tamper::default())
+                    .map_err(|e| OpError::new(format!("assert: {e}")))?
+            };
+            let finish = step(
+                rec,
+                "finish",
+                StatusCode::OK,
+                conn.post(
+                    "/api/v1/login/passkey/finish",
+                    &json!({"ceremony": body["ceremony"], "credential": credential}),
+                    None,
+                ),
+            )
+            .await?;
+            let cookie = finish
+                .session_cookie
+                .ok_or_else(|| OpError::new("finish: no session cookie"))?;
+            step(
+                rec,
+                "session",
+                StatusCode::OK,
+                conn.get("/api/v1/session", Some(&cookie)),
+            )
+            .await?;
+        }
+        Scenario::TotpLogin => {
+            let (account, key, code) = claim_totp_step(ctx)?;
+            let result = totp_login(conn, rec, account, &code).await;
+            key.in_use.store(false, Ordering::Release);
+            result?;
+        }
+        Scenario::TotpLoginStart => {
+            let account = ctx.next_account()?;
+            totp_login_start(conn, rec, &account.username).await?;
+        }
+        Scenario::SignupStart => {
+            let username = ctx.next_username("s");
+            step(
+                rec,
+                "start",
+                StatusCode::OK,
+                conn.post(
+                    "/api/v1/signup/passkey/start",
+                    &json!({"username": username}),
+                    None,
+                ),
+            )
+            .await?;
+        }
+        Scenario::Signup => {
+            let username = ctx.next_username("n");
+            let mut auth = SoftAuthenticator::new(&ctx.target.origin).with_counter_start(0);
+            signup(conn, rec, &username, &mut auth).await?;
+        }
+        Scenario::PasswordLogin => password_login(conn, rec).await?,
+        Scenario::SessionUnderHashing => {
+            return Err(OpError::fatal(
+                "session-under-hashing is a combined measurement, not one operation",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The password sent by `password-login` (any will do: the dummy hash matches none).
+const PASSWORD: &str = "correct horse battery staple 9";
+
+/// A code log-in with a password for a username that does not exist (a fresh one each time,
+/// so no lock-out and no per-ceremony wrong-code limit applies): the server runs one argon2id
+/// verification against its dummy hash and answers 401 `invalid_code`, the expected answer.
+async fn password_login(conn: &mut Conn, rec: &mut Recorder) -> Result<(), OpError> {
+    let simple = uuid::Uuid::new_v4().simple().to_string();
+    let username = format!("nobody-{}", simple.get(..16).unwrap_or(&simple));
+    let body = totp_login_start(conn, rec, &username).await?;
+    let finish = step(
+        rec,
+        "finish",
+        StatusCode::UNAUTHORIZED,
+        conn.post(
+            "/api/v1/login/code/finish",
+            &json!({"ceremony": body["ceremony"], "code": "000000", "password": PASSWORD}),
+            None,
+        ),
+    )
+    .await?;
+    let code = finish.error_code();
+    if code != "invalid_code" {
+        return Err(OpError::new(format!("finish: 401 {code}")));
+    }
+    Ok(())
+}
+
+/// `login/code/start {method: totp}`: its body, which carries the ceremony.
+async fn totp_login_start(
+    conn: &mut Conn,
+    rec: &mut Recorder,
+    username: &str,
+) -> Result<serde_json::Value, OpError> {
+    let start = step(
+        rec,
+        "start",
+        StatusCode::ACCEPTED,
+        conn.post(
+            "/api/v1/login/code/start",
+            &json!({"username": username, "method": "totp"}),
+            None,
+        ),
+    )
+    .await?;
+    let body = start
+        .json()
+        .map_err(|e| OpError::new(format!("start: {e}")))?;
+    if !body["ceremony"].is_string() {
+        return Err(OpError::new("start: no ceremony"));
+    }
+    Ok(body)
+}
+
+async fn totp_login(
+    conn: &mut Conn,
+    rec: &mut Recorder,
+    account: &Account,
+    code: &str,
+) -> Result<(), OpError> {
+    let body = totp_login_start(conn, rec, &account.username).await?;
+    let finish = step(
+        rec,
+        "finish",
+        StatusCode::OK,
+        conn.post(
+            "/api/v1/login/code/finish",
+            &json!({"ceremony": body["ceremony"], "code": code}),
+            None,
+        ),
+    )
+    .await?;
+    if finish.session_cookie.is_none() {
+        return Err(OpError::new("finish: no session cookie"));
+    }
+    Ok(())
+}
+
+/// Passkey sign-up; returns the session cookie.
+pub(super) async fn signup(
+    conn: &mut Conn,
+    rec: &mut Recorder,
+    username: &str,
+    auth: &mut SoftAuthenticator,
+) -> Result<String, OpError> {
+    let start = step(
+        rec,
+        "start",
+        StatusCode::OK,
+        conn.post(
+            "/api/v1/signup/passkey/start",
+            &json!({"username": username}),
+            None,
+        ),
+    )
+    .await?;
+    let body = start
+        .json()
+        .map_err(|e| OpError::new(format!("start: {e}")))?;
+    let credential = auth
+        .register(&body["options"], &Tamper::default())
+        .map_err(|e| OpError::new(format!("register: {e}")))?;
+    let finish = step(
+        rec,
+        "finish",
+        StatusCode::CREATED,
+        conn.post(
+            "/api/v1/signup/passkey/finish",
+            &json!({"ceremony": body["ceremony"], "credential": credential}),
+            None,
+        ),
+    )
+    .await?;
+    finish
+        .session_cookie
+        .ok_or_else(|| OpError::new("finish: no session cookie"))
+}
