@@ -1,7 +1,9 @@
 //! The account (contract "Account").
 
 use axum::{Json, extract::State};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 
 use crate::{
     auth::CurrentSession,

@@ -6,7 +6,9 @@ use axum::{
     http::StatusCode,
 };
 use serde::Deserialize;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 use uuid::Uuid;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 

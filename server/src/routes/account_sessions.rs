@@ -5,7 +5,9 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
 };
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 use uuid::Uuid;
 
 use crate::{

@@ -6,7 +6,9 @@ use axum::{
     http::{HeaderMap, StatusCode},
 };
 use serde::{Deserialize, Serialize};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 use uuid::Uuid;
 
 use super::{AccountBody, ceremony_id};

@@ -1,7 +1,9 @@
 //! `/healthz` (the process runs) and `/readyz` (the database answers).
 
 use axum::extract::State;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 
 use crate::{error::ApiError, state::AppState};
 

@@ -6,7 +6,9 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
 };
 use serde::{Deserialize, Serialize};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 use uuid::Uuid;
 use webauthn_rs::prelude::PublicKeyCredential;
 

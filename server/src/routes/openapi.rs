@@ -29,7 +29,9 @@ use utoipa::{
         tag::TagBuilder,
     },
 };
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 
 use crate::{
     error::{ApiError, ErrorBody},

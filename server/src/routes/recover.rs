@@ -10,7 +10,9 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::{AccountBody, CeremonyOptions, ceremony_id, parse_credential};

@@ -9,7 +9,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde::Serialize;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
+
+use super::routes;
 
 use crate::{error::ApiError, state::AppState};
 

@@ -19,9 +19,9 @@ use axum::{
 };
 use sha2::{Digest, Sha256};
 use tokio::{net::TcpListener, task::JoinHandle};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
-use crate::{config::Config, error::ApiError, state::AppState};
+use crate::{config::Config, error::ApiError, routes::routes, state::AppState};
 
 /// The Prometheus text format.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
