@@ -145,18 +145,7 @@ pub async fn run_op(
             totp_login_start(conn, rec, &account.username).await?;
         }
         Scenario::SignupStart => {
-            let username = ctx.next_username("s");
-            step(
-                rec,
-                "start",
-                StatusCode::OK,
-                conn.post(
-                    "/api/v1/signup/passkey/start",
-                    &json!({"username": username}),
-                    None,
-                ),
-            )
-            .await?;
+            signup_start(conn, rec, &ctx.next_username("s")).await?;
         }
         Scenario::Signup => {
             let username = ctx.next_username("n");
@@ -251,13 +240,12 @@ async fn totp_login(
     Ok(())
 }
 
-/// Passkey sign-up; returns the session cookie.
-pub(super) async fn signup(
+/// Passkey sign-up start (the `start` step); returns the `{ceremony, options}` body.
+async fn signup_start(
     conn: &mut Conn,
     rec: &mut Recorder,
     username: &str,
-    auth: &mut SoftAuthenticator,
-) -> Result<String, OpError> {
+) -> Result<serde_json::Value, OpError> {
     let start = step(
         rec,
         "start",
@@ -269,9 +257,19 @@ pub(super) async fn signup(
         ),
     )
     .await?;
-    let body = start
+    start
         .json()
-        .map_err(|e| OpError::new(format!("start: {e}")))?;
+        .map_err(|e| OpError::new(format!("start: {e}")))
+}
+
+/// Passkey sign-up; returns the session cookie.
+pub(super) async fn signup(
+    conn: &mut Conn,
+    rec: &mut Recorder,
+    username: &str,
+    auth: &mut SoftAuthenticator,
+) -> Result<String, OpError> {
+    let body = signup_start(conn, rec, username).await?;
     let credential = auth
         .register(&body["options"], &Tamper::default())
         .map_err(|e| OpError::new(format!("register: {e}")))?;
