@@ -196,20 +196,14 @@ async fn totp_login_start(
     rec: &mut Recorder,
     username: &str,
 ) -> Result<serde_json::Value, OpError> {
-    let start = step(
+    let body = start_step(
+        conn,
         rec,
-        "start",
         StatusCode::ACCEPTED,
-        conn.post(
-            "/api/v1/login/code/start",
-            &json!({"username": username, "method": "totp"}),
-            None,
-        ),
+        "/api/v1/login/code/start",
+        &json!({"username": username, "method": "totp"}),
     )
     .await?;
-    let body = start
-        .json()
-        .map_err(|e| OpError::new(format!("start: {e}")))?;
     if !body["ceremony"].is_string() {
         return Err(OpError::new("start: no ceremony"));
     }
@@ -240,26 +234,36 @@ async fn totp_login(
     Ok(())
 }
 
-/// Passkey sign-up start (the `start` step); returns the `{ceremony, options}` body.
+/// A ceremony's `start` step without a session: POST `body` to `path`, expect `status`;
+/// returns the response body.
+async fn start_step(
+    conn: &mut Conn,
+    rec: &mut Recorder,
+    status: StatusCode,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, OpError> {
+    let start = step(rec, "start", status, conn.post(path, body, None)).await?;
+    start
+        .json()
+        .map_err(|e| OpError::new(format!("start: {e}")))
+}
+
+/// Passkey sign-up start; returns the `{ceremony, options}` body.
 async fn signup_start(
     conn: &mut Conn,
     rec: &mut Recorder,
     username: &str,
 ) -> Result<serde_json::Value, OpError> {
-    let start = step(
+    let body = json!({"username": username});
+    start_step(
+        conn,
         rec,
-        "start",
         StatusCode::OK,
-        conn.post(
-            "/api/v1/signup/passkey/start",
-            &json!({"username": username}),
-            None,
-        ),
+        "/api/v1/signup/passkey/start",
+        &body,
     )
-    .await?;
-    start
-        .json()
-        .map_err(|e| OpError::new(format!("start: {e}")))
+    .await
 }
 
 /// Passkey sign-up; returns the session cookie.
