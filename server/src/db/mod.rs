@@ -11,7 +11,7 @@ pub use writer::Writer;
 
 /// The most connections Sesame opens to one SQLite file, whatever
 /// `SESAME_DATABASE_MAX_CONNECTIONS` says: one writer and up to three readers (see
-/// [`connect_server`]). Each connection costs a thread and a page cache.
+/// [`writer_connections`] and [`connect_reads`]). Each connection costs a thread and a page cache.
 pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
 /// The server's connections. On PostgreSQL both are the same pool. On SQLite `db` is a pool
