@@ -32,7 +32,7 @@ thread_local! {
 }
 
 /// Whether the routers being built are asked for their OpenAPI descriptions (see `routes!`).
-pub fn describing() -> bool {
+pub(crate) fn describing() -> bool {
     DESCRIBING.get()
 }
 
