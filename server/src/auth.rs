@@ -61,9 +61,14 @@ impl FromRequestParts<AppState> for CurrentSession {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token =
             token_from(&parts.headers, state.cookie_name).ok_or(ApiError::Unauthenticated)?;
-        let found =
-            sessions::authenticate(&state.reads, &state.db, &state.config, &token, state.now())
-                .await?;
+        let found = sessions::authenticate(
+            state.session_reads(),
+            &state.db,
+            &state.config,
+            &token,
+            state.now(),
+        )
+        .await?;
         found.map(CurrentSession).ok_or(ApiError::Unauthenticated)
     }
 }
@@ -78,9 +83,14 @@ impl OptionalFromRequestParts<AppState> for CurrentSession {
         let Some(token) = token_from(&parts.headers, state.cookie_name) else {
             return Ok(None);
         };
-        let found =
-            sessions::authenticate(&state.reads, &state.db, &state.config, &token, state.now())
-                .await?;
+        let found = sessions::authenticate(
+            state.session_reads(),
+            &state.db,
+            &state.config,
+            &token,
+            state.now(),
+        )
+        .await?;
         Ok(found.map(CurrentSession))
     }
 }

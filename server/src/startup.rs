@@ -89,7 +89,8 @@ impl Application {
         let reads = db::connect_reads(url, &db, max)
             .await
             .map_err(StartupError::Database)?;
-        let pools = db::Pools { db, reads };
+        let inline = db::connect_inline(url).map_err(StartupError::Database)?;
+        let pools = db::Pools { db, reads, inline };
         let key = match (overrides.key, &config.server_key) {
             (Some(key), _) => key,
             (None, Some(hex)) => ServerKey::from_hex(hex).ok_or_else(|| {
@@ -210,6 +211,7 @@ fn build_state(
         writer,
         db: pools.db,
         reads: pools.reads,
+        inline: pools.inline,
         config,
         webauthn,
         key,

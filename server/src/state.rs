@@ -19,6 +19,8 @@ pub struct Inner {
     /// Stand-alone hot reads: on SQLite read-only connections beside the single writer; on
     /// PostgreSQL the same pool as `db`.
     pub reads: DatabaseConnection,
+    /// SQLite: the session check's read on the calling thread (see [`crate::db::reads`]).
+    pub inline: Option<Arc<crate::db::InlineReads>>,
     /// Runs hot writes on SQLite's writing thread (see [`crate::db::Writer`]).
     pub writer: crate::db::Writer,
     pub config: Config,
@@ -44,5 +46,11 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// What the session check reads through: the read pool, and on SQLite the readers that
+    /// run on the calling thread, which are used when present.
+    pub fn session_reads(&self) -> (&DatabaseConnection, Option<&crate::db::InlineReads>) {
+        (&self.reads, self.inline.as_deref())
     }
 }

@@ -5,8 +5,10 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+pub mod reads;
 pub mod writer;
 
+pub use reads::InlineReads;
 pub use writer::Writer;
 
 /// The most connections Sesame opens to one SQLite file, whatever
@@ -32,6 +34,20 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 pub struct Pools {
     pub db: DatabaseConnection,
     pub reads: DatabaseConnection,
+    /// SQLite only (a file, not `:memory:`): the session check's read on the calling thread.
+    pub inline: Option<std::sync::Arc<InlineReads>>,
+}
+
+/// The session check's readers ([`InlineReads`]) for a SQLite file; `None` on PostgreSQL and
+/// for an in-memory SQLite database (which exists only inside the writer's connection).
+pub fn connect_inline(url: &str) -> Result<Option<std::sync::Arc<InlineReads>>, DbErr> {
+    if !is_sqlite(url) {
+        return Ok(None);
+    }
+    match sqlite_path(url) {
+        Some(path) => Ok(Some(std::sync::Arc::new(InlineReads::open(path.into())?))),
+        None => Ok(None),
+    }
 }
 
 /// How many connections the pool that writes gets: one on SQLite (see [`Pools`]).
@@ -134,16 +150,20 @@ fn sqlite_options(url: &str, max_connections: u32) -> ConnectOptions {
     options
 }
 
-/// The directory part of a `sqlite://dir/file.db` URL, if any.
-fn sqlite_dir(url: &str) -> Option<String> {
+/// The file of a `sqlite://dir/file.db?…` URL; `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<&str> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
-    let path = path.split('?').next()?;
-    if path.is_empty() || path == ":memory:" {
-        return None;
-    }
-    let parent = std::path::Path::new(path).parent()?;
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory");
+    (!memory).then_some(path)
+}
+
+/// The directory part of a `sqlite://dir/file.db` URL, if any.
+fn sqlite_dir(url: &str) -> Option<String> {
+    let parent = std::path::Path::new(sqlite_path(url)?).parent()?;
     let parent = parent.to_str()?;
     (!parent.is_empty()).then(|| parent.to_owned())
 }
