@@ -62,7 +62,7 @@ impl FromRequestParts<AppState> for CurrentSession {
         let token =
             token_from(&parts.headers, state.cookie_name).ok_or(ApiError::Unauthenticated)?;
         let found = sessions::authenticate(
-            state.session_reads(),
+            state.read_side(),
             &state.db,
             &state.config,
             &token,
@@ -84,7 +84,7 @@ impl OptionalFromRequestParts<AppState> for CurrentSession {
             return Ok(None);
         };
         let found = sessions::authenticate(
-            state.session_reads(),
+            state.read_side(),
             &state.db,
             &state.config,
             &token,

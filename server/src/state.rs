@@ -48,9 +48,11 @@ impl AppState {
         self.clock.now_ms()
     }
 
-    /// What the session check reads through: the read pool, and on SQLite the readers that
-    /// run on the calling thread, which are used when present.
-    pub fn session_reads(&self) -> (&DatabaseConnection, Option<&crate::db::InlineReads>) {
-        (&self.reads, self.inline.as_deref())
+    /// Where the hot stand-alone reads go (see [`crate::db::Reads`]).
+    pub fn read_side(&self) -> crate::db::Reads<'_> {
+        crate::db::Reads {
+            pool: &self.reads,
+            inline: self.inline.as_deref(),
+        }
     }
 }

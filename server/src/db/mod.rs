@@ -8,7 +8,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 pub mod reads;
 pub mod writer;
 
-pub use reads::InlineReads;
+pub use reads::{InlineReads, Reads};
 pub use writer::Writer;
 
 /// The most connections Sesame opens to one SQLite file, whatever

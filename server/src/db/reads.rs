@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Row};
 use sea_orm::sea_query::Value;
-use sea_orm::{DbErr, RuntimeErr, Statement};
+use sea_orm::{DatabaseConnection, DbErr, RuntimeErr, Statement};
 
 /// How long a reader waits for a lock before its read fails with 503. In WAL mode a reader
 /// only waits while another connection recovers the WAL index, a matter of milliseconds; the
@@ -26,6 +26,21 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 16;
+
+/// Where the hot stand-alone reads go: the read pool, and on SQLite the readers that run on
+/// the calling thread, which the hot reads use when present.
+#[derive(Clone, Copy, Debug)]
+pub struct Reads<'a> {
+    pub pool: &'a DatabaseConnection,
+    pub inline: Option<&'a InlineReads>,
+}
+
+impl<'a> Reads<'a> {
+    /// Reads through `pool` only (the admin commands, which answer once and exit).
+    pub fn pooled(pool: &'a DatabaseConnection) -> Self {
+        Self { pool, inline: None }
+    }
+}
 
 /// Connections to one SQLite file, opened when first needed (one per thread reading at the
 /// same moment, so at most one per runtime worker) and reused.

@@ -30,5 +30,7 @@ async fn account(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
 ) -> ApiResult<Json<AccountView>> {
-    Ok(Json(accounts::view(&state.reads, &auth.account).await?))
+    Ok(Json(
+        accounts::view(state.read_side(), &auth.account).await?,
+    ))
 }

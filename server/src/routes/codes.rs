@@ -139,7 +139,7 @@ async fn signup_finish(
         code_login::signup_finish(&state, ceremony, &body.code, &client, state.now()).await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
-    let account = accounts::view(&state.reads, &account).await?;
+    let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }
 
@@ -211,6 +211,6 @@ async fn login_finish(
     .await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
-    let account = accounts::view(&state.reads, &account).await?;
+    let account = accounts::view(state.read_side(), &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

@@ -119,6 +119,6 @@ async fn passkey_finish(
     .await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
-    let account = accounts::view(&state.reads, &account).await?;
+    let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }

@@ -2,14 +2,14 @@
 
 use entity::{account, contact, passkey, recovery_code};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+    ColumnTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
     QueryTrait, Select,
     sea_query::{Expr, Func, Query, SelectStatement},
 };
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::clock::rfc3339;
+use crate::{clock::rfc3339, db::Reads};
 
 /// `(SELECT COUNT(*) FROM … WHERE …)` as a scalar subquery.
 fn count_of<E: EntityTrait>(rows: Select<E>) -> Expr {
@@ -43,10 +43,8 @@ pub struct AccountView {
     pub recovery_codes_remaining: u64,
 }
 
-pub async fn view<C: ConnectionTrait>(
-    db: &C,
-    account: &account::Model,
-) -> Result<AccountView, DbErr> {
+/// On the calling thread when `reads` has SQLite's inline readers.
+pub async fn view(reads: Reads<'_>, account: &account::Model) -> Result<AccountView, DbErr> {
     // One statement with three scalar subqueries: this body answers every log-in, and on
     // SQLite each statement is a round trip to the connection's thread.
     let counts = Query::select()
@@ -67,10 +65,25 @@ pub async fn view<C: ConnectionTrait>(
             "recovery_codes_remaining",
         )
         .to_owned();
-    let counts = Counts::find_by_statement(db.get_database_backend().build(&counts))
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("account counts".into()))?;
+    let counts = match reads.inline {
+        None => {
+            let db = reads.pool;
+            Counts::find_by_statement(db.get_database_backend().build(&counts))
+                .one(db)
+                .await?
+        }
+        Some(inline) => inline
+            .query(&DbBackend::Sqlite.build(&counts), |row| {
+                Ok(Counts {
+                    passkeys: row.get("passkeys")?,
+                    contacts: row.get("contacts")?,
+                    recovery_codes_remaining: row.get("recovery_codes_remaining")?,
+                })
+            })?
+            .into_iter()
+            .next(),
+    }
+    .ok_or_else(|| DbErr::RecordNotFound("account counts".into()))?;
     let (passkeys, contacts, recovery_codes_remaining) = (
         counts.passkeys.max(0) as u64,
         counts.contacts.max(0) as u64,

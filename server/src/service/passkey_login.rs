@@ -53,7 +53,8 @@ pub async fn login_start(
         Some(raw) => {
             let (account, passkeys) = match super::username::normalize(raw) {
                 Ok(name) => {
-                    store::accounts::find_by_username_with_passkeys(&state.reads, &name).await?
+                    store::accounts::find_by_username_with_passkeys(state.read_side(), &name)
+                        .await?
                 }
                 Err(_) => None,
             }
@@ -153,7 +154,7 @@ pub async fn login_finish(
                 .finish_passkey_authentication(credential, &auth)
                 .map_err(|e| refuse(&format!("{e:?}")))?;
             let (stored, account) =
-                store::passkeys::find_with_account(&state.reads, result.cred_id())
+                store::passkeys::find_with_account(state.read_side(), result.cred_id())
                     .await?
                     .filter(|(p, _)| p.account_id == account_id)
                     .ok_or_else(|| refuse("passkey removed"))?;
@@ -164,9 +165,10 @@ pub async fn login_finish(
                 .webauthn
                 .identify_discoverable_authentication(credential)
                 .map_err(|e| refuse(&format!("{e:?}")))?;
-            let (stored, account) = store::passkeys::find_with_account(&state.reads, credential_id)
-                .await?
-                .ok_or_else(|| refuse("unknown credential"))?;
+            let (stored, account) =
+                store::passkeys::find_with_account(state.read_side(), credential_id)
+                    .await?
+                    .ok_or_else(|| refuse("unknown credential"))?;
             // WebAuthn L3 §7.2 step 6: the credential must belong to the user the returned
             // user handle names.
             if account.user_handle != handle {

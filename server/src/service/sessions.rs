@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     config::Config,
     crypto,
-    db::InlineReads,
+    db::Reads,
     extract::ClientInfo,
     service::{Method, methods_text},
     store,
@@ -34,19 +34,15 @@ pub struct Issued {
 
 /// Look a token up: one indexed read (through `inline` when there is one, SQLite; else
 /// through `reads`); at most once a minute a `last_seen_at` write (through `db`).
-pub async fn authenticate<R: ConnectionTrait, C: ConnectionTrait>(
-    (reads, inline): (&R, Option<&InlineReads>),
+pub async fn authenticate<C: ConnectionTrait>(
+    reads: Reads<'_>,
     db: &C,
     config: &Config,
     token: &str,
     now: i64,
 ) -> Result<Option<Authenticated>, DbErr> {
     let hash = crypto::token_hash(token);
-    let found = match inline {
-        Some(inline) => store::sessions::find_by_token_hash_inline(inline, &hash)?,
-        None => store::sessions::find_by_token_hash(reads, &hash).await?,
-    };
-    let Some((session, account)) = found else {
+    let Some((session, account)) = store::sessions::find_by_token_hash(reads, &hash).await? else {
         return Ok(None);
     };
     let idle_ms = (config.session_idle_secs as i64).saturating_mul(1000);

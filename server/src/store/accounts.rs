@@ -1,8 +1,14 @@
 //! Accounts.
 
 use entity::{account, passkey};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryTrait,
+};
 use uuid::Uuid;
+
+use super::rows;
+use crate::db::Reads;
 
 pub async fn find_by_username<C: ConnectionTrait>(
     db: &C,
@@ -15,16 +21,34 @@ pub async fn find_by_username<C: ConnectionTrait>(
 }
 
 /// An account by username with its passkeys (oldest first): one read (a left join).
-pub async fn find_by_username_with_passkeys<C: ConnectionTrait>(
-    db: &C,
+/// On the calling thread when `reads` has SQLite's inline readers.
+pub async fn find_by_username_with_passkeys(
+    reads: Reads<'_>,
     username: &str,
 ) -> Result<Option<(account::Model, Vec<passkey::Model>)>, DbErr> {
-    let found = account::Entity::find()
+    let query = account::Entity::find()
         .filter(account::Column::Username.eq(username))
-        .find_with_related(passkey::Entity)
-        .all(db)
-        .await?;
-    Ok(found.into_iter().next().map(|(account, mut passkeys)| {
+        .find_with_related(passkey::Entity);
+    let found = match reads.inline {
+        None => query.all(reads.pool).await?.into_iter().next(),
+        Some(inline) => {
+            // One row per passkey (or one row with no passkey), all of the same account:
+            // `username` is unique.
+            let rows = inline.query(&query.build(DbBackend::Sqlite), |row| {
+                let passkey = match rows::absent(row)? {
+                    true => None,
+                    false => Some(rows::passkey(row, "B_")?),
+                };
+                Ok((rows::account(row, "A_")?, passkey))
+            })?;
+            let mut rows = rows.into_iter();
+            rows.next().map(|(account, first)| {
+                let passkeys = first.into_iter().chain(rows.filter_map(|(_, p)| p));
+                (account, passkeys.collect())
+            })
+        }
+    };
+    Ok(found.map(|(account, mut passkeys)| {
         passkeys.sort_by_key(|p| p.created_at);
         (account, passkeys)
     }))

@@ -8,6 +8,7 @@ pub mod contacts;
 pub mod events;
 pub mod passkeys;
 pub mod recovery_codes;
+pub mod rows;
 pub mod sessions;
 
 /// Is this error a unique-constraint violation (on either database)?

@@ -2,10 +2,13 @@
 
 use entity::{account, passkey};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
 };
 use uuid::Uuid;
+
+use super::rows;
+use crate::db::Reads;
 
 pub async fn list_for_account<C: ConnectionTrait>(
     db: &C,
@@ -19,16 +22,26 @@ pub async fn list_for_account<C: ConnectionTrait>(
 }
 
 /// A passkey by credential id, with its account: one read (a join on the primary key).
-pub async fn find_with_account<C: ConnectionTrait>(
-    db: &C,
+/// A passkey by credential id with its account: one read (a join), on the calling thread when
+/// `reads` has SQLite's inline readers.
+pub async fn find_with_account(
+    reads: Reads<'_>,
     credential_id: &[u8],
 ) -> Result<Option<(passkey::Model, account::Model)>, DbErr> {
-    let found = passkey::Entity::find()
+    let query = passkey::Entity::find()
         .filter(passkey::Column::CredentialId.eq(credential_id.to_vec()))
-        .find_also_related(account::Entity)
-        .one(db)
-        .await?;
-    Ok(found.and_then(|(p, a)| a.map(|a| (p, a))))
+        .find_also_related(account::Entity);
+    let Some(inline) = reads.inline else {
+        let found = query.one(reads.pool).await?;
+        return Ok(found.and_then(|(p, a)| a.map(|a| (p, a))));
+    };
+    let rows = inline.query(&query.limit(1).build(DbBackend::Sqlite), |row| {
+        if rows::absent(row)? {
+            return Ok(None);
+        }
+        Ok(Some((rows::passkey(row, "A_")?, rows::account(row, "B_")?)))
+    })?;
+    Ok(rows.into_iter().next().flatten())
 }
 
 pub async fn insert<C: ConnectionTrait>(

@@ -7,7 +7,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::db::InlineReads;
+use super::rows;
+use crate::db::{InlineReads, Reads};
 
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
@@ -16,8 +17,19 @@ pub async fn insert<C: ConnectionTrait>(
     session::ActiveModel::from(model).insert(db).await
 }
 
-/// The session for a token hash with its account: one indexed read (a join on the primary key).
-pub async fn find_by_token_hash<C: ConnectionTrait>(
+/// The session for a token hash with its account: one indexed read (a join on the primary key),
+/// on the calling thread when `reads` has SQLite's inline readers.
+pub async fn find_by_token_hash(
+    reads: Reads<'_>,
+    token_hash: &[u8],
+) -> Result<Option<(session::Model, account::Model)>, DbErr> {
+    match reads.inline {
+        Some(inline) => find_by_token_hash_inline(inline, token_hash),
+        None => find_by_token_hash_pooled(reads.pool, token_hash).await,
+    }
+}
+
+async fn find_by_token_hash_pooled<C: ConnectionTrait>(
     db: &C,
     token_hash: &[u8],
 ) -> Result<Option<(session::Model, account::Model)>, DbErr> {
@@ -29,10 +41,9 @@ pub async fn find_by_token_hash<C: ConnectionTrait>(
     Ok(found.and_then(|(s, a)| a.map(|a| (s, a))))
 }
 
-/// [`find_by_token_hash`] through SQLite readers that run the statement on the calling
-/// thread (see [`InlineReads`]): the same statement, built by sea-orm, decoded here. The
-/// struct literals below name every field, so a new column fails to compile until it is read.
-pub fn find_by_token_hash_inline(
+/// [`find_by_token_hash_pooled`] through SQLite readers that run the statement on the calling
+/// thread (see [`InlineReads`]): the same statement, built by sea-orm, decoded by [`rows`].
+fn find_by_token_hash_inline(
     reads: &InlineReads,
     token_hash: &[u8],
 ) -> Result<Option<(session::Model, account::Model)>, DbErr> {
@@ -41,40 +52,13 @@ pub fn find_by_token_hash_inline(
         .find_also_related(account::Entity)
         .limit(1)
         .build(DbBackend::Sqlite);
-    // sea-orm names the columns of a two-entity select `A_<column>` and `B_<column>`; the
-    // inner join of `find_also_related` is a left join, so a session without its account
-    // reads as none, like the sea-orm path above.
+    // `find_also_related` is a left join: a session without its account reads as none, like
+    // the sea-orm path above.
     let rows = reads.query(&statement, |row| {
-        let Some(account_id) = row.get::<_, Option<Uuid>>("B_id")? else {
+        if rows::absent(row)? {
             return Ok(None);
-        };
-        let session = session::Model {
-            id: row.get("A_id")?,
-            account_id: row.get("A_account_id")?,
-            token_hash: row.get("A_token_hash")?,
-            created_at: row.get("A_created_at")?,
-            last_seen_at: row.get("A_last_seen_at")?,
-            authenticated_at: row.get("A_authenticated_at")?,
-            expires_at: row.get("A_expires_at")?,
-            ip: row.get("A_ip")?,
-            user_agent: row.get("A_user_agent")?,
-            methods: row.get("A_methods")?,
-        };
-        let account = account::Model {
-            id: account_id,
-            username: row.get("B_username")?,
-            display_name: row.get("B_display_name")?,
-            user_handle: row.get("B_user_handle")?,
-            created_at: row.get("B_created_at")?,
-            password_hash: row.get("B_password_hash")?,
-            totp_secret: row.get("B_totp_secret")?,
-            totp_enabled_at: row.get("B_totp_enabled_at")?,
-            totp_last_step: row.get("B_totp_last_step")?,
-            failed_attempts: row.get("B_failed_attempts")?,
-            locked_until: row.get("B_locked_until")?,
-            disabled: row.get("B_disabled")?,
-        };
-        Ok(Some((session, account)))
+        }
+        Ok(Some((rows::session(row, "A_")?, rows::account(row, "B_")?)))
     })?;
     Ok(rows.into_iter().next().flatten())
 }
@@ -163,66 +147,4 @@ pub async fn delete_expired<C: ConnectionTrait>(
         .exec(db)
         .await?
         .rows_affected)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    fn account(id: Uuid) -> account::Model {
-        account::Model {
-            id,
-            username: "ada".into(),
-            display_name: "Ada".into(),
-            user_handle: Uuid::new_v4(),
-            created_at: 1,
-            password_hash: Some("$argon2id$…".into()),
-            totp_secret: Some(vec![1, 2, 3]),
-            totp_enabled_at: None,
-            totp_last_step: Some(-7),
-            failed_attempts: 3,
-            locked_until: None,
-            disabled: true,
-        }
-    }
-
-    /// The inline read decodes exactly what sea-orm's own read of the same row gives.
-    #[tokio::test]
-    async fn the_inline_read_gives_what_sea_orm_gives() {
-        let dir = std::env::temp_dir().join(format!("sesame-inline-{}", Uuid::new_v4()));
-        let url = format!("sqlite://{}/s.db", dir.display());
-        let db = crate::db::connect(&url, 1).await.unwrap();
-        crate::db::migrate(&db).await.unwrap();
-        let reads = crate::db::connect_inline(&url).unwrap().unwrap();
-
-        let acct = account::ActiveModel::from(account(Uuid::new_v4()))
-            .insert(&db)
-            .await
-            .unwrap();
-        let stored = insert(
-            &db,
-            session::Model {
-                id: Uuid::new_v4(),
-                account_id: acct.id,
-                token_hash: vec![9; 32],
-                created_at: 10,
-                last_seen_at: 11,
-                authenticated_at: 12,
-                expires_at: 13,
-                ip: None,
-                user_agent: Some("UA".into()),
-                methods: "passkey".into(),
-            },
-        )
-        .await
-        .unwrap();
-
-        let by_sea_orm = find_by_token_hash(&db, &[9; 32]).await.unwrap();
-        let inline = find_by_token_hash_inline(&reads, &[9; 32]).unwrap();
-        assert_eq!(inline, by_sea_orm);
-        assert_eq!(inline, Some((stored, acct)));
-        assert_eq!(find_by_token_hash_inline(&reads, &[8; 32]).unwrap(), None);
-        std::fs::remove_dir_all(dir).ok();
-    }
 }
