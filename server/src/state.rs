@@ -19,7 +19,7 @@ pub struct Inner {
     /// Stand-alone hot reads: on SQLite read-only connections beside the single writer; on
     /// PostgreSQL the same pool as `db`.
     pub reads: DatabaseConnection,
-    /// SQLite: the session check's read on the calling thread (see [`crate::db::reads`]).
+    /// SQLite: the hot reads on the calling thread (see [`crate::db::reads`]).
     pub inline: Option<Arc<crate::db::InlineReads>>,
     /// Runs hot writes on SQLite's writing thread (see [`crate::db::Writer`]).
     pub writer: crate::db::Writer,

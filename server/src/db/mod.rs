@@ -18,9 +18,10 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
 /// The server's connections. On PostgreSQL both are the same pool. On SQLite `db` is a pool
 /// of **one** connection through which every write (and every read that is part of a write)
-/// goes, and `reads` is a pool of read-only connections for the hot reads that stand alone
-/// (the session check, the look-ups before a log-in's write). Opened by [`connect`] with
-/// [`writer_connections`], then [`connect_reads`].
+/// goes, `reads` is a pool of read-only connections for the reads that stand alone, and
+/// `inline` runs the hottest of those (the session check, the log-in's look-ups, the account
+/// body) on the calling thread instead (see [`reads`]). Opened by [`connect`] with
+/// [`writer_connections`], then [`connect_reads`] and [`connect_inline`].
 ///
 /// Why one writer: SQLite lets one connection write at a time. When two connections of one
 /// process both want to write, the loser waits in SQLite's busy handler, which *sleeps*
@@ -34,11 +35,11 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 pub struct Pools {
     pub db: DatabaseConnection,
     pub reads: DatabaseConnection,
-    /// SQLite only (a file, not `:memory:`): the session check's read on the calling thread.
+    /// SQLite only (a file, not `:memory:`): the hot reads on the calling thread.
     pub inline: Option<std::sync::Arc<InlineReads>>,
 }
 
-/// The session check's readers ([`InlineReads`]) for a SQLite file; `None` on PostgreSQL and
+/// The readers that run on the calling thread ([`InlineReads`]) for a SQLite file; `None` on PostgreSQL and
 /// for an in-memory SQLite database (which exists only inside the writer's connection).
 pub fn connect_inline(url: &str) -> Result<Option<std::sync::Arc<InlineReads>>, DbErr> {
     if !is_sqlite(url) {

@@ -2,11 +2,11 @@
 //!
 //! sqlx gives every SQLite connection a thread of its own: each statement is a command sent to
 //! that thread and a result sent back, two thread switches that cost more than the indexed
-//! look-up itself (docs/PERFORMANCE.md, "Where the time goes"). The hottest read of all, the
-//! session check behind `GET /api/v1/session` and every signed-in request, runs instead right
-//! here, on the task's own thread, on a rusqlite connection to the same file. sea-orm still
-//! builds the statement from the entities; only its execution and the decoding of its row are
-//! here. A read in WAL mode does not wait for the writer (SQLite, "Write-Ahead Logging" §2.2:
+//! look-up itself (docs/PERFORMANCE.md, "Where the time goes"). The hottest reads, the
+//! session check behind `GET /api/v1/session` and every signed-in request above all, run
+//! instead right here, on the task's own thread, on a rusqlite connection to the same file
+//! (measured: session checks 10.6–11.5k/s → 20.2–21.8k/s). sea-orm still builds the statement
+//! from the entities; only its execution is here, and `store::rows` decodes the rows. A read in WAL mode does not wait for the writer (SQLite, "Write-Ahead Logging" §2.2:
 //! readers and a writer do not block each other), so it holds the thread for microseconds.
 //!
 //! The connections are `query_only`: a write sent through them fails at once.
