@@ -59,17 +59,9 @@ impl FromRequestParts<AppState> for CurrentSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token =
-            token_from(&parts.headers, state.cookie_name).ok_or(ApiError::Unauthenticated)?;
-        let found = sessions::authenticate(
-            state.read_side(),
-            &state.db,
-            &state.config,
-            &token,
-            state.now(),
-        )
-        .await?;
-        found.map(CurrentSession).ok_or(ApiError::Unauthenticated)
+        <Self as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await?
+            .ok_or(ApiError::Unauthenticated)
     }
 }
 
