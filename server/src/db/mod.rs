@@ -39,16 +39,17 @@ pub struct Pools {
     pub inline: Option<std::sync::Arc<InlineReads>>,
 }
 
-/// The readers that run on the calling thread ([`InlineReads`]) for a SQLite file; `None` on PostgreSQL and
-/// for an in-memory SQLite database (which exists only inside the writer's connection).
+/// The readers that run on the calling thread ([`InlineReads`]) for a SQLite file; `None` on
+/// PostgreSQL and for an in-memory SQLite database (which exists only inside the writer's
+/// connection).
 pub fn connect_inline(url: &str) -> Result<Option<std::sync::Arc<InlineReads>>, DbErr> {
-    if !is_sqlite(url) {
-        return Ok(None);
-    }
-    match sqlite_path(url) {
-        Some(path) => Ok(Some(std::sync::Arc::new(InlineReads::open(path.into())?))),
-        None => Ok(None),
-    }
+    let path = if is_sqlite(url) {
+        sqlite_path(url)
+    } else {
+        None
+    };
+    path.map(|path| InlineReads::open(path.into()).map(std::sync::Arc::new))
+        .transpose()
 }
 
 /// How many connections the pool that writes gets: one on SQLite (see [`Pools`]).

@@ -6,8 +6,9 @@
 //! session check behind `GET /api/v1/session` and every signed-in request above all, run
 //! instead right here, on the task's own thread, on a rusqlite connection to the same file
 //! (measured: session checks 10.6–11.5k/s → 20.2–21.8k/s). sea-orm still builds the statement
-//! from the entities; only its execution is here, and `store::rows` decodes the rows. A read in WAL mode does not wait for the writer (SQLite, "Write-Ahead Logging" §2.2:
-//! readers and a writer do not block each other), so it holds the thread for microseconds.
+//! from the entities; only its execution is here, and `store::rows` decodes the rows. A read
+//! in WAL mode does not wait for the writer (SQLite, "Write-Ahead Logging" §2.2: readers and a
+//! writer do not block each other), so it holds the thread for microseconds.
 //!
 //! The connections are `query_only`: a write sent through them fails at once.
 

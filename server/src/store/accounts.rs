@@ -35,9 +35,10 @@ pub async fn find_by_username_with_passkeys(
             // One row per passkey (or one row with no passkey), all of the same account:
             // `username` is unique.
             let rows = inline.query(&query.build(DbBackend::Sqlite), |row| {
-                let passkey = match rows::absent(row)? {
-                    true => None,
-                    false => Some(rows::passkey(row, "B_")?),
+                let passkey = if rows::absent(row)? {
+                    None
+                } else {
+                    Some(rows::passkey(row, "B_")?)
                 };
                 Ok((rows::account(row, "A_")?, passkey))
             })?;

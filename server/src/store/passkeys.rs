@@ -2,8 +2,8 @@
 
 use entity::{account, passkey};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -31,17 +31,7 @@ pub async fn find_with_account(
     let query = passkey::Entity::find()
         .filter(passkey::Column::CredentialId.eq(credential_id.to_vec()))
         .find_also_related(account::Entity);
-    let Some(inline) = reads.inline else {
-        let found = query.one(reads.pool).await?;
-        return Ok(found.and_then(|(p, a)| a.map(|a| (p, a))));
-    };
-    let rows = inline.query(&query.limit(1).build(DbBackend::Sqlite), |row| {
-        if rows::absent(row)? {
-            return Ok(None);
-        }
-        Ok(Some((rows::passkey(row, "A_")?, rows::account(row, "B_")?)))
-    })?;
-    Ok(rows.into_iter().next().flatten())
+    rows::find_pair(reads, query, (rows::passkey, rows::account)).await
 }
 
 pub async fn insert<C: ConnectionTrait>(

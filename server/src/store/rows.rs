@@ -1,11 +1,38 @@
 //! Entity models from rows read by [`InlineReads`](crate::db::InlineReads), the SQLite readers
 //! that run on the calling thread. `prefix` is sea-orm's column prefix in a two-entity select
 //! (`A_`, `B_`) or empty. The struct literals name every field, so a new column fails to
-//! compile until it is read here; `store::sessions`' unit test compares the result with
-//! sea-orm's own read of the same rows.
+//! compile until it is read here; the unit test below compares each inline read with sea-orm's
+//! own read of the same rows.
 
 use entity::{account, passkey, session};
 use rusqlite::{Row, types::FromSql};
+use sea_orm::{DbBackend, DbErr, EntityTrait, QuerySelect, QueryTrait, SelectTwo};
+
+use crate::db::Reads;
+
+/// Decodes one entity's model from a row, given sea-orm's column prefix.
+type Decode<M> = fn(&Row<'_>, &str) -> rusqlite::Result<M>;
+
+/// The first row of a `find_also_related` select that has both entities (the join is a left
+/// join: a row without its `B` reads as none), through the inline readers when `reads` has
+/// them, else through sea-orm on the pool.
+pub async fn find_pair<A: EntityTrait, B: EntityTrait>(
+    reads: Reads<'_>,
+    query: SelectTwo<A, B>,
+    (a, b): (Decode<A::Model>, Decode<B::Model>),
+) -> Result<Option<(A::Model, B::Model)>, DbErr> {
+    let Some(inline) = reads.inline else {
+        let found = query.one(reads.pool).await?;
+        return Ok(found.and_then(|(a, b)| b.map(|b| (a, b))));
+    };
+    let rows = inline.query(&query.limit(1).build(DbBackend::Sqlite), |row| {
+        if absent(row)? {
+            return Ok(None);
+        }
+        Ok(Some((a(row, "A_")?, b(row, "B_")?)))
+    })?;
+    Ok(rows.into_iter().next().flatten())
+}
 
 fn get<T: FromSql>(row: &Row<'_>, prefix: &str, column: &str) -> rusqlite::Result<T> {
     if prefix.is_empty() {

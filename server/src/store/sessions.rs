@@ -2,13 +2,13 @@
 
 use entity::{account, session};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::{InlineReads, Reads};
+use crate::db::Reads;
 
 pub async fn insert<C: ConnectionTrait>(
     db: &C,
@@ -23,44 +23,10 @@ pub async fn find_by_token_hash(
     reads: Reads<'_>,
     token_hash: &[u8],
 ) -> Result<Option<(session::Model, account::Model)>, DbErr> {
-    match reads.inline {
-        Some(inline) => find_by_token_hash_inline(inline, token_hash),
-        None => find_by_token_hash_pooled(reads.pool, token_hash).await,
-    }
-}
-
-async fn find_by_token_hash_pooled<C: ConnectionTrait>(
-    db: &C,
-    token_hash: &[u8],
-) -> Result<Option<(session::Model, account::Model)>, DbErr> {
-    let found = session::Entity::find()
+    let query = session::Entity::find()
         .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
-        .find_also_related(account::Entity)
-        .one(db)
-        .await?;
-    Ok(found.and_then(|(s, a)| a.map(|a| (s, a))))
-}
-
-/// [`find_by_token_hash_pooled`] through SQLite readers that run the statement on the calling
-/// thread (see [`InlineReads`]): the same statement, built by sea-orm, decoded by [`rows`].
-fn find_by_token_hash_inline(
-    reads: &InlineReads,
-    token_hash: &[u8],
-) -> Result<Option<(session::Model, account::Model)>, DbErr> {
-    let statement = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
-        .find_also_related(account::Entity)
-        .limit(1)
-        .build(DbBackend::Sqlite);
-    // `find_also_related` is a left join: a session without its account reads as none, like
-    // the sea-orm path above.
-    let rows = reads.query(&statement, |row| {
-        if rows::absent(row)? {
-            return Ok(None);
-        }
-        Ok(Some((rows::session(row, "A_")?, rows::account(row, "B_")?)))
-    })?;
-    Ok(rows.into_iter().next().flatten())
+        .find_also_related(account::Entity);
+    rows::find_pair(reads, query, (rows::session, rows::account)).await
 }
 
 /// Record activity, at most once a minute per session (the caller checks the stored time).
