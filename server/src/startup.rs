@@ -204,7 +204,9 @@ fn build_state(
         webhook_secret: config.sms_webhook_secret.clone(),
     })
     .map_err(|e| StartupError::Delivery(e.to_string()))?;
-    let writer = crate::db::Writer::new(pools.db.clone()).map_err(|e| {
+    let inline_writer =
+        db::connect_inline_writer(&config.database_url).map_err(StartupError::Database)?;
+    let writer = crate::db::Writer::new(pools.db.clone(), inline_writer).map_err(|e| {
         StartupError::Database(sea_orm::DbErr::Custom(format!("writer thread: {e}")))
     })?;
     Ok(AppState(Arc::new(Inner {

@@ -7,9 +7,11 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 pub mod reads;
 pub mod writer;
+pub mod writes;
 
 pub use reads::{InlineReads, Reads};
 pub use writer::Writer;
+pub use writes::{Exec, InlineWriter, WriteConn, WriteTxn};
 
 /// The most connections Sesame opens to one SQLite file, whatever
 /// `SESAME_DATABASE_MAX_CONNECTIONS` says: one writer and up to three readers (see
@@ -43,13 +45,26 @@ pub struct Pools {
 /// PostgreSQL and for an in-memory SQLite database (which exists only inside the writer's
 /// connection).
 pub fn connect_inline(url: &str) -> Result<Option<std::sync::Arc<InlineReads>>, DbErr> {
-    let path = if is_sqlite(url) {
+    sqlite_file(url)
+        .map(|path| InlineReads::open(path.into()).map(std::sync::Arc::new))
+        .transpose()
+}
+
+/// The writer thread's own connection ([`InlineWriter`]) for a SQLite file, opened after the
+/// migrations; `None` on PostgreSQL and for an in-memory SQLite database.
+pub fn connect_inline_writer(url: &str) -> Result<Option<InlineWriter>, DbErr> {
+    sqlite_file(url)
+        .map(|path| InlineWriter::open(path.as_ref()))
+        .transpose()
+}
+
+/// The file of a SQLite URL; `None` for PostgreSQL and an in-memory database.
+fn sqlite_file(url: &str) -> Option<&str> {
+    if is_sqlite(url) {
         sqlite_path(url)
     } else {
         None
-    };
-    path.map(|path| InlineReads::open(path.into()).map(std::sync::Arc::new))
-        .transpose()
+    }
 }
 
 /// How many connections the pool that writes gets: one on SQLite (see [`Pools`]).

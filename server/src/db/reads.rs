@@ -105,26 +105,32 @@ impl InlineReads {
     }
 }
 
-fn run<T>(
+/// Run `statement` on `conn` (its prepared form cached there) and decode each row.
+pub(super) fn run<T>(
     conn: &Connection,
     statement: &Statement,
     decode: &mut impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
 ) -> Result<Vec<T>, DbErr> {
     let mut stmt = conn.prepare_cached(&statement.sql).map_err(to_db_err)?;
-    let params = statement
-        .values
-        .iter()
-        .flat_map(|values| values.0.iter())
-        .map(to_sql)
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut rows = stmt
-        .query(rusqlite::params_from_iter(params))
-        .map_err(to_db_err)?;
+    let mut rows = stmt.query(params(statement)?).map_err(to_db_err)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(to_db_err)? {
         out.push(decode(row).map_err(to_db_err)?);
     }
     Ok(out)
+}
+
+/// The values bound to `statement`, encoded for rusqlite.
+pub(super) fn params(
+    statement: &Statement,
+) -> Result<rusqlite::ParamsFromIter<Vec<rusqlite::types::Value>>, DbErr> {
+    let values = statement
+        .values
+        .iter()
+        .flat_map(|values| values.0.iter())
+        .map(to_sql)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rusqlite::params_from_iter(values))
 }
 
 /// A bound value, encoded as sqlx-sqlite encodes it (UUIDs as 16-byte blobs, booleans as 0/1),
@@ -160,7 +166,7 @@ fn to_sql(value: &Value) -> Result<rusqlite::types::Value, DbErr> {
 
 /// rusqlite's error as a [`DbErr`] that `error::db_unavailable` classifies like sqlx's: the
 /// codes that mean "not now" (busy, locked, I/O, cannot open…) become connection errors (503).
-fn to_db_err(err: rusqlite::Error) -> DbErr {
+pub(super) fn to_db_err(err: rusqlite::Error) -> DbErr {
     use rusqlite::ErrorCode;
     let unavailable = matches!(
         err.sqlite_error_code(),

@@ -17,16 +17,19 @@
 //! A write that has started runs to its end even if the request that asked for it is
 //! dropped (the client went away): a transaction is never left to the pool half done.
 
-use std::{fmt, future::Future, thread};
+use std::{fmt, future::Future, sync::Arc, thread};
 
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{ConnAcquireErr, DatabaseConnection, DbBackend, DbErr};
 use tokio::{runtime, sync::oneshot};
 use tracing::Instrument;
 
+use super::writes::{InlineWriter, WriteConn};
 use crate::error::ApiError;
 
 pub struct Writer {
     db: DatabaseConnection,
+    /// SQLite file: the writer thread's own connection for [`Writer::write`].
+    inline: Option<Arc<InlineWriter>>,
     /// The write thread's runtime; `None` runs writes in the caller's task.
     handle: Option<runtime::Handle>,
     /// Dropping it (with the application state) ends the write thread.
@@ -37,16 +40,19 @@ impl fmt::Debug for Writer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Writer")
             .field("own_thread", &self.handle.is_some())
+            .field("inline", &self.inline.is_some())
             .finish()
     }
 }
 
 impl Writer {
     /// A writer for `db`: with a thread of its own on SQLite, in the caller's task otherwise.
-    pub fn new(db: DatabaseConnection) -> std::io::Result<Self> {
+    /// `inline` (a SQLite file) is what [`Writer::write`] writes through on that thread.
+    pub fn new(db: DatabaseConnection, inline: Option<InlineWriter>) -> std::io::Result<Self> {
         if db.get_database_backend() != DbBackend::Sqlite {
             return Ok(Self {
                 db,
+                inline: None,
                 handle: None,
                 _stop: None,
             });
@@ -66,6 +72,7 @@ impl Writer {
             })?;
         Ok(Self {
             db,
+            inline: inline.map(Arc::new),
             handle: Some(handle),
             _stop: Some(stop),
         })
@@ -84,6 +91,36 @@ impl Writer {
         };
         handle
             .spawn(task.instrument(tracing::Span::current()))
+            .await
+            .map_err(|e| ApiError::Internal(format!("write task: {e}")))?
+    }
+
+    /// Run `write` on the writer's thread through the inline connection ([`WriteConn::Inline`])
+    /// when there is one, else like [`Writer::run`] through sqlx's ([`WriteConn::Orm`]). The
+    /// statements of an inline write run without a thread switch, while the task holds sqlx's
+    /// single writing connection checked out as the lock (see `super::writes`).
+    pub async fn write<F, Fut, T>(&self, write: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(WriteConn) -> Fut,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (Some(handle), Some(inline)) = (&self.handle, &self.inline) else {
+            return self.run(|db| write(WriteConn::Orm(db))).await;
+        };
+        let pool = self.db.get_sqlite_connection_pool().clone();
+        let task = write(WriteConn::Inline(inline.clone()));
+        let locked = async move {
+            let _lock = pool.acquire().await.map_err(|e| {
+                DbErr::ConnectionAcquire(match e {
+                    sea_orm::sqlx::Error::PoolTimedOut => ConnAcquireErr::Timeout,
+                    _ => ConnAcquireErr::ConnectionClosed,
+                })
+            })?;
+            task.await
+        };
+        handle
+            .spawn(locked.instrument(tracing::Span::current()))
             .await
             .map_err(|e| ApiError::Internal(format!("write task: {e}")))?
     }

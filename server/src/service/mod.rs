@@ -106,7 +106,7 @@ pub(crate) async fn save_ceremony(
 ) -> Result<(), crate::error::ApiError> {
     state
         .writer
-        .run(move |db| async move { Ok(crate::store::ceremonies::insert(&db, row).await?) })
+        .write(move |db| async move { Ok(crate::store::ceremonies::insert(&db, row).await?) })
         .await
 }
 
@@ -119,6 +119,8 @@ pub(crate) async fn take_ceremony(
 ) -> Result<Option<entity::ceremony::Model>, crate::error::ApiError> {
     state
         .writer
-        .run(move |db| async move { Ok(crate::store::ceremonies::take(&db, id, kind, now).await?) })
+        .write(
+            move |db| async move { Ok(crate::store::ceremonies::take(&db, id, kind, now).await?) },
+        )
         .await
 }

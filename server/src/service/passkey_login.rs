@@ -191,7 +191,7 @@ pub async fn login_finish(
 
     let issued = state
         .writer
-        .run({
+        .write({
             let (state, account, client) = (state.clone(), account.clone(), client.clone());
             let current = current.cloned();
             let (counter, eligible, backed_up) = (
@@ -200,7 +200,7 @@ pub async fn login_finish(
                 result.backup_state(),
             );
             move |db| async move {
-                let txn = store::begin_write(&db).await?;
+                let txn = db.begin().await?;
                 // A passkey log-in proves the person; it clears a code lock-out (NIST SP
                 // 800-63B §3.2.2). The account row is written before the passkey row, the
                 // order removals lock them in.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     config::Config,
     crypto,
-    db::Reads,
+    db::{Exec, Reads},
     extract::ClientInfo,
     service::{Method, methods_text},
     store,
@@ -58,7 +58,7 @@ pub async fn authenticate<C: ConnectionTrait>(
 /// Finish a successful log-in ceremony: a re-authentication of `current` when it belongs to
 /// the same account (new token, fresh `authenticated_at`), else a new session. Any other
 /// session this browser carried is ended. Records a `login` event.
-pub async fn complete_login<C: ConnectionTrait>(
+pub async fn complete_login<C: Exec>(
     db: &C,
     config: &Config,
     account: &account::Model,

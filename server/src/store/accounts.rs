@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::Reads;
+use crate::db::{Exec, Reads};
 
 pub async fn find_by_username<C: ConnectionTrait>(
     db: &C,
@@ -103,28 +103,24 @@ pub async fn insert<C: ConnectionTrait>(
 }
 
 /// Reset the code-failure count and any lock-out.
-pub async fn clear_failures<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
+pub async fn clear_failures<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
     use sea_orm::sea_query::Expr;
-    account::Entity::update_many()
+    let update = account::Entity::update_many()
         .col_expr(account::Column::FailedAttempts, Expr::value(0))
         .col_expr(
             account::Column::LockedUntil,
             Expr::value(Option::<i64>::None),
         )
         .filter(account::Column::Id.eq(id))
-        .filter(account::Column::FailedAttempts.gt(0))
-        .exec(db)
-        .await
-        .map(|_| ())
+        .filter(account::Column::FailedAttempts.gt(0));
+    db.exec_statement(update.build(db.backend())).await?;
+    Ok(())
 }
 
 /// After a successful log-in: clear the failure count and lock of `account` (as read moments
 /// before), skipping the write when it had nothing to clear, the common case. A failure
 /// counted in between stays counted until the next successful log-in.
-pub async fn clear_failures_of<C: ConnectionTrait>(
-    db: &C,
-    account: &account::Model,
-) -> Result<(), DbErr> {
+pub async fn clear_failures_of<C: Exec>(db: &C, account: &account::Model) -> Result<(), DbErr> {
     if account.failed_attempts > 0 || account.locked_until.is_some() {
         clear_failures(db, account.id).await?;
     }

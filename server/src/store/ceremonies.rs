@@ -1,31 +1,36 @@
 //! Ceremonies: started-but-unfinished steps, stored so that any instance can finish them.
 
 use entity::ceremony;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
 use uuid::Uuid;
 
-pub async fn insert<C: ConnectionTrait>(db: &C, model: ceremony::Model) -> Result<(), DbErr> {
+use super::rows;
+use crate::db::Exec;
+
+pub async fn insert<C: Exec>(db: &C, model: ceremony::Model) -> Result<(), DbErr> {
     crate::telemetry::metrics::ceremony_started(&model.kind);
-    ceremony::ActiveModel::from(model)
-        .insert(db)
-        .await
-        .map(|_| ())
+    let insert = ceremony::Entity::insert(ceremony::ActiveModel::from(model));
+    db.exec_statement(insert.build(db.backend())).await?;
+    Ok(())
 }
 
 /// Consume a ceremony: one `DELETE … RETURNING` whose result decides who won, so finishing
 /// twice (or concurrently, on any instance) lets at most one caller through. It is removed
 /// *before* its proof is verified (webauthn-rs tutorial; WebAuthn L3 §13.4.3).
-pub async fn take<C: ConnectionTrait>(
+pub async fn take<C: Exec>(
     db: &C,
     id: Uuid,
     kind: &str,
     now: i64,
 ) -> Result<Option<ceremony::Model>, DbErr> {
-    let mut rows = ceremony::Entity::delete_many()
+    let mut delete = ceremony::Entity::delete_many()
         .filter(ceremony::Column::Id.eq(id))
         .filter(ceremony::Column::Kind.eq(kind))
         .filter(ceremony::Column::ExpiresAt.gt(now))
-        .exec_with_returning(db)
+        .into_query();
+    delete.returning_all();
+    let mut rows = db
+        .fetch(db.backend().build(&delete), rows::ceremony)
         .await?;
     if let Some(row) = rows.last() {
         crate::telemetry::metrics::ceremony_finished(&row.kind);

@@ -2,14 +2,14 @@
 
 use entity::event;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SelectExt,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, SelectExt,
 };
 use uuid::Uuid;
 
-use crate::extract::ClientInfo;
+use crate::{db::Exec, extract::ClientInfo};
 
-pub async fn insert<C: ConnectionTrait>(
+pub async fn insert<C: Exec>(
     db: &C,
     account_id: Uuid,
     kind: &str,
@@ -17,7 +17,7 @@ pub async fn insert<C: ConnectionTrait>(
     detail: serde_json::Value,
     now: i64,
 ) -> Result<(), DbErr> {
-    event::ActiveModel::from(event::Model {
+    let insert = event::Entity::insert(event::ActiveModel::from(event::Model {
         id: Uuid::new_v4(),
         account_id,
         at: now,
@@ -25,10 +25,9 @@ pub async fn insert<C: ConnectionTrait>(
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
         detail: detail.to_string(),
-    })
-    .insert(db)
-    .await
-    .map(|_| ())
+    }));
+    db.exec_statement(insert.build(db.backend())).await?;
+    Ok(())
 }
 
 /// Newest first (by time, then id); `before` pages backwards: only events strictly older

@@ -3,12 +3,12 @@
 use entity::{account, passkey};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    QueryTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::Reads;
+use crate::db::{Exec, Reads};
 
 pub async fn list_for_account<C: ConnectionTrait>(
     db: &C,
@@ -45,7 +45,7 @@ pub async fn insert<C: ConnectionTrait>(
 /// moved past the new one meanwhile, so two concurrent log-ins cannot roll the counter back
 /// (WebAuthn L3 §7.2 step 22). Returns whether the row was updated (false: it is gone, or a
 /// concurrent log-in got further).
-pub async fn record_use<C: ConnectionTrait>(
+pub async fn record_use<C: Exec>(
     db: &C,
     id: Uuid,
     data: String,
@@ -67,7 +67,7 @@ pub async fn record_use<C: ConnectionTrait>(
     if sign_count > 0 {
         update = update.filter(passkey::Column::SignCount.lt(sign_count));
     }
-    Ok(update.exec(db).await?.rows_affected == 1)
+    Ok(db.exec_statement(update.build(db.backend())).await? == 1)
 }
 
 /// Rename a passkey of this account; `None` when the account has no passkey with that id.

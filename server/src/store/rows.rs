@@ -4,14 +4,13 @@
 //! compile until it is read here; the unit test below compares each inline read with sea-orm's
 //! own read of the same rows.
 
-use entity::{account, passkey, session};
+use entity::{account, ceremony, passkey, session};
 use rusqlite::{Row, types::FromSql};
 use sea_orm::{DbBackend, DbErr, EntityTrait, QuerySelect, QueryTrait, SelectTwo};
 
 use crate::db::Reads;
 
-/// Decodes one entity's model from a row, given sea-orm's column prefix.
-type Decode<M> = fn(&Row<'_>, &str) -> rusqlite::Result<M>;
+pub use crate::db::writes::Decode;
 
 /// The first row of a `find_also_related` select that has both entities (the join is a left
 /// join: a row without its `B` reads as none), through the inline readers when `reads` has
@@ -87,6 +86,21 @@ pub fn passkey(row: &Row<'_>, p: &str) -> rusqlite::Result<passkey::Model> {
         sign_count: get(row, p, "sign_count")?,
         created_at: get(row, p, "created_at")?,
         last_used_at: get(row, p, "last_used_at")?,
+    })
+}
+
+pub fn ceremony(row: &Row<'_>, p: &str) -> rusqlite::Result<ceremony::Model> {
+    Ok(ceremony::Model {
+        id: get(row, p, "id")?,
+        kind: get(row, p, "kind")?,
+        account_id: get(row, p, "account_id")?,
+        session_id: get(row, p, "session_id")?,
+        username: get(row, p, "username")?,
+        state: get(row, p, "state")?,
+        code_hash: get(row, p, "code_hash")?,
+        attempts: get(row, p, "attempts")?,
+        created_at: get(row, p, "created_at")?,
+        expires_at: get(row, p, "expires_at")?,
     })
 }
 

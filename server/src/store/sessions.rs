@@ -2,19 +2,18 @@
 
 use entity::{account, session};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QueryTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::Reads;
+use crate::db::{Exec, Reads};
 
-pub async fn insert<C: ConnectionTrait>(
-    db: &C,
-    model: session::Model,
-) -> Result<session::Model, DbErr> {
-    session::ActiveModel::from(model).insert(db).await
+pub async fn insert<C: Exec>(db: &C, model: session::Model) -> Result<session::Model, DbErr> {
+    let insert = session::Entity::insert(session::ActiveModel::from(model.clone()));
+    db.exec_statement(insert.build(db.backend())).await?;
+    Ok(model)
 }
 
 /// The session for a token hash with its account: one indexed read (a join on the primary key),
@@ -30,18 +29,17 @@ pub async fn find_by_token_hash(
 }
 
 /// Record activity, at most once a minute per session (the caller checks the stored time).
-pub async fn touch<C: ConnectionTrait>(db: &C, id: Uuid, now: i64) -> Result<(), DbErr> {
-    session::Entity::update_many()
+pub async fn touch<C: Exec>(db: &C, id: Uuid, now: i64) -> Result<(), DbErr> {
+    let update = session::Entity::update_many()
         .col_expr(session::Column::LastSeenAt, Expr::value(now))
         .filter(session::Column::Id.eq(id))
-        .filter(session::Column::LastSeenAt.lt(now - 60_000))
-        .exec(db)
-        .await
-        .map(|_| ())
+        .filter(session::Column::LastSeenAt.lt(now - 60_000));
+    db.exec_statement(update.build(db.backend())).await?;
+    Ok(())
 }
 
 /// Re-authentication: a new token for the same session, a fresh authentication time.
-pub async fn rotate<C: ConnectionTrait>(
+pub async fn rotate<C: Exec>(
     db: &C,
     id: Uuid,
     old_token_hash: &[u8],
@@ -49,16 +47,14 @@ pub async fn rotate<C: ConnectionTrait>(
     methods: &str,
     now: i64,
 ) -> Result<bool, DbErr> {
-    let result = session::Entity::update_many()
+    let update = session::Entity::update_many()
         .col_expr(session::Column::TokenHash, Expr::value(new_token_hash))
         .col_expr(session::Column::AuthenticatedAt, Expr::value(now))
         .col_expr(session::Column::LastSeenAt, Expr::value(now))
         .col_expr(session::Column::Methods, Expr::value(methods))
         .filter(session::Column::Id.eq(id))
-        .filter(session::Column::TokenHash.eq(old_token_hash.to_vec()))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+        .filter(session::Column::TokenHash.eq(old_token_hash.to_vec()));
+    Ok(db.exec_statement(update.build(db.backend())).await? == 1)
 }
 
 pub async fn list_for_account<C: ConnectionTrait>(
@@ -75,13 +71,11 @@ pub async fn list_for_account<C: ConnectionTrait>(
 }
 
 /// Delete one session of an account; false when there is no such session *of that account*.
-pub async fn delete<C: ConnectionTrait>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
-    let result = session::Entity::delete_many()
+pub async fn delete<C: Exec>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
+    let delete = session::Entity::delete_many()
         .filter(session::Column::Id.eq(id))
-        .filter(session::Column::AccountId.eq(account_id))
-        .exec(db)
-        .await?;
-    Ok(result.rows_affected == 1)
+        .filter(session::Column::AccountId.eq(account_id));
+    Ok(db.exec_statement(delete.build(db.backend())).await? == 1)
 }
 
 /// Delete every session of an account except `keep`; returns how many ended.

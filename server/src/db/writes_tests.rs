@@ -1,0 +1,182 @@
+//! Writes through the writer thread's inline SQLite connection: what they store is what
+//! sea-orm reads back, a transaction that is not committed leaves nothing, a failing statement
+//! leaves nothing of its transaction, and the connection has sqlx's settings (foreign keys).
+
+#![allow(clippy::unwrap_used)]
+
+use entity::{ceremony, session};
+use sea_orm::{DatabaseConnection, EntityTrait};
+use uuid::Uuid;
+
+use crate::db::{self, Writer};
+use crate::error::ApiError;
+use crate::store;
+
+async fn open() -> (DatabaseConnection, Writer) {
+    let dir = std::env::temp_dir().join(format!("sesame-writes-{}", Uuid::new_v4()));
+    let url = format!("sqlite://{}/s.db", dir.display());
+    let db = db::connect(&url, 1).await.unwrap();
+    db::migrate(&db).await.unwrap();
+    let inline = db::connect_inline_writer(&url).unwrap();
+    assert!(inline.is_some(), "a SQLite file has an inline writer");
+    (db.clone(), Writer::new(db, inline).unwrap())
+}
+
+fn ceremony(n: u8, full: bool, expires_at: i64) -> ceremony::Model {
+    ceremony::Model {
+        id: Uuid::new_v4(),
+        kind: "test".into(),
+        account_id: full.then(Uuid::new_v4),
+        session_id: full.then(Uuid::new_v4),
+        username: full.then(|| format!("user{n}")),
+        state: format!("{{\"n\":{n}}}"),
+        code_hash: full.then(|| vec![n; 32]),
+        attempts: i32::from(n),
+        created_at: 1_000 + i64::from(n),
+        expires_at,
+    }
+}
+
+async fn stored(db: &DatabaseConnection, id: Uuid) -> Option<ceremony::Model> {
+    ceremony::Entity::find_by_id(id).one(db).await.unwrap()
+}
+
+#[tokio::test]
+async fn inline_writes_store_what_sea_orm_reads_and_take_gives_it_back() {
+    let (db, writer) = open().await;
+    let (full, bare) = (ceremony(1, true, 5_000), ceremony(2, false, 5_000));
+    let rows = [full.clone(), bare.clone()];
+    writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            for row in rows {
+                store::ceremonies::insert(&txn, row).await?;
+            }
+            Ok(txn.commit().await?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored(&db, full.id).await.as_ref(), Some(&full));
+    assert_eq!(stored(&db, bare.id).await.as_ref(), Some(&bare));
+
+    // `… RETURNING *` decoded on the inline connection, NULLs included; single use.
+    let take = |id, now| {
+        writer.write(move |conn| async move {
+            Ok(store::ceremonies::take(&conn, id, "test", now).await?)
+        })
+    };
+    assert_eq!(take(full.id, 4_999).await.unwrap(), Some(full.clone()));
+    assert_eq!(take(full.id, 4_999).await.unwrap(), None);
+    assert_eq!(take(bare.id, 5_000).await.unwrap(), None, "expired");
+    assert_eq!(stored(&db, bare.id).await, Some(bare));
+}
+
+#[tokio::test]
+async fn an_inline_transaction_not_committed_or_failing_leaves_nothing() {
+    let (db, writer) = open().await;
+    let dropped = ceremony(1, false, 5_000);
+    writer
+        .write({
+            let row = dropped.clone();
+            move |conn| async move {
+                let txn = conn.begin().await?;
+                store::ceremonies::insert(&txn, row).await?;
+                Ok(())
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored(&db, dropped.id).await, None, "dropped: rolled back");
+
+    // The second insert repeats the primary key: the first must not stay behind.
+    let first = ceremony(2, true, 5_000);
+    let failed = writer
+        .write({
+            let row = first.clone();
+            move |conn| async move {
+                let txn = conn.begin().await?;
+                store::ceremonies::insert(&txn, row.clone()).await?;
+                store::ceremonies::insert(&txn, row).await?;
+                Ok(txn.commit().await?)
+            }
+        })
+        .await;
+    assert!(failed.is_err());
+    assert_eq!(stored(&db, first.id).await, None, "failed: rolled back");
+
+    // The connection is usable afterwards (no transaction left open on it).
+    let later = ceremony(3, false, 5_000);
+    writer
+        .write({
+            let row = later.clone();
+            move |conn| async move { Ok(store::ceremonies::insert(&conn, row).await?) }
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored(&db, later.id).await, Some(later));
+}
+
+#[tokio::test]
+async fn the_inline_connection_enforces_foreign_keys_and_counts_changed_rows() {
+    let (db, writer) = open().await;
+    let orphan = session::Model {
+        id: Uuid::new_v4(),
+        account_id: Uuid::new_v4(),
+        token_hash: vec![7; 32],
+        created_at: 1,
+        last_seen_at: 1,
+        authenticated_at: 1,
+        expires_at: 2,
+        ip: None,
+        user_agent: None,
+        methods: "passkey".into(),
+    };
+    let refused = writer
+        .write({
+            let row = orphan.clone();
+            move |conn| async move { Ok(store::sessions::insert(&conn, row).await?) }
+        })
+        .await;
+    assert!(matches!(refused, Err(ApiError::Internal(_))), "{refused:?}");
+    assert_eq!(
+        session::Entity::find_by_id(orphan.id)
+            .one(&db)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // With its account the same row is stored; conditional writes report whether they matched
+    // (the log-in relies on it).
+    let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
+    store::accounts::insert(&db, ada.clone()).await.unwrap();
+    let owned = session::Model {
+        account_id: ada.id,
+        ..orphan
+    };
+    let delete = |account_id, id| {
+        writer.write(move |conn| async move {
+            Ok(store::sessions::delete(&conn, account_id, id).await?)
+        })
+    };
+    writer
+        .write({
+            let row = owned.clone();
+            move |conn| async move { Ok(store::sessions::insert(&conn, row).await?) }
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        session::Entity::find_by_id(owned.id)
+            .one(&db)
+            .await
+            .unwrap(),
+        Some(owned.clone())
+    );
+    assert!(
+        !delete(Uuid::new_v4(), owned.id).await.unwrap(),
+        "other account"
+    );
+    assert!(delete(ada.id, owned.id).await.unwrap());
+    assert!(!delete(ada.id, owned.id).await.unwrap(), "already gone");
+}
