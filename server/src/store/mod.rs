@@ -1,5 +1,7 @@
 //! Storage: one module per aggregate over SeaORM. Functions are generic over
-//! `ConnectionTrait`, so a service can pass a transaction or the pool.
+//! `ConnectionTrait`, so a service can pass a transaction or the pool; those a log-in writes
+//! with are generic over [`crate::db::Exec`], which also takes the writer thread's inline
+//! SQLite connection ([`crate::db::WriteConn`], [`crate::db::WriteTxn`]).
 
 pub mod accounts;
 pub mod ceremonies;
