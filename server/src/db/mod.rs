@@ -9,7 +9,7 @@ pub mod reads;
 pub mod writer;
 pub mod writes;
 
-pub use reads::{InlineReads, Reads};
+pub use reads::{InlineReads, Reads, is_inline_unique_violation};
 pub use writer::Writer;
 pub use writes::{Exec, InlineWriter, WriteConn, WriteTxn};
 

@@ -164,10 +164,26 @@ fn to_sql(value: &Value) -> Result<rusqlite::types::Value, DbErr> {
     })
 }
 
+/// How an inline connection's unique-constraint violation starts its message (sea-orm's
+/// `sql_err` knows only sqlx's errors).
+const UNIQUE_VIOLATION: &str = "unique constraint violated: ";
+
+/// Is `err` a unique-constraint violation reported by an inline connection ([`to_db_err`])?
+pub fn is_inline_unique_violation(err: &DbErr) -> bool {
+    matches!(err, DbErr::Exec(RuntimeErr::Internal(message)) if message.starts_with(UNIQUE_VIOLATION))
+}
+
 /// rusqlite's error as a [`DbErr`] that `error::db_unavailable` classifies like sqlx's: the
 /// codes that mean "not now" (busy, locked, I/O, cannot open…) become connection errors (503).
 pub(super) fn to_db_err(err: rusqlite::Error) -> DbErr {
     use rusqlite::ErrorCode;
+    let extended = err.sqlite_error().map(|e| e.extended_code);
+    if matches!(
+        extended,
+        Some(rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    ) {
+        return DbErr::Exec(RuntimeErr::Internal(format!("{UNIQUE_VIOLATION}{err}")));
+    }
     let unavailable = matches!(
         err.sqlite_error_code(),
         Some(

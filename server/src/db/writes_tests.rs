@@ -180,3 +180,33 @@ async fn the_inline_connection_enforces_foreign_keys_and_counts_changed_rows() {
     assert!(delete(ada.id, owned.id).await.unwrap());
     assert!(!delete(ada.id, owned.id).await.unwrap(), "already gone");
 }
+
+/// A unique violation on the inline connection is told apart like sqlx's (the sign-up turns it
+/// into 409 `username_taken`), and the transaction it happened in leaves nothing.
+#[tokio::test]
+async fn an_inline_unique_violation_is_recognised() {
+    let (db, writer) = open().await;
+    let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
+    store::accounts::insert(&db, ada).await.unwrap();
+    let ceremony_first = ceremony(1, false, 5_000);
+    let taken = writer
+        .write({
+            let row = ceremony_first.clone();
+            move |conn| async move {
+                let txn = conn.begin().await?;
+                store::ceremonies::insert(&txn, row).await?;
+                let again = store::accounts::new_account("ada", "Ada 2", Uuid::new_v4(), 2);
+                store::accounts::insert(&txn, again).await.map_err(|e| {
+                    if store::is_unique_violation(&e) {
+                        ApiError::UsernameTaken
+                    } else {
+                        e.into()
+                    }
+                })?;
+                Ok(txn.commit().await?)
+            }
+        })
+        .await;
+    assert!(matches!(taken, Err(ApiError::UsernameTaken)), "{taken:?}");
+    assert_eq!(stored(&db, ceremony_first.id).await, None);
+}

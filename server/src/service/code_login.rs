@@ -191,11 +191,11 @@ pub async fn login_finish(
     methods.push(saved.method.method());
     let issued = state
         .writer
-        .run({
+        .write({
             let (state, account, client) = (state.clone(), account.clone(), client.clone());
             let current = current.cloned();
             move |db| async move {
-                let txn = store::begin_write(&db).await?;
+                let txn = db.begin().await?;
                 store::ceremonies::take(&txn, ceremony, LOGIN, now)
                     .await?
                     .ok_or(ApiError::InvalidCeremony)?;

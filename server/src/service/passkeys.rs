@@ -16,7 +16,6 @@
 //! ```
 
 use entity::{account, passkey};
-use sea_orm::ConnectionTrait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::*;
@@ -185,11 +184,11 @@ pub async fn signup_finish(
 
     let (account, issued) = state
         .writer
-        .run({
+        .write({
             let (state, client) = (state.clone(), client.clone());
             let label = label.map(str::to_owned);
             move |db| async move {
-                let txn = store::begin_write(&db).await?;
+                let txn = db.begin().await?;
                 let account = store::accounts::new_account(
                     &saved.username,
                     &saved.display_name,
@@ -260,7 +259,7 @@ pub fn verify_registration(
 
 /// Store a verified passkey; a credential id registered to any account already → 409
 /// (WebAuthn L3 §7.1 step 26).
-pub async fn insert_passkey<C: ConnectionTrait>(
+pub async fn insert_passkey<C: crate::db::Exec>(
     db: &C,
     account: &account::Model,
     passkey: &Passkey,

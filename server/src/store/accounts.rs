@@ -95,11 +95,8 @@ pub fn new_account(
     }
 }
 
-pub async fn insert<C: ConnectionTrait>(
-    db: &C,
-    model: account::Model,
-) -> Result<account::Model, DbErr> {
-    account::ActiveModel::from(model).insert(db).await
+pub async fn insert<C: Exec>(db: &C, model: account::Model) -> Result<account::Model, DbErr> {
+    super::insert_row::<_, account::ActiveModel>(db, model).await
 }
 
 /// Reset the code-failure count and any lock-out.
@@ -167,13 +164,9 @@ pub async fn update<C: ConnectionTrait>(
 
 /// Advance the last accepted TOTP step, only forwards: the conditional write lets each step
 /// through once per account, even concurrently (RFC 6238 §5.2).
-pub async fn advance_totp_step<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-    step: i64,
-) -> Result<bool, DbErr> {
+pub async fn advance_totp_step<C: Exec>(db: &C, id: Uuid, step: i64) -> Result<bool, DbErr> {
     use sea_orm::{Condition, sea_query::Expr};
-    Ok(account::Entity::update_many()
+    let update = account::Entity::update_many()
         .col_expr(account::Column::TotpLastStep, Expr::value(step))
         .filter(account::Column::Id.eq(id))
         .filter(account::Column::TotpEnabledAt.is_not_null())
@@ -181,9 +174,6 @@ pub async fn advance_totp_step<C: ConnectionTrait>(
             Condition::any()
                 .add(account::Column::TotpLastStep.is_null())
                 .add(account::Column::TotpLastStep.lt(step)),
-        )
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
+        );
+    Ok(db.exec_statement(update.build(db.backend())).await? == 1)
 }

@@ -9,8 +9,7 @@ use crate::db::Exec;
 
 pub async fn insert<C: Exec>(db: &C, model: ceremony::Model) -> Result<(), DbErr> {
     crate::telemetry::metrics::ceremony_started(&model.kind);
-    let insert = ceremony::Entity::insert(ceremony::ActiveModel::from(model));
-    db.exec_statement(insert.build(db.backend())).await?;
+    super::insert_row::<_, ceremony::ActiveModel>(db, model).await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 use entity::event;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, SelectExt,
+    QuerySelect, SelectExt,
 };
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ pub async fn insert<C: Exec>(
     detail: serde_json::Value,
     now: i64,
 ) -> Result<(), DbErr> {
-    let insert = event::Entity::insert(event::ActiveModel::from(event::Model {
+    let row = event::Model {
         id: Uuid::new_v4(),
         account_id,
         at: now,
@@ -25,8 +25,8 @@ pub async fn insert<C: Exec>(
         ip: client.ip.clone(),
         user_agent: client.user_agent.clone(),
         detail: detail.to_string(),
-    }));
-    db.exec_statement(insert.build(db.backend())).await?;
+    };
+    super::insert_row::<_, event::ActiveModel>(db, row).await?;
     Ok(())
 }
 

@@ -13,12 +13,30 @@ pub mod recovery_codes;
 pub mod rows;
 pub mod sessions;
 
-/// Is this error a unique-constraint violation (on either database)?
+/// Is this error a unique-constraint violation (on either database, through sqlx or the
+/// writer thread's inline SQLite connection)?
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     matches!(
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    )
+    ) || crate::db::is_inline_unique_violation(err)
+}
+
+/// Insert `model` with every column as given, and return it (no `RETURNING`: nothing is
+/// filled in by the database).
+pub async fn insert_row<C, A>(
+    db: &C,
+    model: <A::Entity as sea_orm::EntityTrait>::Model,
+) -> Result<<A::Entity as sea_orm::EntityTrait>::Model, sea_orm::DbErr>
+where
+    C: crate::db::Exec,
+    A: sea_orm::ActiveModelTrait + Send,
+    <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
+{
+    use sea_orm::{IntoActiveModel, QueryTrait};
+    let insert = sea_orm::Insert::one(model.clone().into_active_model());
+    db.exec_statement(insert.build(db.backend())).await?;
+    Ok(model)
 }
 
 /// Begin a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, taking the write

@@ -2,8 +2,8 @@
 
 use entity::{account, passkey};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QueryTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -34,11 +34,8 @@ pub async fn find_with_account(
     rows::find_pair(reads, query, (rows::passkey, rows::account)).await
 }
 
-pub async fn insert<C: ConnectionTrait>(
-    db: &C,
-    model: passkey::Model,
-) -> Result<passkey::Model, DbErr> {
-    passkey::ActiveModel::from(model).insert(db).await
+pub async fn insert<C: Exec>(db: &C, model: passkey::Model) -> Result<passkey::Model, DbErr> {
+    super::insert_row::<_, passkey::ActiveModel>(db, model).await
 }
 
 /// Store the state after a log-in. The write is conditional on the stored counter not having

@@ -3,9 +3,11 @@
 use entity::recovery_code;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    QueryTrait, sea_query::Expr,
 };
 use uuid::Uuid;
+
+use crate::db::Exec;
 
 /// Replace the account's set with new rows (a new set voids the old one).
 pub async fn replace_set<C: ConnectionTrait>(
@@ -48,15 +50,12 @@ pub async fn candidates<C: ConnectionTrait>(
 }
 
 /// Mark a code used; false when it was used meanwhile (the conditional write decides).
-pub async fn consume<C: ConnectionTrait>(db: &C, id: Uuid, now: i64) -> Result<bool, DbErr> {
-    Ok(recovery_code::Entity::update_many()
+pub async fn consume<C: Exec>(db: &C, id: Uuid, now: i64) -> Result<bool, DbErr> {
+    let update = recovery_code::Entity::update_many()
         .col_expr(recovery_code::Column::UsedAt, Expr::value(now))
         .filter(recovery_code::Column::Id.eq(id))
-        .filter(recovery_code::Column::UsedAt.is_null())
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
+        .filter(recovery_code::Column::UsedAt.is_null());
+    Ok(db.exec_statement(update.build(db.backend())).await? == 1)
 }
 
 /// (remaining, created_at of the set).

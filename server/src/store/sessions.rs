@@ -11,9 +11,7 @@ use super::rows;
 use crate::db::{Exec, Reads};
 
 pub async fn insert<C: Exec>(db: &C, model: session::Model) -> Result<session::Model, DbErr> {
-    let insert = session::Entity::insert(session::ActiveModel::from(model.clone()));
-    db.exec_statement(insert.build(db.backend())).await?;
-    Ok(model)
+    super::insert_row::<_, session::ActiveModel>(db, model).await
 }
 
 /// The session for a token hash with its account: one indexed read (a join on the primary key),
