@@ -9,10 +9,13 @@
 //! Measured with `sesame-bench` (docs/PERFORMANCE.md): passkey log-ins stopped at about
 //! 1,000/s with the server using barely half the machine, at 4 clients as at 64.
 //!
-//! [`Writer::run`] runs a whole write (a transaction, or one statement) as a task on a
-//! single-threaded runtime whose only work is writing: when a statement's result arrives,
-//! that thread is woken and sends the next statement at once. On PostgreSQL, which has a
-//! pool of connections and no single writer, the write runs in the caller's task.
+//! [`Writer::write`] runs a whole write (a transaction, or one statement) as a task on a
+//! single-threaded runtime whose only work is writing. On a SQLite file the statements run
+//! right on that thread through its own rusqlite connection (`super::writes`), so a whole
+//! transaction takes one poll; without one (an in-memory database) they go through sqlx, and
+//! when a statement's result arrives that thread is woken and sends the next at once. On
+//! PostgreSQL, which has a pool of connections and no single writer, the write runs in the
+//! caller's task.
 //!
 //! A write that has started runs to its end even if the request that asked for it is
 //! dropped (the client went away): a transaction is never left to the pool half done.
@@ -78,8 +81,8 @@ impl Writer {
         })
     }
 
-    /// Run `write` with the writing connection and wait for its result.
-    pub async fn run<F, Fut, T>(&self, write: F) -> Result<T, ApiError>
+    /// Run `write` with sqlx's writing connection and wait for its result.
+    async fn run<F, Fut, T>(&self, write: F) -> Result<T, ApiError>
     where
         F: FnOnce(DatabaseConnection) -> Fut,
         Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
@@ -96,7 +99,7 @@ impl Writer {
     }
 
     /// Run `write` on the writer's thread through the inline connection ([`WriteConn::Inline`])
-    /// when there is one, else like [`Writer::run`] through sqlx's ([`WriteConn::Orm`]). The
+    /// when there is one, else through sqlx's ([`WriteConn::Orm`]). The
     /// statements of an inline write run without a thread switch, while the task holds sqlx's
     /// single writing connection checked out as the lock (see `super::writes`).
     pub async fn write<F, Fut, T>(&self, write: F) -> Result<T, ApiError>
