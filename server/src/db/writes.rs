@@ -126,62 +126,36 @@ impl InlineWriter {
     }
 }
 
+/// Through sea-orm (`Orm`) or the writer thread's inline connection (`Inline`): what
+/// [`WriteConn`] and [`WriteTxn`] are.
+pub enum Via<O, I> {
+    Orm(O),
+    Inline(I),
+}
+
 /// What a write given to [`super::Writer::write`] writes through: sqlx's writing connection
 /// (PostgreSQL, or an in-memory SQLite database), or the inline one.
-pub enum WriteConn {
-    Orm(DatabaseConnection),
-    Inline(Arc<InlineWriter>),
-}
+pub type WriteConn = Via<DatabaseConnection, Arc<InlineWriter>>;
+
+/// A transaction begun by [`WriteConn::begin`]. Dropped without [`WriteTxn::commit`], it is
+/// rolled back.
+pub type WriteTxn = Via<DatabaseTransaction, InlineTxn>;
 
 impl WriteConn {
     /// Begin a transaction that will write: `BEGIN IMMEDIATE` on SQLite (see
     /// `store::begin_write`).
     pub async fn begin(&self) -> Result<WriteTxn, DbErr> {
         match self {
-            Self::Orm(db) => crate::store::begin_write(db).await.map(WriteTxn::Orm),
+            Self::Orm(db) => crate::store::begin_write(db).await.map(Via::Orm),
             Self::Inline(writer) => {
                 writer.control("BEGIN IMMEDIATE")?;
-                Ok(WriteTxn::Inline(InlineTxn {
+                Ok(Via::Inline(InlineTxn {
                     writer: writer.clone(),
                     open: true,
                 }))
             }
         }
     }
-}
-
-impl Exec for WriteConn {
-    fn backend(&self) -> DbBackend {
-        match self {
-            Self::Orm(db) => db.get_database_backend(),
-            Self::Inline(_) => DbBackend::Sqlite,
-        }
-    }
-
-    async fn exec_statement(&self, stmt: Statement) -> Result<u64, DbErr> {
-        match self {
-            Self::Orm(db) => db.exec_statement(stmt).await,
-            Self::Inline(writer) => writer.execute(&stmt),
-        }
-    }
-
-    async fn fetch<M: FromQueryResult + Send>(
-        &self,
-        stmt: Statement,
-        decode: Decode<M>,
-    ) -> Result<Vec<M>, DbErr> {
-        match self {
-            Self::Orm(db) => db.fetch(stmt, decode).await,
-            Self::Inline(writer) => writer.fetch(&stmt, decode),
-        }
-    }
-}
-
-/// A transaction begun by [`WriteConn::begin`]. Dropped without [`WriteTxn::commit`], it is
-/// rolled back.
-pub enum WriteTxn {
-    Orm(DatabaseTransaction),
-    Inline(InlineTxn),
 }
 
 /// An open transaction on the inline connection.
@@ -223,18 +197,35 @@ impl WriteTxn {
     }
 }
 
-impl Exec for WriteTxn {
+/// The inline side of a [`Via`]: the connection it writes through.
+pub trait OnInline: Sync {
+    fn writer(&self) -> &InlineWriter;
+}
+
+impl OnInline for Arc<InlineWriter> {
+    fn writer(&self) -> &InlineWriter {
+        self
+    }
+}
+
+impl OnInline for InlineTxn {
+    fn writer(&self) -> &InlineWriter {
+        &self.writer
+    }
+}
+
+impl<O: ConnectionTrait, I: OnInline> Exec for Via<O, I> {
     fn backend(&self) -> DbBackend {
         match self {
-            Self::Orm(txn) => txn.get_database_backend(),
+            Self::Orm(db) => db.get_database_backend(),
             Self::Inline(_) => DbBackend::Sqlite,
         }
     }
 
     async fn exec_statement(&self, stmt: Statement) -> Result<u64, DbErr> {
         match self {
-            Self::Orm(txn) => txn.exec_statement(stmt).await,
-            Self::Inline(txn) => txn.writer.execute(&stmt),
+            Self::Orm(db) => db.exec_statement(stmt).await,
+            Self::Inline(on) => on.writer().execute(&stmt),
         }
     }
 
@@ -244,8 +235,8 @@ impl Exec for WriteTxn {
         decode: Decode<M>,
     ) -> Result<Vec<M>, DbErr> {
         match self {
-            Self::Orm(txn) => txn.fetch(stmt, decode).await,
-            Self::Inline(txn) => txn.writer.fetch(&stmt, decode),
+            Self::Orm(db) => db.fetch(stmt, decode).await,
+            Self::Inline(on) => on.writer().fetch(&stmt, decode),
         }
     }
 }
