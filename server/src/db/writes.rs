@@ -22,7 +22,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, Row};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, FromQueryResult,
-    Statement,
+    QueryTrait, Statement,
 };
 
 use super::reads::{params, run, to_db_err};
@@ -38,6 +38,14 @@ pub trait Exec: Sync {
 
     /// Run a statement; how many rows it changed.
     fn exec_statement(&self, stmt: Statement) -> impl Future<Output = Result<u64, DbErr>> + Send;
+
+    /// Build `query` in this connection's dialect and run it; how many rows it changed.
+    fn exec_query<Q: QueryTrait>(
+        &self,
+        query: &Q,
+    ) -> impl Future<Output = Result<u64, DbErr>> + Send {
+        self.exec_statement(query.build(self.backend()))
+    }
 
     /// Run a statement that returns whole rows of one entity (a select, `… RETURNING *`):
     /// sea-orm decodes them on its connections, `decode` on the inline one.

@@ -110,7 +110,7 @@ pub async fn clear_failures<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
         )
         .filter(account::Column::Id.eq(id))
         .filter(account::Column::FailedAttempts.gt(0));
-    db.exec_statement(update.build(db.backend())).await?;
+    db.exec_query(&update).await?;
     Ok(())
 }
 
@@ -175,5 +175,5 @@ pub async fn advance_totp_step<C: Exec>(db: &C, id: Uuid, step: i64) -> Result<b
                 .add(account::Column::TotpLastStep.is_null())
                 .add(account::Column::TotpLastStep.lt(step)),
         );
-    Ok(db.exec_statement(update.build(db.backend())).await? == 1)
+    Ok(db.exec_query(&update).await? == 1)
 }

@@ -33,9 +33,9 @@ where
     A: sea_orm::ActiveModelTrait + Send,
     <A::Entity as sea_orm::EntityTrait>::Model: sea_orm::IntoActiveModel<A>,
 {
-    use sea_orm::{IntoActiveModel, QueryTrait};
+    use sea_orm::IntoActiveModel;
     let insert = sea_orm::Insert::one(model.clone().into_active_model());
-    db.exec_statement(insert.build(db.backend())).await?;
+    db.exec_query(&insert).await?;
     Ok(model)
 }
 

@@ -2,8 +2,7 @@
 
 use entity::{account, passkey};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -64,7 +63,7 @@ pub async fn record_use<C: Exec>(
     if sign_count > 0 {
         update = update.filter(passkey::Column::SignCount.lt(sign_count));
     }
-    Ok(db.exec_statement(update.build(db.backend())).await? == 1)
+    Ok(db.exec_query(&update).await? == 1)
 }
 
 /// Rename a passkey of this account; `None` when the account has no passkey with that id.

@@ -3,7 +3,7 @@
 use entity::recovery_code;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QueryTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -55,7 +55,7 @@ pub async fn consume<C: Exec>(db: &C, id: Uuid, now: i64) -> Result<bool, DbErr>
         .col_expr(recovery_code::Column::UsedAt, Expr::value(now))
         .filter(recovery_code::Column::Id.eq(id))
         .filter(recovery_code::Column::UsedAt.is_null());
-    Ok(db.exec_statement(update.build(db.backend())).await? == 1)
+    Ok(db.exec_query(&update).await? == 1)
 }
 
 /// (remaining, created_at of the set).

@@ -1,7 +1,7 @@
 //! Entity models from rows read by [`InlineReads`](crate::db::InlineReads), the SQLite readers
 //! that run on the calling thread, and from rows that statements of the writer thread's inline
-//! connection return ([`crate::db::Exec::fetch`]). `prefix` is sea-orm's column prefix in a two-entity select
-//! (`A_`, `B_`) or empty. The struct literals name every field, so a new column fails to
+//! connection return ([`crate::db::Exec::fetch`]). `prefix` is sea-orm's column prefix in a
+//! two-entity select (`A_`, `B_`) or empty. The struct literals name every field, so a new column fails to
 //! compile until it is read here; the unit test below compares each inline read with sea-orm's
 //! own read of the same rows.
 

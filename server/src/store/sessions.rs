@@ -3,7 +3,7 @@
 use entity::{account, session};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QueryTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -32,7 +32,7 @@ pub async fn touch<C: Exec>(db: &C, id: Uuid, now: i64) -> Result<(), DbErr> {
         .col_expr(session::Column::LastSeenAt, Expr::value(now))
         .filter(session::Column::Id.eq(id))
         .filter(session::Column::LastSeenAt.lt(now - 60_000));
-    db.exec_statement(update.build(db.backend())).await?;
+    db.exec_query(&update).await?;
     Ok(())
 }
 
@@ -52,7 +52,7 @@ pub async fn rotate<C: Exec>(
         .col_expr(session::Column::Methods, Expr::value(methods))
         .filter(session::Column::Id.eq(id))
         .filter(session::Column::TokenHash.eq(old_token_hash.to_vec()));
-    Ok(db.exec_statement(update.build(db.backend())).await? == 1)
+    Ok(db.exec_query(&update).await? == 1)
 }
 
 pub async fn list_for_account<C: ConnectionTrait>(
@@ -73,7 +73,7 @@ pub async fn delete<C: Exec>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool,
     let delete = session::Entity::delete_many()
         .filter(session::Column::Id.eq(id))
         .filter(session::Column::AccountId.eq(account_id));
-    Ok(db.exec_statement(delete.build(db.backend())).await? == 1)
+    Ok(db.exec_query(&delete).await? == 1)
 }
 
 /// Delete every session of an account except `keep`; returns how many ended.
