@@ -77,7 +77,7 @@ impl OptionalFromRequestParts<AppState> for CurrentSession {
         };
         let found = sessions::authenticate(
             state.read_side(),
-            &state.db,
+            &state.writer,
             &state.config,
             &token,
             state.now(),

@@ -308,20 +308,28 @@ async fn security_headers(request: Request<Body>, next: Next) -> Response {
     response
 }
 
-/// Delete expired ceremonies and sessions once a minute. Every instance may run it: the
-/// deletes are idempotent.
+/// Delete expired ceremonies and sessions, and sent-code records past the resend limits'
+/// look-back, once a minute, through the writer. Every instance may run it: the deletes are
+/// idempotent.
 async fn cleanup_loop(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         let now = state.now();
         let idle_ms = (state.config.session_idle_secs as i64).saturating_mul(1000);
-        match store::ceremonies::delete_expired(&state.db, now).await {
+        let removed = state
+            .writer
+            .write(move |db| async move {
+                let ceremonies = store::ceremonies::delete_expired(&db, now).await?;
+                store::sessions::delete_expired(&db, now, idle_ms).await?;
+                let before = now - crate::service::codes::CODE_SENDS_KEPT_MS;
+                store::code_sends::delete_before(&db, before).await?;
+                Ok(ceremonies)
+            })
+            .await;
+        match removed {
             Ok(count) => crate::telemetry::metrics::ceremonies_expired(count),
-            Err(e) => tracing::warn!(error = %e, "ceremony clean-up failed"),
-        }
-        if let Err(e) = store::sessions::delete_expired(&state.db, now, idle_ms).await {
-            tracing::warn!(error = %e, "session clean-up failed");
+            Err(e) => tracing::warn!(error = %e, "clean-up failed"),
         }
     }
 }

@@ -312,6 +312,21 @@ async fn clean_up_running_on_both_instances_is_harmless(app: TestApp) {
         .expect("insert an expired ceremony");
         expired_ceremonies.push(id);
     }
+    // Sent-code records: one older than the day they are kept, one from the last hour.
+    let (old_send, recent_send) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for (id, sent_at) in [
+        (old_send, now - 25 * 3_600_000),
+        (recent_send, now - 3_600_000),
+    ] {
+        entity::code_send::ActiveModel::from(entity::code_send::Model {
+            id,
+            target: "email:keeper@example.com".into(),
+            sent_at,
+        })
+        .insert(&db)
+        .await
+        .expect("insert a sent-code record");
+    }
     // A ceremony that is still live must survive every clean-up.
     let live_ceremony = app
         .post(
@@ -349,6 +364,26 @@ async fn clean_up_running_on_both_instances_is_harmless(app: TestApp) {
         .await
         .expect("query");
     assert!(left_ceremonies.is_empty(), "expired ceremonies are gone");
+    // The sent-code records are removed only by the instances' own clean-up (its first run
+    // starts with the process), so wait for that, a bounded time.
+    let sends = || async {
+        entity::code_send::Entity::find()
+            .all(&db)
+            .await
+            .expect("query")
+            .into_iter()
+            .map(|row| row.id)
+            .collect::<Vec<_>>()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sends().await.contains(&old_send) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        sends().await,
+        vec![recent_send],
+        "sent-code records older than a day are gone, the recent one stays"
+    );
 
     // What is live is untouched, and both instances still serve it.
     for port in [a.port, b.port] {

@@ -210,3 +210,59 @@ async fn an_inline_unique_violation_is_recognised() {
     assert!(matches!(taken, Err(ApiError::UsernameTaken)), "{taken:?}");
     assert_eq!(stored(&db, ceremony_first.id).await, None);
 }
+
+/// The lock-out count and the resend limit's records through the inline connection: each
+/// failure returns its own count (`UPDATE … RETURNING`, decoded inline), and the sent-code
+/// look-up gives what sea-orm's gives.
+#[tokio::test]
+async fn failure_counts_and_sent_codes_on_the_inline_connection() {
+    let (db, writer) = open().await;
+    let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
+    store::accounts::insert(&db, ada.clone()).await.unwrap();
+    let fail = |id| {
+        writer.write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let count =
+                store::accounts::add_failure(&txn, id, |n| (n >= 3).then_some(i64::from(n)))
+                    .await?;
+            txn.commit().await?;
+            Ok(count)
+        })
+    };
+    for expected in 1..=4 {
+        assert_eq!(fail(ada.id).await.unwrap(), expected);
+    }
+    assert_eq!(fail(Uuid::new_v4()).await.unwrap(), 0, "no such account");
+    let stored = store::accounts::find_by_id(&db, ada.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.failed_attempts, stored.locked_until), (4, Some(4)));
+
+    for (target, sent_at) in [("a", 10), ("a", 30), ("a", 20), ("b", 40)] {
+        writer
+            .write(move |conn| async move {
+                Ok(store::code_sends::record(&conn, target, sent_at).await?)
+            })
+            .await
+            .unwrap();
+    }
+    let inline = writer
+        .write(|conn| async move { Ok(store::code_sends::since(&conn, "a", 15).await?) })
+        .await
+        .unwrap();
+    assert_eq!(inline, vec![20, 30]);
+    assert_eq!(
+        store::code_sends::since(&db, "a", 15).await.unwrap(),
+        inline
+    );
+    let removed = writer
+        .write(|conn| async move { Ok(store::code_sends::delete_before(&conn, 30).await?) })
+        .await
+        .unwrap();
+    assert_eq!(removed, 2);
+    assert_eq!(
+        store::code_sends::since(&db, "a", 0).await.unwrap(),
+        vec![30]
+    );
+}

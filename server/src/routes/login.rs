@@ -154,7 +154,13 @@ async fn logout(
     current: Option<CurrentSession>,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
     if let Some(CurrentSession(auth)) = current {
-        store::sessions::delete(&state.db, auth.account.id, auth.session.id).await?;
+        let (account, session) = (auth.account.id, auth.session.id);
+        state
+            .writer
+            .write(
+                move |db| async move { Ok(store::sessions::delete(&db, account, session).await?) },
+            )
+            .await?;
     }
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::clear_cookie(&state));

@@ -93,8 +93,7 @@ pub async fn finish(
         .then(|| totp::matching_step(&app, code, now))
         .flatten();
     let Some(step) = step else {
-        store::ceremonies::add_wrong_attempt(&state.db, row.id, codes::MAX_WRONG_PER_CODE).await?;
-        lockout::record_failure(&state.db, auth.account.id, now).await?;
+        codes::record_wrong_code(state, row.id, Some(auth.account.id), None, now).await?;
         return Err(ApiError::InvalidCode);
     };
     let txn = store::begin_write(&state.db).await?;

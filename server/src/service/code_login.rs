@@ -76,7 +76,7 @@ pub async fn login_start(
         // The resend limit is keyed on the username and method, known or not, so a 429 here
         // reveals nothing about the account.
         codes::allow_send(
-            &state.db,
+            state,
             &format!("login:{}:{}", account.username, channel.as_str()),
             now,
         )
@@ -92,7 +92,7 @@ pub async fn login_start(
         (&account, &username, method)
     {
         codes::allow_send(
-            &state.db,
+            state,
             &format!(
                 "login:{name}:{}",
                 if method == CodeMethod::Email {
@@ -120,7 +120,7 @@ pub async fn login_start(
     if let Some((channel, address, code)) = delivery
         && let Err(e) = codes::deliver(state, channel, &address, CodePurpose::LogIn, &code).await
     {
-        store::ceremonies::delete(&state.db, id).await?;
+        crate::service::delete_ceremony(state, id).await?;
         return Err(e);
     }
     Ok(id)
@@ -300,22 +300,18 @@ async fn fail(
     method: CodeMethod,
 ) -> ApiError {
     crate::telemetry::metrics::login_failed(method.method().as_str());
-    let result: Result<(), ApiError> = async {
-        store::ceremonies::add_wrong_attempt(&state.db, ceremony.id, codes::MAX_WRONG_PER_CODE).await?;
-        if let Some(account_id) = ceremony.account_id {
-            let count = lockout::record_failure(&state.db, account_id, now).await?;
-            let method = serde_json::to_value(method).unwrap_or_default();
-            store::events::insert(&state.db, account_id, "login_failed", client, serde_json::json!({"method": method, "consecutive_failures": count}), now).await?;
-            if count == lockout::FREE_FAILURES || count == lockout::HARD_LOCK {
-                crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
-                store::events::insert(&state.db, account_id, "locked_out", client, serde_json::json!({"consecutive_failures": count, "hard": count >= lockout::HARD_LOCK}), now).await?;
-            }
+    let login = codes::LoginFailure {
+        client: client.clone(),
+        method: serde_json::to_value(method).unwrap_or_default(),
+    };
+    let recorded =
+        codes::record_wrong_code(state, ceremony.id, ceremony.account_id, Some(login), now).await;
+    match recorded {
+        Ok(Some(count)) if lockout::starts_or_hardens(count) => {
+            crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
+            ApiError::InvalidCode
         }
-        Ok(())
-    }
-    .await;
-    match result {
-        Ok(()) => ApiError::InvalidCode,
+        Ok(_) => ApiError::InvalidCode,
         Err(e) => e,
     }
 }

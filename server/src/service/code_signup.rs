@@ -38,7 +38,7 @@ pub async fn signup_start(
     {
         return Err(ApiError::UsernameTaken);
     }
-    codes::allow_send(&state.db, &format!("{}:{address}", channel.as_str()), now).await?;
+    codes::allow_send(state, &format!("{}:{address}", channel.as_str()), now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);
     let state_json = to_json(&SignupState {
@@ -54,7 +54,7 @@ pub async fn signup_start(
     crate::service::save_ceremony(state, row).await?;
     if let Err(e) = codes::deliver(state, channel, &address, CodePurpose::SignUp, &code).await {
         // Nothing that could be finished is left behind.
-        store::ceremonies::delete(&state.db, id).await?;
+        crate::service::delete_ceremony(state, id).await?;
         return Err(e);
     }
     Ok(id)
@@ -74,7 +74,7 @@ pub async fn signup_finish(
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     if !codes::matches(state, &row, code) {
-        store::ceremonies::add_wrong_attempt(&state.db, row.id, codes::MAX_WRONG_PER_CODE).await?;
+        codes::record_wrong_code(state, row.id, None, None, now).await?;
         return Err(ApiError::InvalidCode);
     }
     let saved: SignupState = from_json(&row.state)?;

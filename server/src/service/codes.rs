@@ -4,11 +4,11 @@
 //! bound to their ceremony, valid 10 minutes, usable once, at most 5 wrong tries per code
 //! (NIST SP 800-63B rev 4 §3.1.3 out-of-band authenticators; contract "Conventions").
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{DbBackend, Statement};
 use sesame_delivery::{CodePurpose, OutgoingEmail};
 use uuid::Uuid;
 
-use crate::{crypto, error::ApiError, state::AppState, store};
+use crate::{crypto, db::Exec, error::ApiError, extract::ClientInfo, state::AppState, store};
 
 pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
 pub const CODE_DIGITS: u32 = 6;
@@ -128,25 +128,47 @@ pub fn matches(state: &AppState, ceremony: &entity::ceremony::Model, code: &str)
 
 /// Refuse a send to `target` within 30 s of the last one, or past five an hour; 429 with
 /// `Retry-After`. Records the send when allowed.
-pub async fn allow_send<C: ConnectionTrait>(
-    db: &C,
-    target: &str,
-    now: i64,
-) -> Result<(), ApiError> {
-    let sent = store::code_sends::since(db, target, now - 3_600_000).await?;
-    if let Some(last) = sent.last()
-        && now - last < RESEND_GAP_MS
-    {
-        return Err(too_many(last + RESEND_GAP_MS - now));
-    }
-    if sent.len() >= SENDS_PER_HOUR
-        && let Some(oldest) = sent.first()
-    {
-        return Err(too_many(oldest + 3_600_000 - now));
-    }
-    store::code_sends::record(db, target, now).await?;
-    Ok(())
+///
+/// The check and the record are one write transaction, so concurrent requests for one target
+/// cannot all pass the check before any has recorded its send (each would send a code: a way
+/// to flood an inbox, or an SMS bill). SQLite: `BEGIN IMMEDIATE` already runs the writes one
+/// after the other. PostgreSQL: a transaction-scoped advisory lock on the target's hash makes
+/// the sends to one target wait for each other (a collision of two targets' hashes only makes
+/// them wait too).
+pub async fn allow_send(state: &AppState, target: &str, now: i64) -> Result<(), ApiError> {
+    let target = target.to_owned();
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            if txn.backend() == DbBackend::Postgres {
+                let lock = Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                    [target.clone().into()],
+                );
+                txn.exec_statement(lock).await?;
+            }
+            let sent = store::code_sends::since(&txn, &target, now - 3_600_000).await?;
+            if let Some(last) = sent.last()
+                && now - last < RESEND_GAP_MS
+            {
+                return Err(too_many(last + RESEND_GAP_MS - now));
+            }
+            if sent.len() >= SENDS_PER_HOUR
+                && let Some(oldest) = sent.first()
+            {
+                return Err(too_many(oldest + 3_600_000 - now));
+            }
+            store::code_sends::record(&txn, &target, now).await?;
+            txn.commit().await?;
+            Ok(())
+        })
+        .await
 }
+
+/// How long sent codes are kept for the resend limits (which look back an hour).
+pub const CODE_SENDS_KEPT_MS: i64 = 24 * 3_600_000;
 
 fn too_many(wait_ms: i64) -> ApiError {
     ApiError::TooManyAttempts {
@@ -197,6 +219,11 @@ pub mod lockout {
     pub const FREE_FAILURES: i32 = 5;
     pub const HARD_LOCK: i32 = 100;
 
+    /// Does the `count`-th consecutive failure start the throttling or reach the hard lock?
+    pub fn starts_or_hardens(count: i32) -> bool {
+        count == FREE_FAILURES || count == HARD_LOCK
+    }
+
     /// 429 while the account waits.
     pub fn check(account: &entity::account::Model, now: i64) -> Result<(), ApiError> {
         if account.failed_attempts >= HARD_LOCK {
@@ -211,7 +238,7 @@ pub mod lockout {
     }
 
     /// Count a failure; returns the new consecutive count.
-    pub async fn record_failure<C: ConnectionTrait>(
+    pub async fn record_failure<C: Exec>(
         db: &C,
         account_id: Uuid,
         now: i64,
@@ -223,4 +250,52 @@ pub mod lockout {
         .await?;
         Ok(count)
     }
+}
+
+/// What a failed code log-in adds to the account's activity.
+pub struct LoginFailure {
+    pub client: ClientInfo,
+    /// The method, as the events name it.
+    pub method: serde_json::Value,
+}
+
+/// A wrong code, recorded in one write transaction: one more wrong try on the ceremony (the
+/// fifth ends it); for an account, one more consecutive failure and its back-off; for a
+/// log-in, the `login_failed` event and, when throttling starts or the hard lock is reached,
+/// `locked_out`. One transaction, so that each of several concurrent failures gets a count of
+/// its own and the lock-out is recorded exactly once (OWASP ASVS 5.0 V6.3.1 / NIST SP 800-63B
+/// rev 4 §3.2.2 rate limiting). Returns the account's new count.
+pub async fn record_wrong_code(
+    state: &AppState,
+    ceremony: Uuid,
+    account: Option<Uuid>,
+    login: Option<LoginFailure>,
+    now: i64,
+) -> Result<Option<i32>, ApiError> {
+    let count = state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            store::ceremonies::add_wrong_attempt(&txn, ceremony, MAX_WRONG_PER_CODE).await?;
+            let Some(account_id) = account else {
+                txn.commit().await?;
+                return Ok(None);
+            };
+            let count = lockout::record_failure(&txn, account_id, now).await?;
+            if let Some(LoginFailure { client, method }) = login {
+                let failed = serde_json::json!({"method": method, "consecutive_failures": count});
+                store::events::insert(&txn, account_id, "login_failed", &client, failed, now)
+                    .await?;
+                if lockout::starts_or_hardens(count) {
+                    let hard = count >= lockout::HARD_LOCK;
+                    let locked = serde_json::json!({"consecutive_failures": count, "hard": hard});
+                    store::events::insert(&txn, account_id, "locked_out", &client, locked, now)
+                        .await?;
+                }
+            }
+            txn.commit().await?;
+            Ok(Some(count))
+        })
+        .await?;
+    Ok(count)
 }

@@ -64,7 +64,7 @@ pub async fn start(
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let address = codes::normalize_address(channel, raw_address)?;
-    codes::allow_send(&state.db, &format!("{}:{address}", channel.as_str()), now).await?;
+    codes::allow_send(state, &format!("{}:{address}", channel.as_str()), now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);
     let state_json = serde_json::to_string(&State {
@@ -86,7 +86,7 @@ pub async fn start(
     if let Err(e) =
         codes::deliver(state, channel, &address, CodePurpose::VerifyContact, &code).await
     {
-        store::ceremonies::delete(&state.db, id).await?;
+        crate::service::delete_ceremony(state, id).await?;
         return Err(e);
     }
     Ok(id)
@@ -108,8 +108,7 @@ pub async fn finish(
         .ok_or(ApiError::InvalidCeremony)?;
     lockout::check(&auth.account, now)?;
     if !codes::matches(state, &row, code) {
-        store::ceremonies::add_wrong_attempt(&state.db, row.id, codes::MAX_WRONG_PER_CODE).await?;
-        lockout::record_failure(&state.db, auth.account.id, now).await?;
+        codes::record_wrong_code(state, row.id, Some(auth.account.id), None, now).await?;
         return Err(ApiError::InvalidCode);
     }
     let saved: State =

@@ -110,6 +110,17 @@ pub(crate) async fn save_ceremony(
         .await
 }
 
+/// Remove a ceremony ([`crate::store::ceremonies::delete`]), through the writer.
+pub(crate) async fn delete_ceremony(
+    state: &crate::state::AppState,
+    id: uuid::Uuid,
+) -> Result<(), crate::error::ApiError> {
+    state
+        .writer
+        .write(move |db| async move { Ok(crate::store::ceremonies::delete(&db, id).await?) })
+        .await
+}
+
 /// Consume a live ceremony of `kind` ([`crate::store::ceremonies::take`]), through the writer.
 pub(crate) async fn take_ceremony(
     state: &crate::state::AppState,

@@ -6,13 +6,13 @@
 //! §2.2.3 / ASVS V7.3).
 
 use entity::{account, session};
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::DbErr;
 use uuid::Uuid;
 
 use crate::{
     config::Config,
     crypto,
-    db::{Exec, Reads},
+    db::{Exec, Reads, Writer},
     extract::ClientInfo,
     service::{Method, methods_text},
     store,
@@ -33,14 +33,14 @@ pub struct Issued {
 }
 
 /// Look a token up: one indexed read (through `inline` when there is one, SQLite; else
-/// through `reads`); at most once a minute a `last_seen_at` write (through `db`).
-pub async fn authenticate<C: ConnectionTrait>(
+/// through `reads`); at most once a minute a `last_seen_at` write (through the writer).
+pub async fn authenticate(
     reads: Reads<'_>,
-    db: &C,
+    writer: &Writer,
     config: &Config,
     token: &str,
     now: i64,
-) -> Result<Option<Authenticated>, DbErr> {
+) -> Result<Option<Authenticated>, crate::error::ApiError> {
     let hash = crypto::token_hash(token);
     let Some((session, account)) = store::sessions::find_by_token_hash(reads, &hash).await? else {
         return Ok(None);
@@ -50,7 +50,10 @@ pub async fn authenticate<C: ConnectionTrait>(
         return Ok(None);
     }
     if now - session.last_seen_at >= 60_000 {
-        store::sessions::touch(db, session.id, now).await?;
+        let id = session.id;
+        writer
+            .write(move |db| async move { Ok(store::sessions::touch(&db, id, now).await?) })
+            .await?;
     }
     Ok(Some(Authenticated { session, account }))
 }

@@ -124,33 +124,38 @@ pub async fn clear_failures_of<C: Exec>(db: &C, account: &account::Model) -> Res
     Ok(())
 }
 
-/// Count one more failed code log-in and set the back-off; returns the new count.
-pub async fn add_failure<C: ConnectionTrait>(
+/// Count one more failed code log-in and set the back-off `locked_until(count)`; returns the
+/// new count. The increment returns the row it wrote (`UPDATE … RETURNING`), so each of several
+/// concurrent failures gets its own count; run it in the transaction that records the failure.
+pub async fn add_failure<C: Exec>(
     db: &C,
     id: Uuid,
     locked_until: impl Fn(i32) -> Option<i64>,
 ) -> Result<i32, DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait};
-    account::Entity::update_many()
+    let mut increment = account::Entity::update_many()
         .col_expr(
             account::Column::FailedAttempts,
             Expr::col(account::Column::FailedAttempts).add(1),
         )
         .filter(account::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    let count = find_by_id(db, id)
+        .into_query();
+    increment.returning_all();
+    let Some(count) = db
+        .fetch(db.backend().build(&increment), rows::account)
         .await?
+        .pop()
         .map(|a| a.failed_attempts)
-        .unwrap_or(0);
-    account::Entity::update_many()
+    else {
+        return Ok(0);
+    };
+    let back_off = account::Entity::update_many()
         .col_expr(
             account::Column::LockedUntil,
             Expr::value(locked_until(count)),
         )
-        .filter(account::Column::Id.eq(id))
-        .exec(db)
-        .await?;
+        .filter(account::Column::Id.eq(id));
+    db.exec_query(&back_off).await?;
     Ok(count)
 }
 

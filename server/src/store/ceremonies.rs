@@ -38,12 +38,9 @@ pub async fn take<C: Exec>(
 }
 
 /// Remove every expired ceremony; safe to run from every instance at once.
-pub async fn delete_expired<C: ConnectionTrait>(db: &C, now: i64) -> Result<u64, DbErr> {
-    Ok(ceremony::Entity::delete_many()
-        .filter(ceremony::Column::ExpiresAt.lte(now))
-        .exec(db)
-        .await?
-        .rows_affected)
+pub async fn delete_expired<C: Exec>(db: &C, now: i64) -> Result<u64, DbErr> {
+    let delete = ceremony::Entity::delete_many().filter(ceremony::Column::ExpiresAt.lte(now));
+    db.exec_query(&delete).await
 }
 
 /// A live ceremony of `kind`, without consuming it (code ceremonies survive wrong codes).
@@ -61,32 +58,25 @@ pub async fn find_live<C: ConnectionTrait>(
 }
 
 /// Count a wrong code; the `max`-th wrong code ends the ceremony (contract "Conventions").
-pub async fn add_wrong_attempt<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-    max: i32,
-) -> Result<(), DbErr> {
+pub async fn add_wrong_attempt<C: Exec>(db: &C, id: Uuid, max: i32) -> Result<(), DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait};
-    ceremony::Entity::update_many()
+    let count = ceremony::Entity::update_many()
         .col_expr(
             ceremony::Column::Attempts,
             Expr::col(ceremony::Column::Attempts).add(1),
         )
+        .filter(ceremony::Column::Id.eq(id));
+    db.exec_query(&count).await?;
+    let end = ceremony::Entity::delete_many()
         .filter(ceremony::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    ceremony::Entity::delete_many()
-        .filter(ceremony::Column::Id.eq(id))
-        .filter(ceremony::Column::Attempts.gte(max))
-        .exec(db)
-        .await?;
+        .filter(ceremony::Column::Attempts.gte(max));
+    db.exec_query(&end).await?;
     Ok(())
 }
 
 /// Remove a ceremony (e.g. when its code could not be delivered).
-pub async fn delete<C: ConnectionTrait>(db: &C, id: Uuid) -> Result<(), DbErr> {
-    ceremony::Entity::delete_by_id(id)
-        .exec(db)
-        .await
-        .map(|_| ())
+pub async fn delete<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
+    let delete = ceremony::Entity::delete_many().filter(ceremony::Column::Id.eq(id));
+    db.exec_query(&delete).await?;
+    Ok(())
 }

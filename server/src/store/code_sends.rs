@@ -1,43 +1,37 @@
 //! Sent codes, for resend limits.
 
 use entity::code_send;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
 use uuid::Uuid;
 
-pub async fn record<C: ConnectionTrait>(db: &C, target: &str, now: i64) -> Result<(), DbErr> {
-    code_send::ActiveModel::from(code_send::Model {
+use super::rows;
+use crate::db::Exec;
+
+pub async fn record<C: Exec>(db: &C, target: &str, now: i64) -> Result<(), DbErr> {
+    let row = code_send::Model {
         id: Uuid::new_v4(),
         target: target.to_owned(),
         sent_at: now,
-    })
-    .insert(db)
-    .await
-    .map(|_| ())
+    };
+    super::insert_row::<_, code_send::ActiveModel>(db, row).await?;
+    Ok(())
 }
 
 /// Send times for `target` since `since`, oldest first.
-pub async fn since<C: ConnectionTrait>(
-    db: &C,
-    target: &str,
-    since: i64,
-) -> Result<Vec<i64>, DbErr> {
-    Ok(code_send::Entity::find()
+pub async fn since<C: Exec>(db: &C, target: &str, since: i64) -> Result<Vec<i64>, DbErr> {
+    let select = code_send::Entity::find()
         .filter(code_send::Column::Target.eq(target))
         .filter(code_send::Column::SentAt.gt(since))
-        .order_by_asc(code_send::Column::SentAt)
-        .all(db)
+        .order_by_asc(code_send::Column::SentAt);
+    Ok(db
+        .fetch(select.build(db.backend()), rows::code_send)
         .await?
         .into_iter()
         .map(|row| row.sent_at)
         .collect())
 }
 
-pub async fn delete_before<C: ConnectionTrait>(db: &C, before: i64) -> Result<u64, DbErr> {
-    Ok(code_send::Entity::delete_many()
-        .filter(code_send::Column::SentAt.lt(before))
-        .exec(db)
-        .await?
-        .rows_affected)
+pub async fn delete_before<C: Exec>(db: &C, before: i64) -> Result<u64, DbErr> {
+    let delete = code_send::Entity::delete_many().filter(code_send::Column::SentAt.lt(before));
+    db.exec_query(&delete).await
 }

@@ -5,7 +5,7 @@
 //! compile until it is read here; the unit test below compares each inline read with sea-orm's
 //! own read of the same rows.
 
-use entity::{account, ceremony, passkey, session};
+use entity::{account, ceremony, code_send, passkey, session};
 use rusqlite::{Row, types::FromSql};
 use sea_orm::{DbBackend, DbErr, EntityTrait, QuerySelect, QueryTrait, SelectTwo};
 
@@ -102,6 +102,14 @@ pub fn ceremony(row: &Row<'_>, p: &str) -> rusqlite::Result<ceremony::Model> {
         attempts: get(row, p, "attempts")?,
         created_at: get(row, p, "created_at")?,
         expires_at: get(row, p, "expires_at")?,
+    })
+}
+
+pub fn code_send(row: &Row<'_>, p: &str) -> rusqlite::Result<code_send::Model> {
+    Ok(code_send::Model {
+        id: get(row, p, "id")?,
+        target: get(row, p, "target")?,
+        sent_at: get(row, p, "sent_at")?,
     })
 }
 

@@ -91,18 +91,11 @@ pub async fn delete_others<C: ConnectionTrait>(
 }
 
 /// Remove sessions past their absolute or idle end; safe to run from every instance.
-pub async fn delete_expired<C: ConnectionTrait>(
-    db: &C,
-    now: i64,
-    idle_ms: i64,
-) -> Result<u64, DbErr> {
-    Ok(session::Entity::delete_many()
-        .filter(
-            Condition::any()
-                .add(session::Column::ExpiresAt.lte(now))
-                .add(session::Column::LastSeenAt.lte(now - idle_ms)),
-        )
-        .exec(db)
-        .await?
-        .rows_affected)
+pub async fn delete_expired<C: Exec>(db: &C, now: i64, idle_ms: i64) -> Result<u64, DbErr> {
+    let delete = session::Entity::delete_many().filter(
+        Condition::any()
+            .add(session::Column::ExpiresAt.lte(now))
+            .add(session::Column::LastSeenAt.lte(now - idle_ms)),
+    );
+    db.exec_query(&delete).await
 }
