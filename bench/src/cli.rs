@@ -41,7 +41,7 @@ pub(crate) struct Cli {
     pub(crate) server_pid: Option<u32>,
     /// Scenarios to run, comma-separated, in this order (default: all; `none` for none).
     ///
-    /// healthz, session, passkey-login, totp-login, totp-login-start, signup-start, signup,
+    /// healthz, session, passkey-login, totp-login, totp-login-start, wrong-code, signup-start, signup,
     /// password-login, session-under-hashing. `all` is every one of them in that order, so it
     /// ends with session-under-hashing, which takes twice a scenario's time: `session` alone (the
     /// baseline), then `session` again while --hash-clients clients run `password-login`

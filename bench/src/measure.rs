@@ -37,10 +37,12 @@ pub(crate) async fn measure(
         .iter()
         .chain(sweep_scenarios)
         .any(|s| s.needs_accounts());
-    let with_totp = scenarios
-        .iter()
-        .chain(sweep_scenarios)
-        .any(|s| matches!(s, Scenario::TotpLogin | Scenario::TotpLoginStart));
+    let with_totp = scenarios.iter().chain(sweep_scenarios).any(|s| {
+        matches!(
+            s,
+            Scenario::TotpLogin | Scenario::TotpLoginStart | Scenario::WrongCode
+        )
+    });
     let accounts = if needs_accounts {
         eprintln!(
             "preparing {} accounts{} with {} parallel sign-ups …",

@@ -27,6 +27,12 @@ pub enum Scenario {
     /// `login/code/start {method: totp}` only, for the accounts in turn: what a code log-in
     /// costs the server before any code is checked.
     TotpLoginStart,
+    /// `login/code/start {method: totp}` + `login/code/finish` with a wrong code, for the
+    /// accounts in turn (401 `invalid_code` counts as success): what a guessing attack costs
+    /// the server, which records each failure (the ceremony's wrong tries, the account's
+    /// lock-out count, a `login_failed` event). Each account takes five before it is throttled
+    /// (429, counted as an error), so give it `--accounts` ≥ a fifth of the operations.
+    WrongCode,
     /// `signup/passkey/start` only.
     SignupStart,
     /// `signup/passkey/start` + `finish` (a new account each time).
@@ -48,6 +54,7 @@ impl Scenario {
             Self::PasskeyLogin => "passkey-login",
             Self::TotpLogin => "totp-login",
             Self::TotpLoginStart => "totp-login-start",
+            Self::WrongCode => "wrong-code",
             Self::SignupStart => "signup-start",
             Self::Signup => "signup",
             Self::PasswordLogin => "password-login",
@@ -62,6 +69,7 @@ impl Scenario {
                 | Self::PasskeyLogin
                 | Self::TotpLogin
                 | Self::TotpLoginStart
+                | Self::WrongCode
                 | Self::SessionUnderHashing
         )
     }
@@ -144,6 +152,11 @@ pub async fn run_op(
             let account = ctx.next_account()?;
             totp_login_start(conn, rec, &account.username).await?;
         }
+        Scenario::WrongCode => {
+            let account = ctx.next_account()?;
+            let body = totp_login_start(conn, rec, &account.username).await?;
+            invalid_code_finish(conn, rec, &body, None).await?;
+        }
         Scenario::SignupStart => {
             signup_start(conn, rec, &ctx.next_username("s")).await?;
         }
@@ -172,15 +185,26 @@ async fn password_login(conn: &mut Conn, rec: &mut Recorder) -> Result<(), OpErr
     let simple = uuid::Uuid::new_v4().simple().to_string();
     let username = format!("nobody-{}", simple.get(..16).unwrap_or(&simple));
     let body = totp_login_start(conn, rec, &username).await?;
+    invalid_code_finish(conn, rec, &body, Some(PASSWORD)).await
+}
+
+/// `login/code/finish` with the code 000000 (and `password` when given) for the ceremony of
+/// `start`: the expected answer is 401 `invalid_code`.
+async fn invalid_code_finish(
+    conn: &mut Conn,
+    rec: &mut Recorder,
+    start: &serde_json::Value,
+    password: Option<&str>,
+) -> Result<(), OpError> {
+    let mut body = json!({"ceremony": start["ceremony"], "code": "000000"});
+    if let Some(password) = password {
+        body["password"] = json!(password);
+    }
     let finish = step(
         rec,
         "finish",
         StatusCode::UNAUTHORIZED,
-        conn.post(
-            "/api/v1/login/code/finish",
-            &json!({"ceremony": body["ceremony"], "code": "000000", "password": PASSWORD}),
-            None,
-        ),
+        conn.post("/api/v1/login/code/finish", &body, None),
     )
     .await?;
     let code = finish.error_code();

@@ -103,7 +103,7 @@ struct AddState {
 /// The account's passkeys, oldest first.
 pub async fn list(state: &AppState, auth: &Authenticated) -> Result<Vec<PasskeyView>, ApiError> {
     Ok(
-        store::passkeys::list_for_account(&state.db, auth.account.id)
+        store::passkeys::list_for_account(&state.reads, auth.account.id)
             .await?
             .into_iter()
             .map(PasskeyView::from)
@@ -121,7 +121,7 @@ pub async fn add_start(
     now: i64,
 ) -> Result<Started, ApiError> {
     let account = &auth.account;
-    let exclude: Vec<CredentialID> = store::passkeys::list_for_account(&state.db, account.id)
+    let exclude: Vec<CredentialID> = store::passkeys::list_for_account(&state.reads, account.id)
         .await?
         .into_iter()
         .map(|p| p.credential_id)
@@ -274,7 +274,7 @@ pub async fn remove(
 /// The facts for the browser's Signal API: every credential the account accepts now.
 pub async fn signal(state: &AppState, auth: &Authenticated) -> Result<SignalView, ApiError> {
     let account = &auth.account;
-    let ids = store::passkeys::list_for_account(&state.db, account.id)
+    let ids = store::passkeys::list_for_account(&state.reads, account.id)
         .await?
         .into_iter()
         .map(|p| URL_SAFE_NO_PAD.encode(p.credential_id))

@@ -91,7 +91,7 @@ pub async fn list(
             ));
         }
     };
-    Ok(store::events::list(&state.db, account_id, limit, before)
+    Ok(store::events::list(&state.reads, account_id, limit, before)
         .await?
         .into_iter()
         .map(EventView::from)

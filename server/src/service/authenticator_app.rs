@@ -80,7 +80,7 @@ pub async fn finish(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(), ApiError> {
-    let row = store::ceremonies::find_live(&state.db, ceremony, KIND, now)
+    let row = store::ceremonies::find_live(&state.reads, ceremony, KIND, now)
         .await?
         .filter(|c| c.account_id == Some(auth.account.id))
         .ok_or(ApiError::InvalidCeremony)?;

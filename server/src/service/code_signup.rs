@@ -32,7 +32,7 @@ pub async fn signup_start(
 ) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).map_err(ApiError::InvalidUsername)?;
     let address = codes::normalize_address(channel, raw_address)?;
-    if store::accounts::find_by_username(&state.db, &username)
+    if store::accounts::find_by_username(&state.reads, &username)
         .await?
         .is_some()
     {
@@ -70,7 +70,7 @@ pub async fn signup_finish(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(entity::account::Model, Issued), ApiError> {
-    let row = store::ceremonies::find_live(&state.db, ceremony, SIGNUP, now)
+    let row = store::ceremonies::find_live(&state.reads, ceremony, SIGNUP, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     if !codes::matches(state, &row, code) {

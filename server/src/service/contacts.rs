@@ -47,7 +47,7 @@ impl From<entity::contact::Model> for ContactView {
 }
 
 pub async fn list(state: &AppState, account_id: Uuid) -> Result<Vec<ContactView>, ApiError> {
-    Ok(store::contacts::list_for_account(&state.db, account_id)
+    Ok(store::contacts::list_for_account(&state.reads, account_id)
         .await?
         .into_iter()
         .map(ContactView::from)
@@ -102,7 +102,7 @@ pub async fn finish(
     client: &ClientInfo,
     now: i64,
 ) -> Result<ContactView, ApiError> {
-    let row = store::ceremonies::find_live(&state.db, ceremony, KIND, now)
+    let row = store::ceremonies::find_live(&state.reads, ceremony, KIND, now)
         .await?
         .filter(|c| c.account_id == Some(auth.account.id))
         .ok_or(ApiError::InvalidCeremony)?;

@@ -84,7 +84,7 @@ pub async fn find(
         return Ok(None);
     };
     let tag = lookup(state, account_id, &normalized);
-    for candidate in store::recovery_codes::candidates(&state.db, account_id, &tag).await? {
+    for candidate in store::recovery_codes::candidates(&state.reads, account_id, &tag).await? {
         if password::verify(normalized.clone(), Some(candidate.code_hash.clone())).await? {
             return Ok(Some(candidate.id));
         }

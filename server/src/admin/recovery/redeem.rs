@@ -34,16 +34,16 @@ pub async fn start(state: &AppState, token: &str, now: i64) -> Result<Started, A
     if token.is_empty() || token.len() > TOKEN_MAX {
         return Err(ApiError::InvalidCeremony);
     }
-    let link = queries::ceremony_by_hash(&state.db, KIND, crypto::token_hash(token), now)
+    let link = queries::ceremony_by_hash(&state.reads, KIND, crypto::token_hash(token), now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     let account = match link.account_id {
-        Some(id) => store::accounts::find_by_id(&state.db, id).await?,
+        Some(id) => store::accounts::find_by_id(&state.reads, id).await?,
         None => None,
     }
     .filter(|a| !a.disabled)
     .ok_or(ApiError::InvalidCeremony)?;
-    let exclude: Vec<CredentialID> = store::passkeys::list_for_account(&state.db, account.id)
+    let exclude: Vec<CredentialID> = store::passkeys::list_for_account(&state.reads, account.id)
         .await?
         .into_iter()
         .map(|p| p.credential_id)
