@@ -266,3 +266,53 @@ async fn failure_counts_and_sent_codes_on_the_inline_connection() {
         vec![30]
     );
 }
+
+/// A contact upserted through the inline connection (looked up with `store::rows::contact`),
+/// and a recovery-code set replaced there, read back the same through sea-orm.
+#[tokio::test]
+async fn contacts_and_recovery_sets_on_the_inline_connection() {
+    let (db, writer) = open().await;
+    let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
+    store::accounts::insert(&db, ada.clone()).await.unwrap();
+    let upsert = |now| {
+        writer.write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let done =
+                store::contacts::upsert_verified(&txn, ada.id, "email", "ada@example.com", now)
+                    .await?;
+            txn.commit().await?;
+            Ok(done)
+        })
+    };
+    let (added, fresh) = upsert(10).await.unwrap();
+    assert!(fresh);
+    let (refreshed, fresh) = upsert(20).await.unwrap();
+    assert!(!fresh, "the same address again is a refresh");
+    assert_eq!((refreshed.id, refreshed.verified_at), (added.id, 20));
+    assert_eq!(
+        store::contacts::list_for_account(&db, ada.id)
+            .await
+            .unwrap(),
+        vec![refreshed]
+    );
+
+    for set in [vec![1u8, 2, 3], vec![4, 5]] {
+        let rows: Vec<(Vec<u8>, String)> =
+            set.iter().map(|n| (vec![*n; 4], n.to_string())).collect();
+        writer
+            .write(move |conn| async move {
+                Ok(store::recovery_codes::replace_set(&conn, ada.id, rows, 30).await?)
+            })
+            .await
+            .unwrap();
+    }
+    let mut hashes: Vec<String> = entity::recovery_code::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.code_hash)
+        .collect();
+    hashes.sort();
+    assert_eq!(hashes, ["4", "5"], "the new set replaced the old one");
+}

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::{
     clock::rfc3339,
     config::Config,
+    db::Exec,
     error::ApiError,
     extract::ClientInfo,
     service::{device::Device, methods_list, sessions::Authenticated},
@@ -86,20 +87,21 @@ pub async fn revoke(
     client: &ClientInfo,
     now: i64,
 ) -> Result<bool, ApiError> {
-    let txn = store::begin_write(&state.db).await?;
-    if !store::sessions::delete(&txn, auth.account.id, id).await? {
-        return Err(ApiError::NotFound);
-    }
-    store::events::insert(
-        &txn,
-        auth.account.id,
-        "session_revoked",
-        client,
-        serde_json::json!({"count": 1, "reason": "signed_out_by_user", "session_id": id}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let (account_id, client) = (auth.account.id, client.clone());
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            if !store::sessions::delete(&txn, account_id, id).await? {
+                return Err(ApiError::NotFound);
+            }
+            let revoked =
+                serde_json::json!({"count": 1, "reason": "signed_out_by_user", "session_id": id});
+            store::events::insert(&txn, account_id, "session_revoked", &client, revoked, now)
+                .await?;
+            Ok(txn.commit().await?)
+        })
+        .await?;
     Ok(id == auth.session.id)
 }
 
@@ -111,17 +113,17 @@ pub async fn revoke_others(
     client: &ClientInfo,
     now: i64,
 ) -> Result<u64, ApiError> {
-    let txn = store::begin_write(&state.db).await?;
-    let count = revoke_other_sessions(
-        &txn,
-        auth.account.id,
-        auth.session.id,
-        "signed_out_by_user",
-        client,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let (account_id, keep, client) = (auth.account.id, auth.session.id, client.clone());
+    let count = state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let reason = "signed_out_by_user";
+            let count = revoke_other_sessions(&txn, account_id, keep, reason, &client, now).await?;
+            txn.commit().await?;
+            Ok(count)
+        })
+        .await?;
     Ok(count)
 }
 
@@ -129,7 +131,7 @@ pub async fn revoke_others(
 /// `session_revoked` event `{"count": N, "reason": reason}`. Pass the removal's transaction,
 /// so the sessions end exactly when the change commits. `reason` names what happened, e.g.
 /// `passkey_removed`, `contact_removed`, `totp_disabled`, `password_changed`.
-pub async fn revoke_other_sessions<C: ConnectionTrait>(
+pub async fn revoke_other_sessions<C: Exec>(
     db: &C,
     account_id: Uuid,
     keep: Uuid,

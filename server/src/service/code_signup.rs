@@ -78,56 +78,40 @@ pub async fn signup_finish(
         return Err(ApiError::InvalidCode);
     }
     let saved: SignupState = from_json(&row.state)?;
-    let txn = store::begin_write(&state.db).await?;
-    store::ceremonies::take(&txn, ceremony, SIGNUP, now)
-        .await?
-        .ok_or(ApiError::InvalidCeremony)?;
-    let account =
-        store::accounts::new_account(&saved.username, &saved.username, uuid::Uuid::new_v4(), now);
-    let account = store::accounts::insert(&txn, account).await.map_err(|e| {
-        if store::is_unique_violation(&e) {
-            ApiError::UsernameTaken
-        } else {
-            e.into()
-        }
-    })?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "account_created",
-        client,
-        serde_json::json!({"method": saved.channel.as_str()}),
-        now,
-    )
-    .await?;
-    let (contact, _) = store::contacts::upsert_verified(
-        &txn,
-        account.id,
-        saved.channel.as_str(),
-        &saved.address,
-        now,
-    )
-    .await?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "contact_added",
-        client,
-        serde_json::json!({"contact_id": contact.id, "channel": contact.channel}),
-        now,
-    )
-    .await?;
-    let issued = sessions::complete_login(
-        &txn,
-        &state.config,
-        &account,
-        &[saved.channel.method()],
-        client,
-        None,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    crate::telemetry::metrics::signed_up(saved.channel.as_str());
+    let (config, client) = (state.config.clone(), client.clone());
+    let (channel, username, address) = (saved.channel, saved.username, saved.address);
+    let (account, issued) = state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            store::ceremonies::take(&txn, ceremony, SIGNUP, now)
+                .await?
+                .ok_or(ApiError::InvalidCeremony)?;
+            let account =
+                store::accounts::new_account(&username, &username, uuid::Uuid::new_v4(), now);
+            let account = store::accounts::insert(&txn, account).await.map_err(|e| {
+                if store::is_unique_violation(&e) {
+                    ApiError::UsernameTaken
+                } else {
+                    e.into()
+                }
+            })?;
+            let created = serde_json::json!({"method": channel.as_str()});
+            store::events::insert(&txn, account.id, "account_created", &client, created, now)
+                .await?;
+            let (contact, _) =
+                store::contacts::upsert_verified(&txn, account.id, channel.as_str(), &address, now)
+                    .await?;
+            let added = serde_json::json!({"contact_id": contact.id, "channel": contact.channel});
+            store::events::insert(&txn, account.id, "contact_added", &client, added, now).await?;
+            let methods = [channel.method()];
+            let issued =
+                sessions::complete_login(&txn, &config, &account, &methods, &client, None, now)
+                    .await?;
+            txn.commit().await?;
+            Ok((account, issued))
+        })
+        .await?;
+    crate::telemetry::metrics::signed_up(channel.as_str());
     Ok((account, issued))
 }

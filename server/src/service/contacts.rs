@@ -113,28 +113,29 @@ pub async fn finish(
     }
     let saved: State =
         serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let txn = store::begin_write(&state.db).await?;
-    store::ceremonies::take(&txn, ceremony, KIND, now)
-        .await?
-        .ok_or(ApiError::InvalidCeremony)?;
-    let (contact, _) = store::contacts::upsert_verified(
-        &txn,
-        auth.account.id,
-        saved.channel.as_str(),
-        &saved.address,
-        now,
-    )
-    .await?;
-    store::events::insert(
-        &txn,
-        auth.account.id,
-        "contact_added",
-        client,
-        serde_json::json!({"contact_id": contact.id, "channel": contact.channel}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let (account_id, client_info) = (auth.account.id, client.clone());
+    let contact = state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            store::ceremonies::take(&txn, ceremony, KIND, now)
+                .await?
+                .ok_or(ApiError::InvalidCeremony)?;
+            let (contact, _) = store::contacts::upsert_verified(
+                &txn,
+                account_id,
+                saved.channel.as_str(),
+                &saved.address,
+                now,
+            )
+            .await?;
+            let added = serde_json::json!({"contact_id": contact.id, "channel": contact.channel});
+            store::events::insert(&txn, account_id, "contact_added", &client_info, added, now)
+                .await?;
+            txn.commit().await?;
+            Ok(contact)
+        })
+        .await?;
     notify::security_notice(
         state,
         auth.account.id,

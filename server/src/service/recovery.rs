@@ -58,18 +58,18 @@ pub async fn generate(
         let tag = lookup(state, account_id, &normalized);
         rows.push((tag, password::hash(normalized).await?));
     }
-    let txn = store::begin_write(&state.db).await?;
-    store::recovery_codes::replace_set(&txn, account_id, rows, now).await?;
-    store::events::insert(
-        &txn,
-        account_id,
-        "recovery_codes_generated",
-        client,
-        serde_json::json!({"count": CODES_PER_SET}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let client = client.clone();
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            store::recovery_codes::replace_set(&txn, account_id, rows, now).await?;
+            let generated = serde_json::json!({"count": CODES_PER_SET});
+            let kind = "recovery_codes_generated";
+            store::events::insert(&txn, account_id, kind, &client, generated, now).await?;
+            Ok(txn.commit().await?)
+        })
+        .await?;
     Ok(codes)
 }
 

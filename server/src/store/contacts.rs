@@ -2,9 +2,13 @@
 
 use entity::contact;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait, sea_query::Expr,
 };
 use uuid::Uuid;
+
+use super::rows;
+use crate::db::Exec;
 
 pub async fn list_for_account<C: ConnectionTrait>(
     db: &C,
@@ -31,35 +35,46 @@ pub async fn latest_of_channel<C: ConnectionTrait>(
         .await
 }
 
-/// Add a verified contact, or refresh the verification time of an existing one.
-pub async fn upsert_verified<C: ConnectionTrait>(
+/// Add a verified contact, or refresh the verification time of an existing one; true when
+/// it was added.
+pub async fn upsert_verified<C: Exec>(
     db: &C,
     account_id: Uuid,
     channel: &str,
     address: &str,
     now: i64,
 ) -> Result<(contact::Model, bool), DbErr> {
-    let existing = contact::Entity::find()
+    let select = contact::Entity::find()
         .filter(contact::Column::AccountId.eq(account_id))
         .filter(contact::Column::Channel.eq(channel))
         .filter(contact::Column::Address.eq(address))
-        .one(db)
-        .await?;
+        .limit(1);
+    let existing = db
+        .fetch(select.build(db.backend()), rows::contact)
+        .await?
+        .pop();
     if let Some(existing) = existing {
-        let mut active: contact::ActiveModel = existing.into();
-        active.verified_at = sea_orm::Set(now);
-        return Ok((active.update(db).await?, false));
+        let refresh = contact::Entity::update_many()
+            .col_expr(contact::Column::VerifiedAt, Expr::value(now))
+            .filter(contact::Column::Id.eq(existing.id));
+        db.exec_query(&refresh).await?;
+        let refreshed = contact::Model {
+            verified_at: now,
+            ..existing
+        };
+        return Ok((refreshed, false));
     }
-    let model = contact::ActiveModel::from(contact::Model {
+    let model = contact::Model {
         id: Uuid::new_v4(),
         account_id,
         channel: channel.to_owned(),
         address: address.to_owned(),
         verified_at: now,
-    })
-    .insert(db)
-    .await?;
-    Ok((model, true))
+    };
+    Ok((
+        super::insert_row::<_, contact::ActiveModel>(db, model).await?,
+        true,
+    ))
 }
 
 /// Delete a contact of this account; false when there is none with that id *for this account*.

@@ -2,35 +2,32 @@
 
 use entity::recovery_code;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::db::Exec;
 
 /// Replace the account's set with new rows (a new set voids the old one).
-pub async fn replace_set<C: ConnectionTrait>(
+pub async fn replace_set<C: Exec>(
     db: &C,
     account_id: Uuid,
     rows: Vec<(Vec<u8>, String)>,
     now: i64,
 ) -> Result<(), DbErr> {
-    recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::AccountId.eq(account_id))
-        .exec(db)
-        .await?;
+    let void = recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::AccountId.eq(account_id));
+    db.exec_query(&void).await?;
     for (lookup, code_hash) in rows {
-        recovery_code::ActiveModel::from(recovery_code::Model {
+        let row = recovery_code::Model {
             id: Uuid::new_v4(),
             account_id,
             lookup,
             code_hash,
             created_at: now,
             used_at: None,
-        })
-        .insert(db)
-        .await?;
+        };
+        super::insert_row::<_, recovery_code::ActiveModel>(db, row).await?;
     }
     Ok(())
 }

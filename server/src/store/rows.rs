@@ -5,7 +5,7 @@
 //! compile until it is read here; the unit test below compares each inline read with sea-orm's
 //! own read of the same rows.
 
-use entity::{account, ceremony, code_send, passkey, session};
+use entity::{account, ceremony, code_send, contact, passkey, session};
 use rusqlite::{Row, types::FromSql};
 use sea_orm::{DbBackend, DbErr, EntityTrait, QuerySelect, QueryTrait, SelectTwo};
 
@@ -102,6 +102,16 @@ pub fn ceremony(row: &Row<'_>, p: &str) -> rusqlite::Result<ceremony::Model> {
         attempts: get(row, p, "attempts")?,
         created_at: get(row, p, "created_at")?,
         expires_at: get(row, p, "expires_at")?,
+    })
+}
+
+pub fn contact(row: &Row<'_>, p: &str) -> rusqlite::Result<contact::Model> {
+    Ok(contact::Model {
+        id: get(row, p, "id")?,
+        account_id: get(row, p, "account_id")?,
+        channel: get(row, p, "channel")?,
+        address: get(row, p, "address")?,
+        verified_at: get(row, p, "verified_at")?,
     })
 }
 

@@ -77,17 +77,11 @@ pub async fn delete<C: Exec>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool,
 }
 
 /// Delete every session of an account except `keep`; returns how many ended.
-pub async fn delete_others<C: ConnectionTrait>(
-    db: &C,
-    account_id: Uuid,
-    keep: Uuid,
-) -> Result<u64, DbErr> {
-    Ok(session::Entity::delete_many()
+pub async fn delete_others<C: Exec>(db: &C, account_id: Uuid, keep: Uuid) -> Result<u64, DbErr> {
+    let delete = session::Entity::delete_many()
         .filter(session::Column::AccountId.eq(account_id))
-        .filter(session::Column::Id.ne(keep))
-        .exec(db)
-        .await?
-        .rows_affected)
+        .filter(session::Column::Id.ne(keep));
+    db.exec_query(&delete).await
 }
 
 /// Remove sessions past their absolute or idle end; safe to run from every instance.
