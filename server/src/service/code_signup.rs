@@ -89,21 +89,10 @@ pub async fn signup_finish(
                 .ok_or(ApiError::InvalidCeremony)?;
             let account =
                 store::accounts::new_account(&username, &username, uuid::Uuid::new_v4(), now);
-            let account = store::accounts::insert(&txn, account).await.map_err(|e| {
-                if store::is_unique_violation(&e) {
-                    ApiError::UsernameTaken
-                } else {
-                    e.into()
-                }
-            })?;
-            let created = serde_json::json!({"method": channel.as_str()});
-            store::events::insert(&txn, account.id, "account_created", &client, created, now)
+            let account =
+                super::create_account(&txn, account, channel.as_str(), &client, now).await?;
+            super::contacts::add_verified(&txn, account.id, channel, &address, &client, now)
                 .await?;
-            let (contact, _) =
-                store::contacts::upsert_verified(&txn, account.id, channel.as_str(), &address, now)
-                    .await?;
-            let added = serde_json::json!({"contact_id": contact.id, "channel": contact.channel});
-            store::events::insert(&txn, account.id, "contact_added", &client, added, now).await?;
             let methods = [channel.method()];
             let issued =
                 sessions::complete_login(&txn, &config, &account, &methods, &client, None, now)

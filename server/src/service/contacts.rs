@@ -121,17 +121,15 @@ pub async fn finish(
             store::ceremonies::take(&txn, ceremony, KIND, now)
                 .await?
                 .ok_or(ApiError::InvalidCeremony)?;
-            let (contact, _) = store::contacts::upsert_verified(
+            let contact = add_verified(
                 &txn,
                 account_id,
-                saved.channel.as_str(),
+                saved.channel,
                 &saved.address,
+                &client_info,
                 now,
             )
             .await?;
-            let added = serde_json::json!({"contact_id": contact.id, "channel": contact.channel});
-            store::events::insert(&txn, account_id, "contact_added", &client_info, added, now)
-                .await?;
             txn.commit().await?;
             Ok(contact)
         })
@@ -143,6 +141,23 @@ pub async fn finish(
         client,
     );
     Ok(contact.into())
+}
+
+/// Inside a transaction: store a proven address (or refresh its verification time) and
+/// record `contact_added`.
+pub(crate) async fn add_verified<C: crate::db::Exec>(
+    txn: &C,
+    account_id: Uuid,
+    channel: Channel,
+    address: &str,
+    client: &ClientInfo,
+    now: i64,
+) -> Result<entity::contact::Model, ApiError> {
+    let (contact, _) =
+        store::contacts::upsert_verified(txn, account_id, channel.as_str(), address, now).await?;
+    let added = serde_json::json!({"contact_id": contact.id, "channel": contact.channel});
+    store::events::insert(txn, account_id, "contact_added", client, added, now).await?;
+    Ok(contact)
 }
 
 /// Remove a contact, unless it is the last way in; every other session ends.

@@ -99,6 +99,29 @@ pub(crate) fn new_ceremony(
     }
 }
 
+/// Insert a new account inside the sign-up's transaction and record `account_created` with
+/// `method`. A taken username (a unique violation: another sign-up won the race) is 409
+/// `username_taken`.
+pub(crate) async fn create_account<C: crate::db::Exec>(
+    txn: &C,
+    account: entity::account::Model,
+    method: &str,
+    client: &crate::extract::ClientInfo,
+    now: i64,
+) -> Result<entity::account::Model, crate::error::ApiError> {
+    use crate::{error::ApiError, store};
+    let account = store::accounts::insert(txn, account).await.map_err(|e| {
+        if store::is_unique_violation(&e) {
+            ApiError::UsernameTaken
+        } else {
+            e.into()
+        }
+    })?;
+    let created = serde_json::json!({ "method": method });
+    store::events::insert(txn, account.id, "account_created", client, created, now).await?;
+    Ok(account)
+}
+
 /// Store a ceremony that was just started, through the writer ([`crate::db::Writer`]).
 pub(crate) async fn save_ceremony(
     state: &crate::state::AppState,

@@ -195,22 +195,7 @@ pub async fn signup_finish(
                     saved.user_handle,
                     now,
                 );
-                let account = store::accounts::insert(&txn, account).await.map_err(|e| {
-                    if store::is_unique_violation(&e) {
-                        ApiError::UsernameTaken
-                    } else {
-                        e.into()
-                    }
-                })?;
-                store::events::insert(
-                    &txn,
-                    account.id,
-                    "account_created",
-                    &client,
-                    serde_json::json!({"method": "passkey"}),
-                    now,
-                )
-                .await?;
+                let account = super::create_account(&txn, account, "passkey", &client, now).await?;
                 insert_passkey(
                     &txn,
                     &account,
