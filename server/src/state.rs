@@ -14,14 +14,15 @@ pub struct AppState(pub Arc<Inner>);
 
 #[derive(Debug)]
 pub struct Inner {
-    /// Every write, and the reads inside a write (see [`crate::db::Pools`]).
+    /// PostgreSQL: the pool. SQLite: the connection that applied the migrations; `/readyz`
+    /// pings it. Writes go through `writer` (see [`crate::db::Pools`]).
     pub db: DatabaseConnection,
     /// Stand-alone hot reads: on SQLite read-only connections beside the single writer; on
     /// PostgreSQL the same pool as `db`.
     pub reads: DatabaseConnection,
     /// SQLite: the hot reads on the calling thread (see [`crate::db::reads`]).
     pub inline: Option<Arc<crate::db::InlineReads>>,
-    /// Runs hot writes on SQLite's writing thread (see [`crate::db::Writer`]).
+    /// Runs every write; on SQLite on a thread of its own (see [`crate::db::Writer`]).
     pub writer: crate::db::Writer,
     pub config: Config,
     /// Built once from the configuration (immutable, so cached).

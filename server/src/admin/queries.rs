@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use entity::{account, ceremony, contact, passkey, session};
+use entity::{account, ceremony, contact, passkey};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
@@ -59,12 +59,8 @@ pub async fn set_disabled<C: ConnectionTrait>(
 }
 
 /// End every session of the account; returns how many ended.
-pub async fn delete_sessions<C: ConnectionTrait>(db: &C, account_id: Uuid) -> Result<u64, DbErr> {
-    Ok(session::Entity::delete_many()
-        .filter(session::Column::AccountId.eq(account_id))
-        .exec(db)
-        .await?
-        .rows_affected)
+pub async fn delete_sessions<C: crate::db::Exec>(db: &C, account_id: Uuid) -> Result<u64, DbErr> {
+    crate::store::sessions::delete_all(db, account_id).await
 }
 
 /// Remove the account's unfinished ceremonies, of one kind or (`None`) all of them.

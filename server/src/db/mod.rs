@@ -19,8 +19,9 @@ pub use writes::{Exec, InlineWriter, WriteConn, WriteTxn};
 pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 
 /// The server's connections. On PostgreSQL both are the same pool. On SQLite `db` is a pool
-/// of **one** connection through which every write (and every read that is part of a write)
-/// goes, `reads` is a pool of read-only connections for the reads that stand alone, and
+/// of **one** connection: it creates the file and applies the migrations, `/readyz` pings it,
+/// and for an in-memory database every write goes through it; the writes to a file go
+/// through the writer thread's own connection instead ([`Writer`], [`writes`]). `reads` is a pool of read-only connections for the reads that stand alone, and
 /// `inline` runs the hottest of those (the session check, the log-in's look-ups, the account
 /// body) on the calling thread instead (see [`reads`]). Opened by [`connect`] with
 /// [`writer_connections`], then [`connect_reads`] and [`connect_inline`].
@@ -28,8 +29,8 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 /// Why one writer: SQLite lets one connection write at a time. When two connections of one
 /// process both want to write, the loser waits in SQLite's busy handler, which *sleeps*
 /// 1, 2, 5, 10 … 100 ms between retries, whatever happened meanwhile. With one writer
-/// connection, writers queue in the pool (first come, first served) and are woken the
-/// moment the connection is free. Measured with `sesame-bench` (docs/PERFORMANCE.md).
+/// connection, writers queue for it (first come, first served) and are woken the
+/// moment it is free. Measured with `sesame-bench` (docs/PERFORMANCE.md).
 /// WAL mode lets the readers run while the writer writes; a reader sees every transaction
 /// that committed before its statement began, so a read right after a committed write sees
 /// it.

@@ -23,16 +23,25 @@
 use std::{fmt, future::Future, sync::Arc, thread};
 
 use sea_orm::{ConnAcquireErr, DatabaseConnection, DbBackend, DbErr};
-use tokio::{runtime, sync::oneshot};
+use tokio::{
+    runtime,
+    sync::{Mutex, oneshot},
+};
 use tracing::Instrument;
 
 use super::writes::{InlineWriter, WriteConn};
 use crate::error::ApiError;
 
+/// How long a write waits for the writes queued before it; then it fails (503 `unavailable`).
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct Writer {
     db: DatabaseConnection,
     /// SQLite file: the writer thread's own connection for [`Writer::write`].
     inline: Option<Arc<InlineWriter>>,
+    /// Held by an inline write from its first statement to its last: one write at a time on
+    /// the inline connection, even when a write waits for something between statements.
+    lock: Arc<Mutex<()>>,
     /// The write thread's runtime; `None` runs writes in the caller's task.
     handle: Option<runtime::Handle>,
     /// Dropping it (with the application state) ends the write thread.
@@ -56,6 +65,7 @@ impl Writer {
             return Ok(Self {
                 db,
                 inline: None,
+                lock: Arc::default(),
                 handle: None,
                 _stop: None,
             });
@@ -76,6 +86,7 @@ impl Writer {
         Ok(Self {
             db,
             inline: inline.map(Arc::new),
+            lock: Arc::default(),
             handle: Some(handle),
             _stop: Some(stop),
         })
@@ -100,8 +111,8 @@ impl Writer {
 
     /// Run `write` on the writer's thread through the inline connection ([`WriteConn::Inline`])
     /// when there is one, else through sqlx's ([`WriteConn::Orm`]). The
-    /// statements of an inline write run without a thread switch, while the task holds sqlx's
-    /// single writing connection checked out as the lock (see `super::writes`).
+    /// statements of an inline write run without a thread switch, while the task holds the
+    /// writer's lock (see `super::writes`).
     pub async fn write<F, Fut, T>(&self, write: F) -> Result<T, ApiError>
     where
         F: FnOnce(WriteConn) -> Fut,
@@ -111,15 +122,20 @@ impl Writer {
         let (Some(handle), Some(inline)) = (&self.handle, &self.inline) else {
             return self.run(|db| write(WriteConn::Orm(db))).await;
         };
-        let pool = self.db.get_sqlite_connection_pool().clone();
+        let lock = self.lock.clone();
         let task = write(WriteConn::Inline(inline.clone()));
+        let queued = std::time::Instant::now();
         let locked = async move {
-            let _lock = pool.acquire().await.map_err(|e| {
-                DbErr::ConnectionAcquire(match e {
-                    sea_orm::sqlx::Error::PoolTimedOut => ConnAcquireErr::Timeout,
-                    _ => ConnAcquireErr::ConnectionClosed,
-                })
-            })?;
+            // A write waits for those queued before it at most as long as it waited for sqlx's
+            // pool before (its acquire timeout). When another process holds SQLite's write
+            // lock, each write blocks this thread for its busy timeout in turn, so the timer
+            // cannot fire meanwhile: the time waited is checked once the lock is held too.
+            // Otherwise a queue of writes would wait out one busy timeout after the other.
+            let held = tokio::time::timeout(LOCK_WAIT, lock.lock()).await;
+            let _held = match held {
+                Ok(held) if queued.elapsed() <= LOCK_WAIT => held,
+                _ => return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout).into()),
+            };
             task.await
         };
         handle

@@ -8,11 +8,13 @@
 //! connection, right on the writer thread: a whole transaction takes one poll of its task.
 //! sea-orm still builds every statement from the entities.
 //!
-//! The lock that keeps this a single writer is sqlx's writing connection (the pool of one, see
-//! [`super::Pools`]): the inline write runs while it holds that connection checked out, so no
-//! sqlx write of this process is in progress at the same time, and the process still has one
-//! writer at a time. Writers of other processes (an admin command) are waited for with the
-//! same busy timeout as sqlx's.
+//! Every write of the server process to a SQLite file goes through [`super::Writer::write`],
+//! and an inline write holds the writer's lock from its first statement to its last, so the
+//! process has one writer at a time. (Before, the lock was sqlx's writing connection checked
+//! out of its pool of one; sqlx pings a connection each time it goes back to its pool, one
+//! more round trip to that connection's thread per write.) sqlx's writing pool now only
+//! applies the migrations at start and answers `/readyz`. Writers of other processes (an
+//! admin command, a second instance) are waited for with a 5 s busy timeout.
 
 use std::future::Future;
 use std::path::Path;

@@ -178,10 +178,23 @@ pub async fn add_finish(
         .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))?;
     let key = passkeys::verify_registration(state, credential, &saved.reg)?;
     let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
-    let txn = store::begin_write(&state.db).await?;
-    let model =
-        passkeys::insert_passkey(&txn, &auth.account, &key, &facts, label, client, now).await?;
-    txn.commit().await?;
+    let (account, label, client_info) = (
+        auth.account.clone(),
+        label.map(str::to_owned),
+        client.clone(),
+    );
+    let model = state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let label = label.as_deref();
+            let model =
+                passkeys::insert_passkey(&txn, &account, &key, &facts, label, &client_info, now)
+                    .await?;
+            txn.commit().await?;
+            Ok(model)
+        })
+        .await?;
     notify::security_notice(state, auth.account.id, notify::PASSKEY_ADDED, client);
     Ok(model.into())
 }
@@ -214,20 +227,21 @@ pub async fn rename(
     now: i64,
 ) -> Result<PasskeyView, ApiError> {
     let label = valid_label(raw_label)?;
-    let txn = store::begin_write(&state.db).await?;
-    let model = store::passkeys::rename(&txn, auth.account.id, id, &label)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    store::events::insert(
-        &txn,
-        auth.account.id,
-        "passkey_renamed",
-        client,
-        serde_json::json!({"passkey_id": model.id, "label": model.label}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let (account_id, client) = (auth.account.id, client.clone());
+    let model = state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let model = store::passkeys::rename(&txn, account_id, id, &label)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let renamed = serde_json::json!({"passkey_id": model.id, "label": model.label});
+            store::events::insert(&txn, account_id, "passkey_renamed", &client, renamed, now)
+                .await?;
+            txn.commit().await?;
+            Ok(model)
+        })
+        .await?;
     Ok(model.into())
 }
 
@@ -242,32 +256,23 @@ pub async fn remove(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(), ApiError> {
-    let account = &auth.account;
-    let txn = ways_in::begin_removal(&state.db, account.id).await?;
-    let removed = store::passkeys::delete_for_account(&txn, account.id, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ways_in::ensure_one_left(&txn, account).await?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "passkey_removed",
-        client,
-        serde_json::json!({"passkey_id": removed.id, "label": removed.label}),
-        now,
-    )
-    .await?;
-    revoke_other_sessions(
-        &txn,
-        account.id,
-        auth.session.id,
-        "passkey_removed",
-        client,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
-    notify::security_notice(state, account.id, notify::PASSKEY_REMOVED, client);
+    let (account_id, keep, client_info) = (auth.account.id, auth.session.id, client.clone());
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = ways_in::begin_removal(&conn, account_id).await?;
+            let removed = store::passkeys::delete_for_account(&txn, account_id, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            ways_in::ensure_one_left(&txn, account_id).await?;
+            let event = serde_json::json!({"passkey_id": removed.id, "label": removed.label});
+            let client = &client_info;
+            store::events::insert(&txn, account_id, "passkey_removed", client, event, now).await?;
+            revoke_other_sessions(&txn, account_id, keep, "passkey_removed", client, now).await?;
+            Ok(txn.commit().await?)
+        })
+        .await?;
+    notify::security_notice(state, account_id, notify::PASSKEY_REMOVED, client);
     Ok(())
 }
 

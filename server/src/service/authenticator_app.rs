@@ -2,7 +2,6 @@
 //! current code proves the app has the secret; that code's step is recorded as used, so the
 //! enrolment code cannot log in (RFC 6238 §5.2).
 
-use sea_orm::ActiveValue::Set;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -96,28 +95,23 @@ pub async fn finish(
         codes::record_wrong_code(state, row.id, Some(auth.account.id), None, now).await?;
         return Err(ApiError::InvalidCode);
     };
-    let txn = store::begin_write(&state.db).await?;
-    store::ceremonies::take(&txn, ceremony, KIND, now)
-        .await?
-        .ok_or(ApiError::InvalidCeremony)?;
-    let account = store::accounts::find_by_id(&txn, auth.account.id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let mut active: entity::account::ActiveModel = account.into();
-    active.totp_secret = Set(Some(saved.sealed));
-    active.totp_enabled_at = Set(Some(now));
-    active.totp_last_step = Set(Some(step));
-    store::accounts::update(&txn, active).await?;
-    store::events::insert(
-        &txn,
-        auth.account.id,
-        "totp_enabled",
-        client,
-        serde_json::json!({}),
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let (account_id, client_info) = (auth.account.id, client.clone());
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            store::ceremonies::take(&txn, ceremony, KIND, now)
+                .await?
+                .ok_or(ApiError::InvalidCeremony)?;
+            if !store::accounts::set_totp(&txn, account_id, saved.sealed, now, step).await? {
+                return Err(ApiError::Unauthenticated);
+            }
+            let event = serde_json::json!({});
+            store::events::insert(&txn, account_id, "totp_enabled", &client_info, event, now)
+                .await?;
+            Ok(txn.commit().await?)
+        })
+        .await?;
     notify::security_notice(
         state,
         auth.account.id,
@@ -135,38 +129,24 @@ pub async fn disable(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(), ApiError> {
-    let txn = ways_in::begin_removal(&state.db, auth.account.id).await?;
-    let account = store::accounts::find_by_id(&txn, auth.account.id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    if account.totp_enabled_at.is_none() {
-        return Err(ApiError::NotFound);
-    }
-    let mut active: entity::account::ActiveModel = account.clone().into();
-    active.totp_secret = Set(None);
-    active.totp_enabled_at = Set(None);
-    active.totp_last_step = Set(None);
-    store::accounts::update(&txn, active).await?;
-    ways_in::ensure_one_left(&txn, &account).await?;
-    store::events::insert(
-        &txn,
-        auth.account.id,
-        "totp_disabled",
-        client,
-        serde_json::json!({}),
-        now,
-    )
-    .await?;
-    account_sessions::revoke_other_sessions(
-        &txn,
-        auth.account.id,
-        auth.session.id,
-        "totp_disabled",
-        client,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let (account_id, keep, client_info) = (auth.account.id, auth.session.id, client.clone());
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = ways_in::begin_removal(&conn, account_id).await?;
+            if !store::accounts::clear_totp(&txn, account_id).await? {
+                return Err(ApiError::NotFound);
+            }
+            ways_in::ensure_one_left(&txn, account_id).await?;
+            let client = &client_info;
+            let event = serde_json::json!({});
+            store::events::insert(&txn, account_id, "totp_disabled", client, event, now).await?;
+            let reason = "totp_disabled";
+            account_sessions::revoke_other_sessions(&txn, account_id, keep, reason, client, now)
+                .await?;
+            Ok(txn.commit().await?)
+        })
+        .await?;
     notify::security_notice(
         state,
         auth.account.id,

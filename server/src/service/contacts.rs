@@ -169,30 +169,24 @@ pub async fn remove(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(), ApiError> {
-    let txn = ways_in::begin_removal(&state.db, auth.account.id).await?;
-    let removed = store::contacts::delete(&txn, auth.account.id, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    ways_in::ensure_one_left(&txn, &auth.account).await?;
-    store::events::insert(
-        &txn,
-        auth.account.id,
-        "contact_removed",
-        client,
-        serde_json::json!({"contact_id": removed.id, "channel": removed.channel}),
-        now,
-    )
-    .await?;
-    account_sessions::revoke_other_sessions(
-        &txn,
-        auth.account.id,
-        auth.session.id,
-        "contact_removed",
-        client,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let (account_id, keep, client_info) = (auth.account.id, auth.session.id, client.clone());
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = ways_in::begin_removal(&conn, account_id).await?;
+            let removed = store::contacts::delete(&txn, account_id, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            ways_in::ensure_one_left(&txn, account_id).await?;
+            let client = &client_info;
+            let event = serde_json::json!({"contact_id": removed.id, "channel": removed.channel});
+            store::events::insert(&txn, account_id, "contact_removed", client, event, now).await?;
+            let reason = "contact_removed";
+            account_sessions::revoke_other_sessions(&txn, account_id, keep, reason, client, now)
+                .await?;
+            Ok(txn.commit().await?)
+        })
+        .await?;
     notify::security_notice(
         state,
         auth.account.id,

@@ -309,7 +309,6 @@ mod tests {
 
 /// Account operations on the optional password.
 pub mod account {
-    use sea_orm::ActiveValue::Set;
 
     use super::{check_policy, hash};
     use crate::{
@@ -370,32 +369,28 @@ pub mod account {
         client: &ClientInfo,
         now: i64,
     ) -> Result<(), ApiError> {
-        let txn = store::begin_write(&state.db).await?;
-        let account = store::accounts::find_by_id(&txn, auth.account.id)
-            .await?
-            .ok_or(ApiError::Unauthenticated)?;
-        let mut active: entity::account::ActiveModel = account.into();
-        active.password_hash = Set(phc);
-        store::accounts::update(&txn, active).await?;
-        store::events::insert(
-            &txn,
-            auth.account.id,
-            kind,
-            client,
-            serde_json::json!({}),
-            now,
-        )
-        .await?;
-        account_sessions::revoke_other_sessions(
-            &txn,
+        let (account_id, keep, kind, client) = (
             auth.account.id,
             auth.session.id,
-            kind,
-            client,
-            now,
-        )
-        .await?;
-        txn.commit().await?;
+            kind.to_owned(),
+            client.clone(),
+        );
+        state
+            .writer
+            .write(move |conn| async move {
+                let txn = conn.begin().await?;
+                if !store::accounts::set_password_hash(&txn, account_id, phc).await? {
+                    return Err(ApiError::Unauthenticated);
+                }
+                let event = serde_json::json!({});
+                store::events::insert(&txn, account_id, &kind, &client, event, now).await?;
+                account_sessions::revoke_other_sessions(
+                    &txn, account_id, keep, &kind, &client, now,
+                )
+                .await?;
+                Ok(txn.commit().await?)
+            })
+            .await?;
         Ok(())
     }
 }

@@ -8,22 +8,24 @@
 //! removals of the last two ways in must not both succeed. So every removal goes:
 //!
 //! ```text
-//! let txn = ways_in::begin_removal(&state.db, account.id).await?;   // serialises removals
-//! … delete the passkey / contact / TOTP secret in txn …
-//! ways_in::ensure_one_left(&txn, &account).await?;                  // else 409, rolled back
-//! … events, revoke_other_sessions(&txn, …) …
-//! txn.commit().await?;
+//! state.writer.write(move |conn| async move {
+//!     let txn = ways_in::begin_removal(&conn, account_id).await?;  // serialises removals
+//!     … delete the passkey / contact / TOTP secret in txn …
+//!     ways_in::ensure_one_left(&txn, account_id).await?;           // else 409, rolled back
+//!     … events, revoke_other_sessions(&txn, …) …
+//!     txn.commit().await
+//! })
 //! ```
 
 use entity::{account, contact, passkey};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::{
+    db::{Exec, WriteConn, WriteTxn},
+    error::ApiError,
+    store::{self, rows},
+};
 
 /// How many ways in an account has.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -40,57 +42,38 @@ impl WaysIn {
     }
 }
 
-/// Count the ways in of `account` as the database has them now (inside a transaction: as that
-/// transaction sees them). Only `account.id` is used: TOTP is re-read from the row, so a
-/// change made earlier in the same transaction counts.
-pub async fn count<C: ConnectionTrait>(db: &C, account: &account::Model) -> Result<WaysIn, DbErr> {
-    let passkeys = passkey::Entity::find()
-        .filter(passkey::Column::AccountId.eq(account.id))
-        .count(db)
-        .await?;
+/// Count the ways in of `account_id` as the database has them now (inside a transaction: as
+/// that transaction sees them, so a change made earlier in it counts).
+pub async fn count<C: Exec>(db: &C, account_id: Uuid) -> Result<WaysIn, DbErr> {
+    let passkeys = passkey::Entity::find().filter(passkey::Column::AccountId.eq(account_id));
     // A contact row exists only once its address was proven (the code sent to it came back).
-    let verified_contacts = contact::Entity::find()
-        .filter(contact::Column::AccountId.eq(account.id))
-        .count(db)
-        .await?;
-    let totp = account::Entity::find_by_id(account.id)
-        .filter(account::Column::TotpEnabledAt.is_not_null())
-        .count(db)
-        .await?
-        > 0;
+    let contacts = contact::Entity::find().filter(contact::Column::AccountId.eq(account_id));
+    let totp = account::Entity::find_by_id(account_id)
+        .filter(account::Column::TotpEnabledAt.is_not_null());
     Ok(WaysIn {
-        passkeys,
-        verified_contacts,
-        totp,
+        passkeys: store::count(db, passkeys).await?,
+        verified_contacts: store::count(db, contacts).await?,
+        totp: store::count(db, totp).await? > 0,
     })
 }
 
 /// Begin the transaction of a removal so that removals of one account happen one after the
-/// other. SQLite: `BEGIN IMMEDIATE` takes the database's single write lock at once (SQLite has
-/// no `FOR UPDATE`; a deferred transaction could read a snapshot that a concurrent writer then
-/// makes stale). PostgreSQL: the account row is locked with `SELECT … FOR NO KEY UPDATE`, so a second
-/// removal waits until the first commits and then counts what that one left.
-pub async fn begin_removal(
-    db: &DatabaseConnection,
-    account_id: Uuid,
-) -> Result<DatabaseTransaction, DbErr> {
-    let backend = db.get_database_backend();
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: (backend == DbBackend::Sqlite)
-                .then_some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
-    if backend == DbBackend::Postgres {
+/// other. SQLite: `BEGIN IMMEDIATE` ([`WriteConn::begin`]) takes the database's single write
+/// lock at once (SQLite has no `FOR UPDATE`; a deferred transaction could read a snapshot that
+/// a concurrent writer then makes stale). PostgreSQL: the account row is locked with
+/// `SELECT … FOR NO KEY UPDATE`, so a second removal waits until the first commits and then
+/// counts what that one left.
+pub async fn begin_removal(conn: &WriteConn, account_id: Uuid) -> Result<WriteTxn, DbErr> {
+    let txn = conn.begin().await?;
+    if txn.backend() == DbBackend::Postgres {
         // FOR NO KEY UPDATE, not FOR UPDATE: it still serialises removals, but it does not
         // conflict with the KEY SHARE lock that a concurrent log-in's session and event inserts
         // take on the account row through their foreign keys. With FOR UPDATE a log-in holding
         // its passkey row and a removal holding the account row would deadlock.
-        account::Entity::find_by_id(account_id)
+        let lock = account::Entity::find_by_id(account_id)
             .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
-            .one(&txn)
-            .await?;
+            .build(DbBackend::Postgres);
+        txn.fetch(lock, rows::account).await?;
     }
     Ok(txn)
 }
@@ -98,11 +81,8 @@ pub async fn begin_removal(
 /// After a deletion in the same transaction: 409 `last_method` when no way in is left (the
 /// caller drops the transaction, which rolls the deletion back). NIST SP 800-63B §6.1.2: a
 /// subscriber may unbind authenticators, but must keep one to authenticate with.
-pub async fn ensure_one_left<C: ConnectionTrait>(
-    db: &C,
-    account: &account::Model,
-) -> Result<WaysIn, ApiError> {
-    let left = count(db, account).await?;
+pub async fn ensure_one_left<C: Exec>(db: &C, account_id: Uuid) -> Result<WaysIn, ApiError> {
+    let left = count(db, account_id).await?;
     if left.total() == 0 {
         return Err(ApiError::LastMethod);
     }

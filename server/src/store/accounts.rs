@@ -2,8 +2,7 @@
 
 use entity::{account, passkey};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -55,11 +54,9 @@ pub async fn find_by_username_with_passkeys(
     }))
 }
 
-pub async fn find_by_id<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-) -> Result<Option<account::Model>, DbErr> {
-    account::Entity::find_by_id(id).one(db).await
+pub async fn find_by_id<C: Exec>(db: &C, id: Uuid) -> Result<Option<account::Model>, DbErr> {
+    let query = account::Entity::find_by_id(id).build(db.backend());
+    Ok(db.fetch(query, rows::account).await?.pop())
 }
 
 pub async fn find_by_user_handle<C: ConnectionTrait>(
@@ -159,12 +156,57 @@ pub async fn add_failure<C: Exec>(
     Ok(count)
 }
 
-/// Apply a change to one account row.
-pub async fn update<C: ConnectionTrait>(
+/// Turn the account's TOTP on: its sealed secret, when, and the step of the code that
+/// confirmed it (so that code cannot log in again). False when there is no such account.
+pub async fn set_totp<C: Exec>(
     db: &C,
-    model: account::ActiveModel,
-) -> Result<account::Model, DbErr> {
-    model.update(db).await
+    id: Uuid,
+    secret: Vec<u8>,
+    enabled_at: i64,
+    last_step: i64,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let update = account::Entity::update_many()
+        .col_expr(account::Column::TotpSecret, Expr::value(secret))
+        .col_expr(account::Column::TotpEnabledAt, Expr::value(enabled_at))
+        .col_expr(account::Column::TotpLastStep, Expr::value(last_step))
+        .filter(account::Column::Id.eq(id));
+    Ok(db.exec_query(&update).await? == 1)
+}
+
+/// Turn the account's TOTP off; false when it was not on (or there is no such account).
+pub async fn clear_totp<C: Exec>(db: &C, id: Uuid) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let update = account::Entity::update_many()
+        .col_expr(
+            account::Column::TotpSecret,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
+        .col_expr(
+            account::Column::TotpEnabledAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            account::Column::TotpLastStep,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(account::Column::Id.eq(id))
+        .filter(account::Column::TotpEnabledAt.is_not_null());
+    Ok(db.exec_query(&update).await? == 1)
+}
+
+/// Set or (`None`) remove the account's password hash (PHC string); false when there is no
+/// such account.
+pub async fn set_password_hash<C: Exec>(
+    db: &C,
+    id: Uuid,
+    phc: Option<String>,
+) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::Expr;
+    let update = account::Entity::update_many()
+        .col_expr(account::Column::PasswordHash, Expr::value(phc))
+        .filter(account::Column::Id.eq(id));
+    Ok(db.exec_query(&update).await? == 1)
 }
 
 /// Advance the last accepted TOTP step, only forwards: the conditional write lets each step

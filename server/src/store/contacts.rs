@@ -78,15 +78,18 @@ pub async fn upsert_verified<C: Exec>(
 }
 
 /// Delete a contact of this account; false when there is none with that id *for this account*.
-pub async fn delete<C: ConnectionTrait>(
+pub async fn delete<C: Exec>(
     db: &C,
     account_id: Uuid,
     id: Uuid,
 ) -> Result<Option<contact::Model>, DbErr> {
-    let mut rows = contact::Entity::delete_many()
+    let mut delete = contact::Entity::delete_many()
         .filter(contact::Column::Id.eq(id))
         .filter(contact::Column::AccountId.eq(account_id))
-        .exec_with_returning(db)
-        .await?;
-    Ok(rows.pop())
+        .into_query();
+    delete.returning_all();
+    Ok(db
+        .fetch(db.backend().build(&delete), rows::contact)
+        .await?
+        .pop())
 }

@@ -39,6 +39,22 @@ where
     Ok(model)
 }
 
+/// How many rows `select` finds, through any [`crate::db::Exec`] (inside a write: as its
+/// transaction sees them).
+pub async fn count<C, E>(db: &C, select: sea_orm::Select<E>) -> Result<u64, sea_orm::DbErr>
+where
+    C: crate::db::Exec,
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::{QuerySelect, QueryTrait, sea_query::Expr};
+    let query = select
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .build(db.backend());
+    let counted = db.fetch(query, rows::count).await?;
+    Ok(counted.first().map_or(0, |c| c.n.max(0) as u64))
+}
+
 /// Begin a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`, taking the write
 /// lock at once: a deferred transaction that reads first and writes later can fail with
 /// `SQLITE_BUSY` when another writer got in between, which the busy timeout cannot fix.

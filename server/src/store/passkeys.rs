@@ -2,7 +2,8 @@
 
 use entity::{account, passkey};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -67,31 +68,37 @@ pub async fn record_use<C: Exec>(
 }
 
 /// Rename a passkey of this account; `None` when the account has no passkey with that id.
-pub async fn rename<C: ConnectionTrait>(
+pub async fn rename<C: Exec>(
     db: &C,
     account_id: Uuid,
     id: Uuid,
     label: &str,
 ) -> Result<Option<passkey::Model>, DbErr> {
-    let mut rows = passkey::Entity::update_many()
+    let mut update = passkey::Entity::update_many()
         .col_expr(passkey::Column::Label, Expr::value(label))
         .filter(passkey::Column::Id.eq(id))
         .filter(passkey::Column::AccountId.eq(account_id))
-        .exec_with_returning(db)
-        .await?;
-    Ok(rows.pop())
+        .into_query();
+    update.returning_all();
+    Ok(db
+        .fetch(db.backend().build(&update), rows::passkey)
+        .await?
+        .pop())
 }
 
 /// Delete a passkey of this account; `None` when the account has no passkey with that id.
-pub async fn delete_for_account<C: ConnectionTrait>(
+pub async fn delete_for_account<C: Exec>(
     db: &C,
     account_id: Uuid,
     id: Uuid,
 ) -> Result<Option<passkey::Model>, DbErr> {
-    let mut rows = passkey::Entity::delete_many()
+    let mut delete = passkey::Entity::delete_many()
         .filter(passkey::Column::Id.eq(id))
         .filter(passkey::Column::AccountId.eq(account_id))
-        .exec_with_returning(db)
-        .await?;
-    Ok(rows.pop())
+        .into_query();
+    delete.returning_all();
+    Ok(db
+        .fetch(db.backend().build(&delete), rows::passkey)
+        .await?
+        .pop())
 }

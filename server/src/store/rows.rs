@@ -123,6 +123,18 @@ pub fn code_send(row: &Row<'_>, p: &str) -> rusqlite::Result<code_send::Model> {
     })
 }
 
+/// The one column `n` of a count (`SELECT COUNT(*) AS n …`, see [`super::count`]).
+#[derive(Clone, Copy, Debug, sea_orm::FromQueryResult)]
+pub struct Count {
+    pub n: i64,
+}
+
+pub fn count(row: &Row<'_>, p: &str) -> rusqlite::Result<Count> {
+    Ok(Count {
+        n: get(row, p, "n")?,
+    })
+}
+
 /// Whether the `B_` entity of a two-entity select is absent (its left join found no row).
 pub fn absent(row: &Row<'_>) -> rusqlite::Result<bool> {
     Ok(row.get::<_, Option<uuid::Uuid>>("B_id")?.is_none())

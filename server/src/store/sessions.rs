@@ -84,6 +84,12 @@ pub async fn delete_others<C: Exec>(db: &C, account_id: Uuid, keep: Uuid) -> Res
     db.exec_query(&delete).await
 }
 
+/// End every session of the account; how many ended.
+pub async fn delete_all<C: Exec>(db: &C, account_id: Uuid) -> Result<u64, DbErr> {
+    let delete = session::Entity::delete_many().filter(session::Column::AccountId.eq(account_id));
+    db.exec_query(&delete).await
+}
+
 /// Remove sessions past their absolute or idle end; safe to run from every instance.
 pub async fn delete_expired<C: Exec>(db: &C, now: i64, idle_ms: i64) -> Result<u64, DbErr> {
     let delete = session::Entity::delete_many().filter(

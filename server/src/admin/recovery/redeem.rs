@@ -92,41 +92,47 @@ pub async fn finish(
     let account_id = row.account_id.ok_or(ApiError::InvalidCeremony)?;
     let key = passkeys::verify_registration(state, credential, &saved.reg)?;
     let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
-
-    let txn = store::begin_write(&state.db).await?;
-    // The single use: of concurrent finishes (on any instance) one deletes the row.
-    let link = store::ceremonies::take(&txn, saved.link, KIND, now).await?;
-    if link.and_then(|l| l.account_id) != Some(account_id) {
-        return Err(ApiError::InvalidCeremony);
-    }
-    let account = store::accounts::find_by_id(&txn, account_id)
-        .await?
-        .filter(|a| !a.disabled)
-        .ok_or(ApiError::InvalidCeremony)?;
-    let passkey =
-        passkeys::insert_passkey(&txn, &account, &key, &facts, label, client, now).await?;
-    let sessions_ended = queries::delete_sessions(&txn, account.id).await?;
-    store::accounts::clear_failures(&txn, account.id).await?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "recovery_link_used",
-        client,
-        serde_json::json!({"link_id": saved.link, "passkey_id": passkey.id, "sessions_ended": sessions_ended}),
-        now,
-    )
-    .await?;
-    let issued = sessions::complete_login(
-        &txn,
-        &state.config,
-        &account,
-        &[Method::Passkey],
-        client,
-        None,
-        now,
-    )
-    .await?;
-    txn.commit().await?;
+    let label = label.map(str::to_owned);
+    let (config, client_info, link) = (state.config.clone(), client.clone(), saved.link);
+    let (account, issued) = state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            // The single use: of concurrent finishes (on any instance) one deletes the row.
+            let taken = store::ceremonies::take(&txn, link, KIND, now).await?;
+            if taken.and_then(|l| l.account_id) != Some(account_id) {
+                return Err(ApiError::InvalidCeremony);
+            }
+            let account = store::accounts::find_by_id(&txn, account_id)
+                .await?
+                .filter(|a| !a.disabled)
+                .ok_or(ApiError::InvalidCeremony)?;
+            let client = &client_info;
+            let passkey = passkeys::insert_passkey(
+                &txn,
+                &account,
+                &key,
+                &facts,
+                label.as_deref(),
+                client,
+                now,
+            )
+            .await?;
+            let sessions_ended = queries::delete_sessions(&txn, account.id).await?;
+            store::accounts::clear_failures(&txn, account.id).await?;
+            let used = serde_json::json!({
+                "link_id": link, "passkey_id": passkey.id, "sessions_ended": sessions_ended
+            });
+            store::events::insert(&txn, account.id, "recovery_link_used", client, used, now)
+                .await?;
+            let methods = [Method::Passkey];
+            let issued =
+                sessions::complete_login(&txn, &config, &account, &methods, client, None, now)
+                    .await?;
+            txn.commit().await?;
+            Ok((account, issued))
+        })
+        .await?;
     notify::security_notice(state, account.id, RECOVERED, client);
     Ok((account, issued))
 }
