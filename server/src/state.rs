@@ -22,6 +22,9 @@ pub struct Inner {
     pub reads: DatabaseConnection,
     /// SQLite: the hot reads on the calling thread (see [`crate::db::reads`]).
     pub inline: Option<Arc<crate::db::InlineReads>>,
+    /// PostgreSQL: the hot reads on connections kept out of the pool (see
+    /// [`crate::db::pinned`]).
+    pub pinned: Option<crate::db::PinnedReads>,
     /// Runs every write; on SQLite on a thread of its own (see [`crate::db::Writer`]).
     pub writer: crate::db::Writer,
     pub config: Config,
@@ -54,6 +57,7 @@ impl AppState {
         crate::db::Reads {
             pool: &self.reads,
             inline: self.inline.as_deref(),
+            pinned: self.pinned.as_ref(),
         }
     }
 }

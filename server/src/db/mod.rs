@@ -5,10 +5,12 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+pub mod pinned;
 pub mod reads;
 pub mod writer;
 pub mod writes;
 
+pub use pinned::PinnedReads;
 pub use reads::{InlineReads, Reads, is_inline_unique_violation};
 pub use writer::Writer;
 pub use writes::{Exec, InlineWriter, WriteConn, WriteTxn};

@@ -34,12 +34,18 @@ const STATEMENT_CACHE: usize = 16;
 pub struct Reads<'a> {
     pub pool: &'a DatabaseConnection,
     pub inline: Option<&'a InlineReads>,
+    /// PostgreSQL: connections kept out of the pool for the hot reads ([`super::pinned`]).
+    pub pinned: Option<&'a super::PinnedReads>,
 }
 
 impl<'a> Reads<'a> {
     /// Reads through `pool` only (the admin commands, which answer once and exit).
     pub fn pooled(pool: &'a DatabaseConnection) -> Self {
-        Self { pool, inline: None }
+        Self {
+            pool,
+            inline: None,
+            pinned: None,
+        }
     }
 }
 

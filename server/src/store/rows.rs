@@ -7,7 +7,7 @@
 
 use entity::{account, ceremony, code_send, contact, passkey, session};
 use rusqlite::{Row, types::FromSql};
-use sea_orm::{DbBackend, DbErr, EntityTrait, QuerySelect, QueryTrait, SelectTwo};
+use sea_orm::{DbBackend, DbErr, EntityTrait, FromQueryResult, QuerySelect, QueryTrait, SelectTwo};
 
 use crate::db::Reads;
 
@@ -22,6 +22,16 @@ pub async fn find_pair<A: EntityTrait, B: EntityTrait>(
     (a, b): (Decode<A::Model>, Decode<B::Model>),
 ) -> Result<Option<(A::Model, B::Model)>, DbErr> {
     let Some(inline) = reads.inline else {
+        if let Some(pinned) = reads.pinned {
+            let statement = query.limit(1).build(DbBackend::Postgres);
+            let Some(row) = pinned.query_one(&statement).await? else {
+                return Ok(None);
+            };
+            let b = B::Model::from_query_result_optional(&row, "B_")?;
+            return b
+                .map(|b| A::Model::from_query_result(&row, "A_").map(|a| (a, b)))
+                .transpose();
+        }
         let found = query.one(reads.pool).await?;
         return Ok(found.and_then(|(a, b)| b.map(|b| (a, b))));
     };
@@ -206,6 +216,7 @@ mod tests {
         let fast = Reads {
             pool: &db,
             inline: Some(&inline),
+            pinned: None,
         };
 
         let ada = account("ada", true);

@@ -1,0 +1,94 @@
+//! PostgreSQL: the hot reads on connections kept out of the pool.
+//!
+//! sqlx returns a connection to its pool after every statement that does not run in a
+//! transaction, and on the way back it tests the connection with a `Sync` message and waits for
+//! PostgreSQL's `ReadyForQuery` (sqlx-core 0.9 `pool/connection.rs`, `return_to_pool`: "test the
+//! connection on-release"). There is no option to turn it off. For the session check behind
+//! `GET /api/v1/session`, a single indexed read, that is a second round trip to PostgreSQL and a
+//! second wake-up of its backend for every request, plus a task spawned to do it.
+//!
+//! [`PinnedReads`] keeps a few connections checked out of the pool for good and runs the hot
+//! reads on them: one round trip each. sea-orm still builds the statement from the entities and
+//! decodes the row ([`sea_orm::QueryResult`] from sqlx's row). A connection whose statement
+//! fails is given back to the pool (which tests it and closes it when it is broken, as after a
+//! fail-over or `pg_terminate_backend`), and the slot takes a fresh one at its next read. A read
+//! that is cancelled half way leaves the connection waiting for its answer; sqlx reads that
+//! answer away before the connection's next statement (`wait_until_ready`).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sea_orm::sqlx::{self, Postgres, pool::PoolConnection, postgres::PgPool};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, QueryResult, RuntimeErr, Statement};
+use tokio::sync::Mutex;
+
+/// Connections kept out of the pool. The pool keeps the rest (`SESAME_DATABASE_MAX_CONNECTIONS`,
+/// default 8) for everything else, the writes' transactions above all.
+pub const PINNED_CONNECTIONS: usize = 2;
+
+#[derive(Debug)]
+pub struct PinnedReads {
+    pool: PgPool,
+    slots: Vec<Mutex<Option<PoolConnection<Postgres>>>>,
+    next: AtomicUsize,
+}
+
+impl PinnedReads {
+    /// Pinned readers taken from `db`'s pool when it is PostgreSQL's and holds more than
+    /// twice [`PINNED_CONNECTIONS`] (a smaller pool keeps every connection for itself), else
+    /// `None`. Connections are taken when first needed.
+    pub fn new(db: &DatabaseConnection, max_connections: u32) -> Option<Self> {
+        if db.get_database_backend() != DbBackend::Postgres
+            || (max_connections as usize) < 2 * PINNED_CONNECTIONS
+        {
+            return None;
+        }
+        Some(Self {
+            pool: db.get_postgres_connection_pool().clone(),
+            slots: (0..PINNED_CONNECTIONS).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Run `statement` (built for PostgreSQL) and return its first row, if any.
+    pub async fn query_one(&self, statement: &Statement) -> Result<Option<QueryResult>, DbErr> {
+        // A free connection if there is one, else wait for the next in turn.
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.slots.len();
+        let free = (0..n).find_map(|i| self.slots[(start + i) % n].try_lock().ok());
+        let mut slot = match free {
+            Some(slot) => slot,
+            None => self.slots[start % n].lock().await,
+        };
+        let conn = match slot.as_mut() {
+            Some(conn) => conn,
+            None => slot.insert(self.pool.acquire().await.map_err(acquire_err)?),
+        };
+        let values = statement
+            .values
+            .clone()
+            .unwrap_or(sea_orm::Values(Vec::new()));
+        let query = sqlx::query_with(
+            sqlx::AssertSqlSafe(statement.sql.as_str()),
+            sea_query_sqlx::SqlxValues(values),
+        );
+        match query.fetch_optional(&mut **conn).await {
+            Ok(row) => Ok(row.map(QueryResult::from)),
+            Err(err) => {
+                // Back to the pool, which tests it and drops it if it is broken.
+                slot.take();
+                Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))))
+            }
+        }
+    }
+}
+
+/// sea-orm's mapping of a failed check-out (`sqlx_conn_acquire_err`, not public).
+fn acquire_err(err: sqlx::Error) -> DbErr {
+    use sea_orm::ConnAcquireErr;
+    match err {
+        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
+        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
+        other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
+    }
+}
