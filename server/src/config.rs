@@ -19,8 +19,9 @@ pub struct Config {
     pub listen: String,
     /// `SESAME_DATABASE_URL`: `sqlite://path/to/file.db` or `postgres://user@host/db`.
     pub database_url: String,
-    /// `SESAME_DATABASE_MAX_CONNECTIONS`: pool size on PostgreSQL. SQLite uses one writing
-    /// connection and up to three readers, never more than this in all.
+    /// `SESAME_DATABASE_MAX_CONNECTIONS`: pool size on PostgreSQL (when 4 or more, two of them
+    /// are kept out of the pool for the session check, see `db::pinned`). SQLite uses one
+    /// writing connection and up to three readers, never more than this in all.
     pub database_max_connections: u32,
     /// `SESAME_DATA_DIR`: where the generated server key lives (`server.key`, mode 0600).
     pub data_dir: PathBuf,
