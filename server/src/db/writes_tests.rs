@@ -317,6 +317,17 @@ async fn contacts_and_recovery_sets_on_the_inline_connection() {
     assert_eq!(hashes, ["4", "5"], "the new set replaced the old one");
 }
 
+type Totp = (Option<Vec<u8>>, Option<i64>, Option<i64>);
+
+fn totp_of(account: &entity::account::Model) -> Totp {
+    let (secret, at, step) = (
+        &account.totp_secret,
+        account.totp_enabled_at,
+        account.totp_last_step,
+    );
+    (secret.clone(), at, step)
+}
+
 /// The account settings' writes through the inline connection: ways in counted as sea-orm
 /// counts them (inside the removal's transaction), passkey rename and removal returning the
 /// row (and nothing for another account's id), contact removal, TOTP on and off (off only
@@ -407,11 +418,7 @@ async fn account_settings_on_the_inline_connection() {
         .await
         .unwrap()
         .unwrap();
-    let totp = (
-        stored.totp_secret,
-        stored.totp_enabled_at,
-        stored.totp_last_step,
-    );
+    let totp = totp_of(&stored);
     assert_eq!(totp, (Some(vec![7; 8]), Some(40), Some(3)));
 
     let clear = || {
@@ -431,11 +438,7 @@ async fn account_settings_on_the_inline_connection() {
         .await
         .unwrap()
         .unwrap();
-    let totp = (
-        stored.totp_secret,
-        stored.totp_enabled_at,
-        stored.totp_last_step,
-    );
+    let totp = totp_of(&stored);
     assert_eq!(totp, (None, None, None));
     assert_eq!(stored.password_hash.as_deref(), Some("phc"));
     assert_eq!(counted(ada.id).await.unwrap().total(), 1);

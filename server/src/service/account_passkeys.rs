@@ -25,7 +25,6 @@ use crate::{
     error::ApiError,
     extract::ClientInfo,
     service::{
-        account_sessions::revoke_other_sessions,
         notify,
         passkeys::{self, CEREMONY_TTL_MS, Started},
         sessions::Authenticated,
@@ -256,23 +255,25 @@ pub async fn remove(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(), ApiError> {
-    let (account_id, keep, client_info) = (auth.account.id, auth.session.id, client.clone());
+    let removal = ways_in::Removal {
+        account_id: auth.account.id,
+        keep: auth.session.id,
+        kind: "passkey_removed",
+        client: client.clone(),
+        now,
+    };
     state
         .writer
         .write(move |conn| async move {
-            let txn = ways_in::begin_removal(&conn, account_id).await?;
-            let removed = store::passkeys::delete_for_account(&txn, account_id, id)
+            let txn = ways_in::begin_removal(&conn, removal.account_id).await?;
+            let removed = store::passkeys::delete_for_account(&txn, removal.account_id, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            ways_in::ensure_one_left(&txn, account_id).await?;
             let event = serde_json::json!({"passkey_id": removed.id, "label": removed.label});
-            let client = &client_info;
-            store::events::insert(&txn, account_id, "passkey_removed", client, event, now).await?;
-            revoke_other_sessions(&txn, account_id, keep, "passkey_removed", client, now).await?;
-            Ok(txn.commit().await?)
+            ways_in::finish_removal(txn, &removal, event).await
         })
         .await?;
-    notify::security_notice(state, account_id, notify::PASSKEY_REMOVED, client);
+    notify::security_notice(state, auth.account.id, notify::PASSKEY_REMOVED, client);
     Ok(())
 }
 

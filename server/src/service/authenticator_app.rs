@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    account_sessions,
     codes::{self, lockout},
     notify,
     sessions::Authenticated,
@@ -129,22 +128,21 @@ pub async fn disable(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(), ApiError> {
-    let (account_id, keep, client_info) = (auth.account.id, auth.session.id, client.clone());
+    let removal = ways_in::Removal {
+        account_id: auth.account.id,
+        keep: auth.session.id,
+        kind: "totp_disabled",
+        client: client.clone(),
+        now,
+    };
     state
         .writer
         .write(move |conn| async move {
-            let txn = ways_in::begin_removal(&conn, account_id).await?;
-            if !store::accounts::clear_totp(&txn, account_id).await? {
+            let txn = ways_in::begin_removal(&conn, removal.account_id).await?;
+            if !store::accounts::clear_totp(&txn, removal.account_id).await? {
                 return Err(ApiError::NotFound);
             }
-            ways_in::ensure_one_left(&txn, account_id).await?;
-            let client = &client_info;
-            let event = serde_json::json!({});
-            store::events::insert(&txn, account_id, "totp_disabled", client, event, now).await?;
-            let reason = "totp_disabled";
-            account_sessions::revoke_other_sessions(&txn, account_id, keep, reason, client, now)
-                .await?;
-            Ok(txn.commit().await?)
+            ways_in::finish_removal(txn, &removal, serde_json::json!({})).await
         })
         .await?;
     notify::security_notice(

@@ -6,7 +6,6 @@ use sesame_delivery::CodePurpose;
 use uuid::Uuid;
 
 use super::{
-    account_sessions,
     codes::{self, Channel, lockout},
     notify,
     sessions::Authenticated,
@@ -169,22 +168,22 @@ pub async fn remove(
     client: &ClientInfo,
     now: i64,
 ) -> Result<(), ApiError> {
-    let (account_id, keep, client_info) = (auth.account.id, auth.session.id, client.clone());
+    let removal = ways_in::Removal {
+        account_id: auth.account.id,
+        keep: auth.session.id,
+        kind: "contact_removed",
+        client: client.clone(),
+        now,
+    };
     state
         .writer
         .write(move |conn| async move {
-            let txn = ways_in::begin_removal(&conn, account_id).await?;
-            let removed = store::contacts::delete(&txn, account_id, id)
+            let txn = ways_in::begin_removal(&conn, removal.account_id).await?;
+            let removed = store::contacts::delete(&txn, removal.account_id, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
-            ways_in::ensure_one_left(&txn, account_id).await?;
-            let client = &client_info;
             let event = serde_json::json!({"contact_id": removed.id, "channel": removed.channel});
-            store::events::insert(&txn, account_id, "contact_removed", client, event, now).await?;
-            let reason = "contact_removed";
-            account_sessions::revoke_other_sessions(&txn, account_id, keep, reason, client, now)
-                .await?;
-            Ok(txn.commit().await?)
+            ways_in::finish_removal(txn, &removal, event).await
         })
         .await?;
     notify::security_notice(

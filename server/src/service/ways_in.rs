@@ -11,9 +11,7 @@
 //! state.writer.write(move |conn| async move {
 //!     let txn = ways_in::begin_removal(&conn, account_id).await?;  // serialises removals
 //!     … delete the passkey / contact / TOTP secret in txn …
-//!     ways_in::ensure_one_left(&txn, account_id).await?;           // else 409, rolled back
-//!     … events, revoke_other_sessions(&txn, …) …
-//!     txn.commit().await
+//!     ways_in::finish_removal(txn, &removal, event).await          // else 409, rolled back
 //! })
 //! ```
 
@@ -24,6 +22,8 @@ use uuid::Uuid;
 use crate::{
     db::{Exec, WriteConn, WriteTxn},
     error::ApiError,
+    extract::ClientInfo,
+    service::account_sessions::revoke_other_sessions,
     store::{self, rows},
 };
 
@@ -87,4 +87,38 @@ pub async fn ensure_one_left<C: Exec>(db: &C, account_id: Uuid) -> Result<WaysIn
         return Err(ApiError::LastMethod);
     }
     Ok(left)
+}
+
+/// Who removes a way in, and how the removal is recorded: `kind` is both the event
+/// (`passkey_removed`, `contact_removed`, `totp_disabled`) and the reason of the
+/// `session_revoked` event of the other sessions.
+pub struct Removal {
+    pub account_id: Uuid,
+    /// The session making the change, which stays.
+    pub keep: Uuid,
+    pub kind: &'static str,
+    pub client: ClientInfo,
+    pub now: i64,
+}
+
+/// After the deletion in `txn` (begun by [`begin_removal`]): 409 `last_method` (rolled back)
+/// when no way in is left, else record `removal.kind` with `event`, end every other session
+/// of the account (ASVS 5.0 V7.4: the sessions end when an authentication factor changes),
+/// and commit.
+pub async fn finish_removal(
+    txn: WriteTxn,
+    removal: &Removal,
+    event: serde_json::Value,
+) -> Result<(), ApiError> {
+    let Removal {
+        account_id,
+        keep,
+        kind,
+        ref client,
+        now,
+    } = *removal;
+    ensure_one_left(&txn, account_id).await?;
+    store::events::insert(&txn, account_id, kind, client, event, now).await?;
+    revoke_other_sessions(&txn, account_id, keep, kind, client, now).await?;
+    Ok(txn.commit().await?)
 }
