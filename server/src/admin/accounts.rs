@@ -123,7 +123,7 @@ pub async fn disable(admin: &Admin, username: &str, now: i64) -> Result<Changed,
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
     queries::set_disabled(&txn, account.id, true).await?;
-    let ended = queries::delete_sessions(&txn, account.id).await?;
+    let ended = store::sessions::delete_all(&txn, account.id).await?;
     queries::delete_ceremonies(&txn, account.id, None).await?;
     store::events::insert(
         &txn,
@@ -180,7 +180,7 @@ pub async fn unlock(admin: &Admin, username: &str, now: i64) -> Result<Changed, 
 pub async fn delete(admin: &Admin, username: &str) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
-    let ended = queries::delete_sessions(&txn, account.id).await?;
+    let ended = store::sessions::delete_all(&txn, account.id).await?;
     queries::delete_ceremonies(&txn, account.id, None).await?;
     if !queries::delete_account(&txn, account.id).await? {
         return Err(AdminError::NoSuchAccount(username.to_owned()));

@@ -58,11 +58,6 @@ pub async fn set_disabled<C: ConnectionTrait>(
         .map(|_| ())
 }
 
-/// End every session of the account; returns how many ended.
-pub async fn delete_sessions<C: crate::db::Exec>(db: &C, account_id: Uuid) -> Result<u64, DbErr> {
-    crate::store::sessions::delete_all(db, account_id).await
-}
-
 /// Remove the account's unfinished ceremonies, of one kind or (`None`) all of them.
 pub async fn delete_ceremonies<C: ConnectionTrait>(
     db: &C,

@@ -34,8 +34,8 @@ pub struct PinnedReads {
 }
 
 impl PinnedReads {
-    /// Pinned readers taken from `db`'s pool when it is PostgreSQL's and holds more than
-    /// twice [`PINNED_CONNECTIONS`] (a smaller pool keeps every connection for itself), else
+    /// Pinned readers taken from `db`'s pool when it is PostgreSQL's and holds at least twice
+    /// [`PINNED_CONNECTIONS`] (a smaller pool keeps every connection for itself), else
     /// `None`. Connections are taken when first needed.
     pub fn new(db: &DatabaseConnection, max_connections: u32) -> Option<Self> {
         if db.get_database_backend() != DbBackend::Postgres

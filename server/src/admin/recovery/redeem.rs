@@ -118,7 +118,7 @@ pub async fn finish(
                 now,
             )
             .await?;
-            let sessions_ended = queries::delete_sessions(&txn, account.id).await?;
+            let sessions_ended = store::sessions::delete_all(&txn, account.id).await?;
             store::accounts::clear_failures(&txn, account.id).await?;
             let used = serde_json::json!({
                 "link_id": link, "passkey_id": passkey.id, "sessions_ended": sessions_ended
