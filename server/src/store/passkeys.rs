@@ -21,18 +21,23 @@ pub async fn list_for_account<C: ConnectionTrait>(
         .await
 }
 
-/// A passkey by credential id, with its account: one read (a join on the primary key).
 /// A passkey by credential id with its account: one read (a join), on the calling thread when
 /// `reads` has SQLite's inline readers.
 pub async fn find_with_account(
     reads: Reads<'_>,
     credential_id: &[u8],
 ) -> Result<Option<(passkey::Model, account::Model)>, DbErr> {
-    let query = passkey::Entity::find()
-        .filter(passkey::Column::CredentialId.eq(credential_id.to_vec()))
-        .find_also_related(account::Entity);
-    rows::find_pair(reads, query, (rows::passkey, rows::account)).await
+    rows::find_pair(
+        reads,
+        &BY_CREDENTIAL_ID,
+        credential_id.to_vec(),
+        (rows::passkey, rows::account),
+    )
+    .await
 }
+
+static BY_CREDENTIAL_ID: rows::PairBy<passkey::Entity, account::Entity> =
+    rows::PairBy::new(passkey::Column::CredentialId);
 
 pub async fn insert<C: Exec>(db: &C, model: passkey::Model) -> Result<passkey::Model, DbErr> {
     super::insert_row::<_, passkey::ActiveModel>(db, model).await

@@ -20,11 +20,17 @@ pub async fn find_by_token_hash(
     reads: Reads<'_>,
     token_hash: &[u8],
 ) -> Result<Option<(session::Model, account::Model)>, DbErr> {
-    let query = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
-        .find_also_related(account::Entity);
-    rows::find_pair(reads, query, (rows::session, rows::account)).await
+    rows::find_pair(
+        reads,
+        &BY_TOKEN_HASH,
+        token_hash.to_vec(),
+        (rows::session, rows::account),
+    )
+    .await
 }
+
+static BY_TOKEN_HASH: rows::PairBy<session::Entity, account::Entity> =
+    rows::PairBy::new(session::Column::TokenHash);
 
 /// Record activity, at most once a minute per session (the caller checks the stored time).
 pub async fn touch<C: Exec>(db: &C, id: Uuid, now: i64) -> Result<(), DbErr> {
