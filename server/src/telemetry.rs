@@ -14,12 +14,19 @@ pub mod http;
 pub mod metrics;
 pub mod scrape;
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt};
 
 /// Install the global log subscriber (once; later calls do nothing).
 pub fn init(format: &str) {
     let filter = EnvFilter::try_from_env("SESAME_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_target(false);
+    // Colours only for a terminal: a file, a pipe or journald gets plain text (and the escape
+    // codes cost as much to write as the fields).
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stdout().is_terminal());
     let _ = if format == "json" {
         // One object per line: `timestamp`, `level`, the event's fields (`message` …) at the top
         // level, and `span` with the current request's `request_id`, `method` and `route`.
@@ -41,6 +48,7 @@ pub fn init_for_command() {
     let _ = fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
