@@ -12,14 +12,16 @@ use crate::db::{self, Writer};
 use crate::error::ApiError;
 use crate::store;
 
-async fn open() -> (DatabaseConnection, Writer) {
-    let dir = std::env::temp_dir().join(format!("sesame-writes-{}", Uuid::new_v4()));
-    let url = format!("sqlite://{}/s.db", dir.display());
+/// A migrated database in a temporary directory, which is removed when the returned guard
+/// is dropped at the end of the test.
+async fn open() -> (tempfile::TempDir, DatabaseConnection, Writer) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/s.db", dir.path().display());
     let db = db::connect(&url, 1).await.unwrap();
     db::migrate(&db).await.unwrap();
     let inline = db::connect_inline_writer(&url).unwrap();
     assert!(inline.is_some(), "a SQLite file has an inline writer");
-    (db.clone(), Writer::new(db, inline).unwrap())
+    (dir, db.clone(), Writer::new(db, inline).unwrap())
 }
 
 fn ceremony(n: u8, full: bool, expires_at: i64) -> ceremony::Model {
@@ -43,7 +45,7 @@ async fn stored(db: &DatabaseConnection, id: Uuid) -> Option<ceremony::Model> {
 
 #[tokio::test]
 async fn inline_writes_store_what_sea_orm_reads_and_take_gives_it_back() {
-    let (db, writer) = open().await;
+    let (_dir, db, writer) = open().await;
     let (full, bare) = (ceremony(1, true, 5_000), ceremony(2, false, 5_000));
     let rows = [full.clone(), bare.clone()];
     writer
@@ -73,7 +75,7 @@ async fn inline_writes_store_what_sea_orm_reads_and_take_gives_it_back() {
 
 #[tokio::test]
 async fn an_inline_transaction_not_committed_or_failing_leaves_nothing() {
-    let (db, writer) = open().await;
+    let (_dir, db, writer) = open().await;
     let dropped = ceremony(1, false, 5_000);
     writer
         .write({
@@ -118,7 +120,7 @@ async fn an_inline_transaction_not_committed_or_failing_leaves_nothing() {
 
 #[tokio::test]
 async fn the_inline_connection_enforces_foreign_keys_and_counts_changed_rows() {
-    let (db, writer) = open().await;
+    let (_dir, db, writer) = open().await;
     let orphan = session::Model {
         id: Uuid::new_v4(),
         account_id: Uuid::new_v4(),
@@ -185,7 +187,7 @@ async fn the_inline_connection_enforces_foreign_keys_and_counts_changed_rows() {
 /// into 409 `username_taken`), and the transaction it happened in leaves nothing.
 #[tokio::test]
 async fn an_inline_unique_violation_is_recognised() {
-    let (db, writer) = open().await;
+    let (_dir, db, writer) = open().await;
     let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
     store::accounts::insert(&db, ada).await.unwrap();
     let ceremony_first = ceremony(1, false, 5_000);
@@ -216,7 +218,7 @@ async fn an_inline_unique_violation_is_recognised() {
 /// look-up gives what sea-orm's gives.
 #[tokio::test]
 async fn failure_counts_and_sent_codes_on_the_inline_connection() {
-    let (db, writer) = open().await;
+    let (_dir, db, writer) = open().await;
     let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
     store::accounts::insert(&db, ada.clone()).await.unwrap();
     let fail = |id| {
@@ -271,7 +273,7 @@ async fn failure_counts_and_sent_codes_on_the_inline_connection() {
 /// and a recovery-code set replaced there, read back the same through sea-orm.
 #[tokio::test]
 async fn contacts_and_recovery_sets_on_the_inline_connection() {
-    let (db, writer) = open().await;
+    let (_dir, db, writer) = open().await;
     let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
     store::accounts::insert(&db, ada.clone()).await.unwrap();
     let upsert = |now| {
@@ -336,7 +338,7 @@ fn totp_of(account: &entity::account::Model) -> Totp {
 async fn account_settings_on_the_inline_connection() {
     use crate::service::ways_in;
     use entity::passkey;
-    let (db, writer) = open().await;
+    let (_dir, db, writer) = open().await;
     let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
     store::accounts::insert(&db, ada.clone()).await.unwrap();
     let key = |n: u8| passkey::Model {

@@ -380,8 +380,8 @@ mod tests {
     /// partner row, and none found.
     #[tokio::test]
     async fn inline_reads_give_what_sea_orm_gives() {
-        let dir = std::env::temp_dir().join(format!("sesame-inline-{}", Uuid::new_v4()));
-        let url = format!("sqlite://{}/s.db", dir.display());
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/s.db", dir.path().display());
         let db = crate::db::connect(&url, 1).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
         let inline: std::sync::Arc<InlineReads> = crate::db::connect_inline(&url).unwrap().unwrap();
@@ -501,6 +501,5 @@ mod tests {
             (view.passkeys, view.contacts, view.recovery_codes_remaining),
             (2, 1, 2)
         );
-        std::fs::remove_dir_all(dir).ok();
     }
 }
