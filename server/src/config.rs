@@ -17,7 +17,8 @@ use url::Url;
 pub struct Config {
     /// `SESAME_LISTEN`: the address the HTTP server binds to.
     pub listen: String,
-    /// `SESAME_DATABASE_URL`: `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    /// `SESAME_DATABASE_URL`: `sqlite://path/to/file.db` or `postgres://user@host/db`
+    /// (`sqlite::memory:` for a throw-away server: everything is gone when it stops).
     pub database_url: String,
     /// `SESAME_DATABASE_MAX_CONNECTIONS`: pool size on PostgreSQL (when 4 or more, two of them
     /// are kept out of the pool for the session check, see `db::pinned`). SQLite uses one

@@ -76,13 +76,16 @@ pub fn writer_connections(url: &str, max_connections: u32) -> u32 {
 }
 
 /// The pool for stand-alone reads, opened after `db` (made with [`writer_connections`]) has
-/// created the database and applied the migrations. On PostgreSQL it is `db` itself.
+/// created the database and applied the migrations. On PostgreSQL and for an in-memory SQLite
+/// database it is `db` itself.
 pub async fn connect_reads(
     url: &str,
     db: &DatabaseConnection,
     max_connections: u32,
 ) -> Result<DatabaseConnection, DbErr> {
-    if !is_sqlite(url) {
+    // An in-memory SQLite database lives inside `db`'s one connection: another connection
+    // would open another, empty database. Every read goes through `db` then.
+    if !is_sqlite(url) || sqlite_path(url).is_none() {
         return Ok(db.clone());
     }
     let readers = max_connections.clamp(2, SQLITE_MAX_CONNECTIONS) - 1;
@@ -155,6 +158,11 @@ fn sqlite_options(url: &str, max_connections: u32) -> ConnectOptions {
     // in this process (nothing can drop it), and the ping is one more hand-off to its worker
     // thread for every statement outside a transaction.
     options.test_before_acquire(false);
+    if sqlite_path(url).is_none() {
+        // An in-memory database ends with its connection: the pool must never close it for
+        // being idle or old (sqlx's defaults: 10 and 30 minutes).
+        options.idle_timeout(None).max_lifetime(None);
+    }
     options.map_sqlx_sqlite_opts(|opts| {
         use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
         opts.create_if_missing(true)
