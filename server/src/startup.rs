@@ -159,6 +159,9 @@ impl Application {
         if let Some(metrics) = metrics {
             metrics.abort();
         }
+        if let Some(pinned) = &self.state.pinned {
+            pinned.release().await;
+        }
         self.state.db.clone().close().await.ok();
         self.state.reads.clone().close().await.ok();
         result

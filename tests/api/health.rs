@@ -1,10 +1,14 @@
-use sesame_tests::{Backend, TestApp, harness::TestFn, tests};
+use std::time::Duration;
+
+use sesame_tests::process::ServerProcess;
+use sesame_tests::{Backend, Browser, SoftAuthenticator, TestApp, harness::TestFn, tests};
 
 pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         healthz_and_readyz_answer_200_when_the_database_is_up,
         unknown_paths_get_the_contract_error_body,
-        an_in_memory_sqlite_database_serves_every_read_and_write_until_the_process_ends
+        an_in_memory_sqlite_database_serves_every_read_and_write_until_the_process_ends,
+        sigterm_ends_the_process_after_the_database_was_used
     ]
 }
 
@@ -25,15 +29,16 @@ async fn unknown_paths_get_the_contract_error_body(app: TestApp) {
 
 /// `SESAME_DATABASE_URL=sqlite::memory:` (a throw-away server): every read sees what the writes
 /// stored, the stand-alone reads (the account body, the session list) included, and nothing
-/// is kept on disk, so a restart starts empty.
+/// is kept on disk, so a restart starts empty. On PostgreSQL the same steps run on the test's
+/// database, which outlives the process: after the restart the session and the name remain.
 async fn an_in_memory_sqlite_database_serves_every_read_and_write_until_the_process_ends(
     mut app: TestApp,
 ) {
-    if !matches!(app.backend, Backend::Sqlite) {
-        return;
+    let in_memory = matches!(app.backend, Backend::Sqlite);
+    if in_memory {
+        app.restart_with(|config| config.database_url = "sqlite::memory:".into())
+            .await;
     }
-    app.restart_with(|config| config.database_url = "sqlite::memory:".into())
-        .await;
     assert_eq!(app.get("/readyz").await.status, 200);
     let mut auth = app.authenticator();
     let r = app.signup_passkey("memory-ada", &mut auth).await;
@@ -56,10 +61,37 @@ async fn an_in_memory_sqlite_database_serves_every_read_and_write_until_the_proc
     );
 
     app.restart().await;
-    assert_eq!(app.get("/api/v1/session").await.status, 401);
-    // The name is free again: the account went with the process.
+    let session = app.get("/api/v1/session").await.status;
     let r = app
-        .signup_passkey("memory-ada", &mut app.authenticator())
+        .post(
+            "/api/v1/signup/passkey/start",
+            &serde_json::json!({"username": "memory-ada"}),
+        )
         .await;
+    if in_memory {
+        // The account went with the process: the cookie is unknown and the name is free.
+        assert_eq!(session, 401);
+        assert_eq!(r.status, 200, "{}", r.text);
+    } else {
+        assert_eq!(session, 200);
+        assert_eq!(r.status, 409, "{}", r.text);
+        assert_eq!(r.error(), "username_taken");
+    }
+}
+
+/// SIGTERM stops a process that has served requests (on PostgreSQL, a session check takes the
+/// connections kept out of the pool, and closing the pool waits for them) within seconds, with
+/// exit status 0.
+async fn sigterm_ends_the_process_after_the_database_was_used(app: TestApp) {
+    let mut server = ServerProcess::start_for(&app, None, &[]).await;
+    let browser = Browser::new(server.port);
+    let mut auth = SoftAuthenticator::new(&server.origin);
+    let r = browser.signup_passkey("sigterm-ada", &mut auth).await;
     assert_eq!(r.status, 201, "{}", r.text);
+    for _ in 0..4 {
+        assert_eq!(browser.get("/api/v1/session").await.status, 200);
+    }
+    let status = server.terminate(Duration::from_secs(5));
+    let status = status.expect("the process exits within 5 s of SIGTERM");
+    assert!(status.success(), "exit status {status}");
 }

@@ -166,7 +166,10 @@ impl TestApp {
     pub async fn stop(&mut self) {
         if let Some((tx, handle)) = self.server.take() {
             let _ = tx.send(());
-            let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+            // With nothing in flight a graceful stop takes milliseconds; a server that does
+            // not stop (e.g. a pool that waits for a connection never given back) fails here.
+            let stopped = tokio::time::timeout(Duration::from_secs(5), handle).await;
+            assert!(stopped.is_ok(), "the server did not stop within 5 s");
         }
     }
 

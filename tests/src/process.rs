@@ -113,6 +113,25 @@ impl ServerProcess {
         panic!("sesame on port {} did not become ready", self.port);
     }
 
+    /// SIGTERM, then wait up to `limit` for the process to exit: its exit status, or `None`
+    /// when it is still running (it is then killed).
+    pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM sent");
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill9();
+        None
+    }
+
     /// SIGKILL: no graceful shutdown, nothing flushed.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();

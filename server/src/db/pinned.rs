@@ -83,6 +83,18 @@ impl PinnedReads {
     }
 }
 
+impl PinnedReads {
+    /// Give every pinned connection back to the pool. Closing a pool waits until every
+    /// connection checked out of it is back (sqlx `Pool::close`), so the server calls this at
+    /// shutdown first: without it, a PostgreSQL server that had answered one session check
+    /// never exited after SIGTERM. A read after this takes a new connection.
+    pub async fn release(&self) {
+        for slot in &self.slots {
+            slot.lock().await.take();
+        }
+    }
+}
+
 /// sea-orm's mapping of a failed check-out (`sqlx_conn_acquire_err`, not public).
 fn acquire_err(err: sqlx::Error) -> DbErr {
     use sea_orm::ConnAcquireErr;
