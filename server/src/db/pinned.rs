@@ -81,9 +81,7 @@ impl PinnedReads {
             }
         }
     }
-}
 
-impl PinnedReads {
     /// Give every pinned connection back to the pool. Closing a pool waits until every
     /// connection checked out of it is back (sqlx `Pool::close`), so the server calls this at
     /// shutdown first: without it, a PostgreSQL server that had answered one session check
