@@ -67,6 +67,9 @@ pub enum StartupError {
 pub struct Overrides {
     pub clock: Option<Arc<dyn Clock>>,
     pub key: Option<ServerKey>,
+    /// An already bound socket to serve on instead of binding `config.listen`: a test keeps
+    /// its port for its whole life, across restarts, so no other process can take it.
+    pub listener: Option<std::net::TcpListener>,
 }
 
 impl Application {
@@ -74,12 +77,17 @@ impl Application {
     pub async fn build(config: Config, overrides: Overrides) -> Result<Self, StartupError> {
         config.validate()?;
         let addr = config.listen_addr()?;
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: addr.to_string(),
-                source,
-            })?;
+        let bind_error = |source| StartupError::Bind {
+            addr: addr.to_string(),
+            source,
+        };
+        let listener = match overrides.listener {
+            Some(bound) => bound
+                .set_nonblocking(true)
+                .and_then(|()| TcpListener::from_std(bound))
+                .map_err(bind_error)?,
+            None => TcpListener::bind(addr).await.map_err(bind_error)?,
+        };
         let url = &config.database_url;
         let max = config.database_max_connections;
         let db = db::connect(url, db::writer_connections(url, max))

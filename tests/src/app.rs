@@ -31,6 +31,9 @@ pub struct TestApp {
     /// The SMS webhook receiver (Sesame's SMS provider is `webhook`, pointed here).
     pub sms: sesame_fakes::HttpRecorder,
     key: ServerKey,
+    /// Bound for the app's whole life: each (re)start serves on a clone of it, so the port is
+    /// never free for another process to take between a restart's stop and start.
+    listener: std::net::TcpListener,
     _dir: Arc<TempDir>,
     server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
 }
@@ -104,10 +107,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     config.sms_webhook_secret = Some(SMS_WEBHOOK_SECRET.into());
     let clock = TestClock::default();
     let key = ServerKey::random();
-    // Bind first to learn the port, then build the real server on that port with the right origin.
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind probe");
-    let port = probe.local_addr().expect("probe addr").port();
-    drop(probe);
+    // Bind first to learn the port (and so the origin), and keep the socket: the server is built
+    // on it. Dropping it and binding the port again raced with other processes taking it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("listener addr").port();
     config.listen = format!("127.0.0.1:{port}");
     let origin = format!("http://localhost:{port}");
     config.origin = vec![origin.clone()];
@@ -121,6 +124,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         mail,
         sms,
         key,
+        listener,
         _dir: dir,
         server: None,
     };
@@ -133,6 +137,7 @@ impl TestApp {
         let overrides = Overrides {
             clock: Some(Arc::new(self.clock.clone())),
             key: Some(self.key.clone()),
+            listener: Some(self.listener.try_clone().expect("the listener clones")),
         };
         let application = Application::build(self.config.clone(), overrides)
             .await

@@ -48,7 +48,14 @@ impl ServerProcess {
         origins_from: Option<&str>,
         extra: &[(&str, &str)],
     ) -> Self {
-        Self::start_on(app, free_port(), origins_from, extra).await
+        // The port was free a moment ago; another process may take it before Sesame binds it.
+        // Then Sesame exits at once, and a new port is tried.
+        for _ in 0..3 {
+            if let Some(process) = Self::try_start_on(app, free_port(), origins_from, extra).await {
+                return process;
+            }
+        }
+        panic!("sesame exited before it was ready on three free ports");
     }
 
     /// Like [`start_for`](Self::start_for), on `port` (from [`free_port`]): for instances that
@@ -59,6 +66,18 @@ impl ServerProcess {
         origins_from: Option<&str>,
         extra: &[(&str, &str)],
     ) -> Self {
+        Self::try_start_on(app, port, origins_from, extra)
+            .await
+            .unwrap_or_else(|| panic!("sesame exited before it was ready (is port {port} taken?)"))
+    }
+
+    /// Start on `port`; `None` when the process exits before `/readyz` answers.
+    async fn try_start_on(
+        app: &TestApp,
+        port: u16,
+        origins_from: Option<&str>,
+        extra: &[(&str, &str)],
+    ) -> Option<Self> {
         let origin = format!("http://localhost:{port}");
         let mut env = vec![
             ("SESAME_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
@@ -87,26 +106,29 @@ impl ServerProcess {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
         let child = spawn(&env);
-        let process = Self {
+        let mut process = Self {
             port,
             origin,
             child,
             env,
         };
-        process.wait_ready().await;
-        process
+        process.wait_ready().await.then_some(process)
     }
 
-    async fn wait_ready(&self) {
+    /// Wait until `/readyz` answers 200: `false` when the process exited first.
+    async fn wait_ready(&mut self) -> bool {
         let client = reqwest::Client::new();
         for _ in 0..200 {
+            if self.child.try_wait().expect("wait").is_some() {
+                return false;
+            }
             if let Ok(r) = client
                 .get(format!("http://127.0.0.1:{}/readyz", self.port))
                 .send()
                 .await
                 && r.status().is_success()
             {
-                return;
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -142,7 +164,7 @@ impl ServerProcess {
     pub async fn restart(&mut self) {
         self.kill9();
         self.child = spawn(&self.env);
-        self.wait_ready().await;
+        assert!(self.wait_ready().await, "sesame exited before it was ready");
     }
 }
 
