@@ -3,8 +3,9 @@
 //! per-request time limit and HSTS. [`serve`] runs the router on hyper with the connection-level
 //! limits that `axum::serve` does not expose (a header read timeout against slow clients).
 //!
-//! Order, outermost first (inside `startup::app_router`'s security headers and panic catcher):
-//! request timeout → per-IP rate limit → CSRF check → body limit → handlers. The rate limit and
+//! Order, outermost first (inside the security headers and panic catcher; `startup::app_router`
+//! stacks every layer): HSTS → request timeout → per-IP rate limit → CSRF check → body limit →
+//! handlers. The rate limit and
 //! the CSRF check look only at the request head, so a refused request costs no database work
 //! and no body read.
 
@@ -13,45 +14,28 @@ pub mod rate_limit;
 pub mod serve;
 pub mod timeout;
 
-use std::time::Duration;
-
 use axum::{
-    Router,
     body::to_bytes,
     extract::Request,
     http::{HeaderValue, header},
-    middleware::from_fn_with_state,
     response::{IntoResponse, Response},
 };
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::{error::ApiError, startup::BODY_LIMIT, state::AppState};
+use crate::{config::Config, error::ApiError, startup::BODY_LIMIT};
 
 /// `Strict-Transport-Security` for https origins: two years, subdomains included (OWASP ASVS
 /// 5.0 V3.4.1; the value hstspreload.org asks for, minus `preload`, which is the operator's call).
 pub const HSTS: &str = "max-age=63072000; includeSubDomains";
 
-/// Wrap `router` in the hardening layers configured in `state.config`.
-pub fn harden(router: Router<AppState>, state: &AppState) -> Router<AppState> {
-    let config = &state.config;
-    let mut router = router.layer(from_fn_with_state(
-        csrf::AllowedOrigins::from_config(config),
-        csrf::check,
-    ));
-    if let Some(limit) = rate_limit::IpRateLimit::from_config(config, &state.trusted_proxies) {
-        router = router.layer(from_fn_with_state(limit, rate_limit::limit));
-    }
-    router = router.layer(from_fn_with_state(
-        Duration::from_secs(config.request_timeout_secs.max(1)),
-        timeout::limit,
-    ));
-    if config.secure_cookies() {
-        router = router.layer(SetResponseHeaderLayer::overriding(
+/// The `Strict-Transport-Security` layer, when the origins are https (`Config::secure_cookies`).
+pub fn hsts(config: &Config) -> Option<SetResponseHeaderLayer<HeaderValue>> {
+    config.secure_cookies().then(|| {
+        SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static(HSTS),
-        ));
-    }
-    router
+        )
+    })
 }
 
 /// Answer `error` to a request refused before its handler ran, after reading (and dropping)

@@ -4,46 +4,50 @@
 //!
 //! Order, outermost first: drop an unusable incoming id → set the id (tower-http, keeps a
 //! well-formed one from the reverse proxy, else a new UUID) → copy it to the response → the
-//! span and access log (tower-http `TraceLayer`) → the metrics. They are layered with
-//! `Router::layer`, so they run after routing and see the matched route template.
+//! span and access log (tower-http `TraceLayer`) → the metrics. `startup::app_router` stacks
+//! them outermost, with `Router::layer`, so they run after routing and see the matched route
+//! template.
 
 use std::time::Instant;
 
 use axum::{
-    Router,
     extract::{MatchedPath, Request},
     http::{HeaderName, Method},
-    middleware::{self, Next},
+    middleware::Next,
     response::Response,
 };
 use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::{DefaultOnResponse, TraceLayer},
+    classify::{ServerErrorsAsFailures, SharedClassifier},
+    trace::{DefaultOnBodyChunk, DefaultOnEos, DefaultOnResponse, TraceLayer},
 };
 use tracing::{Level, Span};
 
 /// The request id header, on requests and responses.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Wrap every route of `router` in the request id, span, access log and metrics layers.
-pub fn observe<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router
-        .layer(middleware::from_fn(record))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO))
-                .on_failure(()),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
-        .layer(middleware::from_fn(drop_unusable_id))
+/// The span and access-log layer: a `request` span around each request, one `INFO` line per
+/// answer, nothing on the request's arrival.
+pub type Trace = TraceLayer<
+    SharedClassifier<ServerErrorsAsFailures>,
+    fn(&Request) -> Span,
+    (),
+    DefaultOnResponse,
+    DefaultOnBodyChunk,
+    DefaultOnEos,
+    (),
+>;
+
+pub fn trace() -> Trace {
+    TraceLayer::new_for_http()
+        .make_span_with(request_span as fn(&Request) -> Span)
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(Level::INFO))
+        .on_failure(())
 }
 
 /// The span every log line of a request is written in. The path, never the query string:
 /// `/recover?token=…` carries a secret.
-fn request_span<B>(request: &axum::http::Request<B>) -> Span {
+fn request_span(request: &Request) -> Span {
     let id = request
         .headers()
         .get(&REQUEST_ID)
@@ -68,7 +72,7 @@ fn route<B>(request: &axum::http::Request<B>) -> &str {
 /// Keep an incoming `x-request-id` (from the reverse proxy, e.g. nginx's `$request_id`) only
 /// when it is a short token; anything else is replaced, so a client cannot write arbitrary
 /// text into the logs.
-async fn drop_unusable_id(mut request: Request, next: Next) -> Response {
+pub fn drop_unusable_id(mut request: Request) -> Request {
     let unusable = request
         .headers()
         .get(&REQUEST_ID)
@@ -76,7 +80,7 @@ async fn drop_unusable_id(mut request: Request, next: Next) -> Response {
     if unusable {
         request.headers_mut().remove(&REQUEST_ID);
     }
-    next.run(request).await
+    request
 }
 
 /// 1–64 characters of `A–Z a–z 0–9 - _ . :`.
@@ -88,7 +92,7 @@ pub fn usable_id(id: &[u8]) -> bool {
 }
 
 /// Count the request and time it, labelled by the matched route.
-async fn record(request: Request, next: Next) -> Response {
+pub async fn record(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
     let route = route(&request).to_owned();
     let started = Instant::now();
