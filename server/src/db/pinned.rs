@@ -8,8 +8,8 @@
 //! second wake-up of its backend for every request, plus a task spawned to do it.
 //!
 //! [`PinnedReads`] keeps a few connections checked out of the pool for good and runs the hot
-//! reads on them: one round trip each. sea-orm still builds the statement from the entities and
-//! decodes the row ([`sea_orm::QueryResult`] from sqlx's row). A connection whose statement
+//! reads on them: one round trip each. sea-orm still builds the statement from the entities;
+//! the row is read by position (`store::rows::Columns`). A connection whose statement
 //! fails is given back to the pool (which tests it and closes it when it is broken, as after a
 //! fail-over or `pg_terminate_backend`), and the slot takes a fresh one at its next read. A read
 //! that is cancelled half way leaves the connection waiting for its answer; sqlx reads that
@@ -18,8 +18,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sea_orm::sqlx::{self, Postgres, pool::PoolConnection, postgres::PgPool};
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, QueryResult, RuntimeErr, Statement};
+use sea_orm::sqlx::{
+    self, Postgres,
+    pool::PoolConnection,
+    postgres::{PgPool, PgRow},
+};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement};
 use tokio::sync::Mutex;
 
 /// Connections kept out of the pool. The pool keeps the rest (`SESAME_DATABASE_MAX_CONNECTIONS`,
@@ -50,8 +54,9 @@ impl PinnedReads {
         })
     }
 
-    /// Run `statement` (built for PostgreSQL) and return its first row, if any.
-    pub async fn query_one(&self, statement: &Statement) -> Result<Option<QueryResult>, DbErr> {
+    /// Run `statement` (built for PostgreSQL) and return its first row, if any, as sqlx's
+    /// (read by position, `store::rows::Columns`).
+    pub async fn query_one(&self, statement: &Statement) -> Result<Option<PgRow>, DbErr> {
         // A free connection if there is one, else wait for the next in turn.
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.slots.len();
@@ -73,7 +78,7 @@ impl PinnedReads {
             sea_query_sqlx::SqlxValues(values),
         );
         match query.fetch_optional(&mut **conn).await {
-            Ok(row) => Ok(row.map(QueryResult::from)),
+            Ok(row) => Ok(row),
             Err(err) => {
                 // Back to the pool, which tests it and drops it if it is broken.
                 slot.take();

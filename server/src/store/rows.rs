@@ -11,9 +11,10 @@ use std::sync::OnceLock;
 use entity::{account, ceremony, code_send, contact, passkey, session};
 use rusqlite::{Row, types::FromSql};
 use sea_orm::sea_query::{Value, Values};
+use sea_orm::sqlx::{self, Column as _, Postgres, Row as _, postgres::PgRow};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryResult, QuerySelect, QueryTrait, Related, Statement,
+    QueryResult, QuerySelect, QueryTrait, Related, RuntimeErr, Statement,
 };
 
 use crate::db::Reads;
@@ -70,38 +71,51 @@ impl<A: EntityTrait + Related<B>, B: EntityTrait> PairBy<A, B> {
 
 /// The first row of a [`PairBy`] select that has both entities (a row without its `B` reads
 /// as none): through the inline readers when `reads` has them (SQLite), else through the pinned
-/// connections (PostgreSQL), else through sea-orm on the pool.
+/// connections (PostgreSQL), both read by position ([`FromColumns`]), else through sea-orm on
+/// the pool.
 pub async fn find_pair<A: EntityTrait + Related<B>, B: EntityTrait>(
     reads: Reads<'_>,
     select: &PairBy<A, B>,
     value: impl Into<Value>,
-    (a, b): (Decode<A::Model>, Decode<B::Model>),
-) -> Result<Option<Pair<A, B>>, DbErr> {
+) -> Result<Option<Pair<A, B>>, DbErr>
+where
+    A::Model: FromColumns,
+    B::Model: FromColumns,
+{
     if let Some(inline) = reads.inline {
         let statement = select.statement(DbBackend::Sqlite, value.into());
-        let rows = inline.query(&statement, |row| {
-            if absent(row)? {
-                return Ok(None);
-            }
-            Ok(Some((a(row, "A_")?, b(row, "B_")?)))
-        })?;
+        let rows = inline.query(&statement, |row| pair_from(row))?;
         return Ok(rows.into_iter().next().flatten());
     }
-    let row = if let Some(pinned) = reads.pinned {
-        pinned
-            .query_one(&select.statement(DbBackend::Postgres, value.into()))
-            .await?
-    } else {
-        let backend = reads.pool.get_database_backend();
-        reads
-            .pool
-            .query_one_raw(select.statement(backend, value.into()))
-            .await?
-    };
+    if let Some(pinned) = reads.pinned {
+        let statement = select.statement(DbBackend::Postgres, value.into());
+        let Some(row) = pinned.query_one(&statement).await? else {
+            return Ok(None);
+        };
+        return pair_from(&row).map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e.into())));
+    }
+    let backend = reads.pool.get_database_backend();
+    let row = reads
+        .pool
+        .query_one_raw(select.statement(backend, value.into()))
+        .await?;
     let Some(row) = row else {
         return Ok(None);
     };
     pair_of::<A, B>(&row)
+}
+
+/// `A` (columns `A_…`) and `B` (`B_…`) from a row, when it has both.
+fn pair_from<R: Columns, A: FromColumns, B: FromColumns>(
+    row: &R,
+) -> Result<Option<(A, B)>, R::Error> {
+    if absent(row)? {
+        return Ok(None);
+    }
+    Ok(Some((
+        A::from_columns(row, "A_")?,
+        B::from_columns(row, "B_")?,
+    )))
 }
 
 /// A model of `A` with its related model of `B`.
@@ -114,20 +128,72 @@ fn pair_of<A: EntityTrait, B: EntityTrait>(row: &QueryResult) -> Result<Option<P
         .transpose()
 }
 
+/// A row that the decoders read by position: SQLite's (rusqlite) or PostgreSQL's (sqlx).
+pub trait Columns {
+    type Error;
+    /// The name of column `i`, if there is one.
+    fn name(&self, i: usize) -> Option<&str>;
+    /// The position of the column called `name`.
+    fn position(&self, name: &str) -> Result<usize, Self::Error>;
+    /// Column `i`'s value.
+    fn value<T: Column>(&self, i: usize) -> Result<T, Self::Error>;
+}
+
+/// A type that both kinds of row decode: every field type of the entities.
+pub trait Column: FromSql + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> {}
+
+impl<T: FromSql + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>> Column for T {}
+
+impl Columns for Row<'_> {
+    type Error = rusqlite::Error;
+    fn name(&self, i: usize) -> Option<&str> {
+        self.as_ref().column_name(i).ok()
+    }
+    fn position(&self, name: &str) -> rusqlite::Result<usize> {
+        self.as_ref().column_index(name)
+    }
+    fn value<T: Column>(&self, i: usize) -> rusqlite::Result<T> {
+        self.get(i)
+    }
+}
+
+impl Columns for PgRow {
+    type Error = sqlx::Error;
+    fn name(&self, i: usize) -> Option<&str> {
+        self.columns().get(i).map(|c| c.name())
+    }
+    fn position(&self, name: &str) -> Result<usize, sqlx::Error> {
+        self.columns()
+            .iter()
+            .position(|c| c.name() == name)
+            .ok_or_else(|| sqlx::Error::ColumnNotFound(name.to_owned()))
+    }
+    fn value<T: Column>(&self, i: usize) -> Result<T, sqlx::Error> {
+        self.try_get(i)
+    }
+}
+
+/// A model read from a row by position, its columns prefixed with `prefix` (`A_`, `B_` or
+/// none).
+pub trait FromColumns: Sized {
+    fn from_columns<R: Columns>(row: &R, prefix: &str) -> Result<Self, R::Error>;
+}
+
 /// Reads one model's columns from a row, in the order sea-orm selects them (an entity's columns
 /// in declaration order), checking each column's name on the way. rusqlite's look-up by name
 /// (`Statement::column_index`) compares the name with every column's name in turn: for the 22
 /// columns of the session check's session-and-account row, those look-ups and the prefixed
-/// names built for them were 15 % of the check's instructions (callgrind). A column that is
-/// not where it is expected is still found by its name.
-struct Cols<'r, 's, 'p> {
-    row: &'r Row<'s>,
+/// names built for them were 15 % of the check's instructions (callgrind); on PostgreSQL,
+/// sea-orm's `FromQueryResult` by prefixed name was 22 %. A column that is not where it is
+/// expected is still found by its name.
+struct Cols<'r, 'p, R> {
+    row: &'r R,
     prefix: &'p str,
     next: usize,
 }
 
-impl<'r, 's, 'p> Cols<'r, 's, 'p> {
-    fn new(row: &'r Row<'s>, prefix: &'p str) -> Self {
+impl<'r, 'p, R: Columns> Cols<'r, 'p, R> {
+    fn new(row: &'r R, prefix: &'p str) -> Self {
         Self {
             row,
             prefix,
@@ -135,108 +201,143 @@ impl<'r, 's, 'p> Cols<'r, 's, 'p> {
         }
     }
 
-    fn get<T: FromSql>(&mut self, column: &str) -> rusqlite::Result<T> {
-        let statement = self.row.as_ref();
-        let in_place = statement
-            .column_name(self.next)
-            .ok()
+    fn get<T: Column>(&mut self, column: &str) -> Result<T, R::Error> {
+        let in_place = self
+            .row
+            .name(self.next)
             .and_then(|name| name.strip_prefix(self.prefix))
             == Some(column);
         let index = if in_place {
             self.next
         } else {
-            statement.column_index(&format!("{}{column}", self.prefix))?
+            self.row.position(&format!("{}{column}", self.prefix))?
         };
         self.next = index + 1;
-        self.row.get(index)
+        self.row.value(index)
+    }
+}
+
+impl FromColumns for account::Model {
+    fn from_columns<R: Columns>(row: &R, p: &str) -> Result<Self, R::Error> {
+        let mut c = Cols::new(row, p);
+        Ok(account::Model {
+            id: c.get("id")?,
+            username: c.get("username")?,
+            display_name: c.get("display_name")?,
+            user_handle: c.get("user_handle")?,
+            created_at: c.get("created_at")?,
+            password_hash: c.get("password_hash")?,
+            totp_secret: c.get("totp_secret")?,
+            totp_enabled_at: c.get("totp_enabled_at")?,
+            totp_last_step: c.get("totp_last_step")?,
+            failed_attempts: c.get("failed_attempts")?,
+            locked_until: c.get("locked_until")?,
+            disabled: c.get("disabled")?,
+        })
     }
 }
 
 pub fn account(row: &Row<'_>, p: &str) -> rusqlite::Result<account::Model> {
-    let mut c = Cols::new(row, p);
-    Ok(account::Model {
-        id: c.get("id")?,
-        username: c.get("username")?,
-        display_name: c.get("display_name")?,
-        user_handle: c.get("user_handle")?,
-        created_at: c.get("created_at")?,
-        password_hash: c.get("password_hash")?,
-        totp_secret: c.get("totp_secret")?,
-        totp_enabled_at: c.get("totp_enabled_at")?,
-        totp_last_step: c.get("totp_last_step")?,
-        failed_attempts: c.get("failed_attempts")?,
-        locked_until: c.get("locked_until")?,
-        disabled: c.get("disabled")?,
-    })
+    account::Model::from_columns(row, p)
+}
+
+impl FromColumns for session::Model {
+    fn from_columns<R: Columns>(row: &R, p: &str) -> Result<Self, R::Error> {
+        let mut c = Cols::new(row, p);
+        Ok(session::Model {
+            id: c.get("id")?,
+            account_id: c.get("account_id")?,
+            token_hash: c.get("token_hash")?,
+            created_at: c.get("created_at")?,
+            last_seen_at: c.get("last_seen_at")?,
+            authenticated_at: c.get("authenticated_at")?,
+            expires_at: c.get("expires_at")?,
+            ip: c.get("ip")?,
+            user_agent: c.get("user_agent")?,
+            methods: c.get("methods")?,
+        })
+    }
 }
 
 pub fn session(row: &Row<'_>, p: &str) -> rusqlite::Result<session::Model> {
-    let mut c = Cols::new(row, p);
-    Ok(session::Model {
-        id: c.get("id")?,
-        account_id: c.get("account_id")?,
-        token_hash: c.get("token_hash")?,
-        created_at: c.get("created_at")?,
-        last_seen_at: c.get("last_seen_at")?,
-        authenticated_at: c.get("authenticated_at")?,
-        expires_at: c.get("expires_at")?,
-        ip: c.get("ip")?,
-        user_agent: c.get("user_agent")?,
-        methods: c.get("methods")?,
-    })
+    session::Model::from_columns(row, p)
+}
+
+impl FromColumns for passkey::Model {
+    fn from_columns<R: Columns>(row: &R, p: &str) -> Result<Self, R::Error> {
+        let mut c = Cols::new(row, p);
+        Ok(passkey::Model {
+            id: c.get("id")?,
+            account_id: c.get("account_id")?,
+            credential_id: c.get("credential_id")?,
+            data: c.get("data")?,
+            label: c.get("label")?,
+            aaguid: c.get("aaguid")?,
+            backup_eligible: c.get("backup_eligible")?,
+            backup_state: c.get("backup_state")?,
+            sign_count: c.get("sign_count")?,
+            created_at: c.get("created_at")?,
+            last_used_at: c.get("last_used_at")?,
+        })
+    }
 }
 
 pub fn passkey(row: &Row<'_>, p: &str) -> rusqlite::Result<passkey::Model> {
-    let mut c = Cols::new(row, p);
-    Ok(passkey::Model {
-        id: c.get("id")?,
-        account_id: c.get("account_id")?,
-        credential_id: c.get("credential_id")?,
-        data: c.get("data")?,
-        label: c.get("label")?,
-        aaguid: c.get("aaguid")?,
-        backup_eligible: c.get("backup_eligible")?,
-        backup_state: c.get("backup_state")?,
-        sign_count: c.get("sign_count")?,
-        created_at: c.get("created_at")?,
-        last_used_at: c.get("last_used_at")?,
-    })
+    passkey::Model::from_columns(row, p)
+}
+
+impl FromColumns for ceremony::Model {
+    fn from_columns<R: Columns>(row: &R, p: &str) -> Result<Self, R::Error> {
+        let mut c = Cols::new(row, p);
+        Ok(ceremony::Model {
+            id: c.get("id")?,
+            kind: c.get("kind")?,
+            account_id: c.get("account_id")?,
+            session_id: c.get("session_id")?,
+            username: c.get("username")?,
+            state: c.get("state")?,
+            code_hash: c.get("code_hash")?,
+            attempts: c.get("attempts")?,
+            created_at: c.get("created_at")?,
+            expires_at: c.get("expires_at")?,
+        })
+    }
 }
 
 pub fn ceremony(row: &Row<'_>, p: &str) -> rusqlite::Result<ceremony::Model> {
-    let mut c = Cols::new(row, p);
-    Ok(ceremony::Model {
-        id: c.get("id")?,
-        kind: c.get("kind")?,
-        account_id: c.get("account_id")?,
-        session_id: c.get("session_id")?,
-        username: c.get("username")?,
-        state: c.get("state")?,
-        code_hash: c.get("code_hash")?,
-        attempts: c.get("attempts")?,
-        created_at: c.get("created_at")?,
-        expires_at: c.get("expires_at")?,
-    })
+    ceremony::Model::from_columns(row, p)
+}
+
+impl FromColumns for contact::Model {
+    fn from_columns<R: Columns>(row: &R, p: &str) -> Result<Self, R::Error> {
+        let mut c = Cols::new(row, p);
+        Ok(contact::Model {
+            id: c.get("id")?,
+            account_id: c.get("account_id")?,
+            channel: c.get("channel")?,
+            address: c.get("address")?,
+            verified_at: c.get("verified_at")?,
+        })
+    }
 }
 
 pub fn contact(row: &Row<'_>, p: &str) -> rusqlite::Result<contact::Model> {
-    let mut c = Cols::new(row, p);
-    Ok(contact::Model {
-        id: c.get("id")?,
-        account_id: c.get("account_id")?,
-        channel: c.get("channel")?,
-        address: c.get("address")?,
-        verified_at: c.get("verified_at")?,
-    })
+    contact::Model::from_columns(row, p)
+}
+
+impl FromColumns for code_send::Model {
+    fn from_columns<R: Columns>(row: &R, p: &str) -> Result<Self, R::Error> {
+        let mut c = Cols::new(row, p);
+        Ok(code_send::Model {
+            id: c.get("id")?,
+            target: c.get("target")?,
+            sent_at: c.get("sent_at")?,
+        })
+    }
 }
 
 pub fn code_send(row: &Row<'_>, p: &str) -> rusqlite::Result<code_send::Model> {
-    let mut c = Cols::new(row, p);
-    Ok(code_send::Model {
-        id: c.get("id")?,
-        target: c.get("target")?,
-        sent_at: c.get("sent_at")?,
-    })
+    code_send::Model::from_columns(row, p)
 }
 
 /// The one column `n` of a count (`SELECT COUNT(*) AS n …`, see [`super::count`]).
@@ -245,14 +346,21 @@ pub struct Count {
     pub n: i64,
 }
 
+impl FromColumns for Count {
+    fn from_columns<R: Columns>(row: &R, p: &str) -> Result<Self, R::Error> {
+        let mut c = Cols::new(row, p);
+        Ok(Count { n: c.get("n")? })
+    }
+}
+
 pub fn count(row: &Row<'_>, p: &str) -> rusqlite::Result<Count> {
-    let mut c = Cols::new(row, p);
-    Ok(Count { n: c.get("n")? })
+    Count::from_columns(row, p)
 }
 
 /// Whether the `B_` entity of a two-entity select is absent (its left join found no row).
-pub fn absent(row: &Row<'_>) -> rusqlite::Result<bool> {
-    Ok(row.get::<_, Option<uuid::Uuid>>("B_id")?.is_none())
+pub fn absent<R: Columns>(row: &R) -> Result<bool, R::Error> {
+    let id = row.position("B_id")?;
+    Ok(row.value::<Option<uuid::Uuid>>(id)?.is_none())
 }
 
 #[cfg(test)]

@@ -245,3 +245,75 @@ async fn inline_reads_give_what_sea_orm_gives() {
         (2, 1, 2)
     );
 }
+
+/// On PostgreSQL, the session check's and the log-in's look-ups through the pinned
+/// connections (rows read by position) give exactly what sea-orm's own read on the pool gives,
+/// for rows with and without NULLs and none found. Runs when `SESAME_TEST_POSTGRES_URL` is set
+/// (as in CI), on a database of its own.
+#[tokio::test]
+async fn pinned_reads_give_what_sea_orm_gives() {
+    use sea_orm::ConnectionTrait;
+    let Ok(admin_url) = std::env::var("SESAME_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED: SESAME_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let name = format!("sesame_rows_{}", Uuid::new_v4().simple());
+    let admin = crate::db::connect(&admin_url, 1).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let mut url = webauthn_rs::prelude::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    let db = crate::db::connect(url.as_str(), 4).await.unwrap();
+    crate::db::migrate(&db).await.unwrap();
+    let pinned = crate::db::PinnedReads::new(&db, 4).unwrap();
+    let pooled = Reads::pooled(&db);
+    let fast = Reads {
+        pool: &db,
+        inline: None,
+        pinned: Some(&pinned),
+    };
+
+    let ada = account("ada", true);
+    insert(&db, account::ActiveModel::from(ada.clone())).await;
+    let keys = [passkey(ada.id, 1, 20), passkey(ada.id, 2, 10)];
+    for key in &keys {
+        insert(&db, passkey::ActiveModel::from(key.clone())).await;
+    }
+    let session = session::Model {
+        id: Uuid::new_v4(),
+        account_id: ada.id,
+        token_hash: vec![9; 32],
+        created_at: 10,
+        last_seen_at: 11,
+        authenticated_at: 12,
+        expires_at: 13,
+        ip: None,
+        user_agent: Some("UA".into()),
+        methods: "passkey".into(),
+    };
+    insert(&db, session::ActiveModel::from(session.clone())).await;
+
+    for hash in [[9; 32], [8; 32]] {
+        let expected = store::sessions::find_by_token_hash(pooled, &hash).await;
+        let got = store::sessions::find_by_token_hash(fast, &hash).await;
+        assert_eq!(got.unwrap(), expected.unwrap());
+    }
+    let found = store::sessions::find_by_token_hash(fast, &[9; 32]).await;
+    assert_eq!(found.unwrap(), Some((session, ada.clone())));
+    for id in [vec![1; 16], vec![2; 16], vec![3; 16]] {
+        let expected = store::passkeys::find_with_account(pooled, &id).await;
+        let got = store::passkeys::find_with_account(fast, &id).await;
+        assert_eq!(got.unwrap(), expected.unwrap());
+    }
+    let found = store::passkeys::find_with_account(fast, &[2; 16]).await;
+    assert_eq!(found.unwrap(), Some((keys[1].clone(), ada)));
+
+    pinned.release().await;
+    db.close().await.unwrap();
+    admin
+        .execute_unprepared(&format!("DROP DATABASE {name}"))
+        .await
+        .unwrap();
+}
