@@ -3,14 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{
-    Router,
-    body::Body,
-    extract::DefaultBodyLimit,
-    http::{HeaderValue, Request, StatusCode, header},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
-};
+use axum::{Router, extract::DefaultBodyLimit, middleware, response::IntoResponse};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
@@ -277,7 +270,8 @@ pub fn app_router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
         }))
-        .layer(middleware::from_fn(security_headers))
+        // The contract's error body for axum's own errors, and the security headers.
+        .layer(crate::middleware::answer::AnswerLayer)
         // HSTS, the request time limit, per-IP rate limits, the CSRF check (`crate::middleware`).
         .option_layer(crate::middleware::hsts(config))
         .layer(middleware::from_fn_with_state(
@@ -292,8 +286,7 @@ pub fn app_router(state: AppState) -> Router {
             csrf::AllowedOrigins::from_config(config),
             csrf::check,
         ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(json_errors));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
     routes::router()
         .fallback(not_found)
         .layer(layers)
@@ -302,55 +295,6 @@ pub fn app_router(state: AppState) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound
-}
-
-/// Errors that axum produces itself (405, 404 on a bad path parameter …) get the contract's body.
-async fn json_errors(request: Request<Body>, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if status.is_client_error() && !is_json {
-        let error = match status {
-            StatusCode::METHOD_NOT_ALLOWED => {
-                ApiError::InvalidRequest("method not allowed for this path".into())
-            }
-            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
-            StatusCode::NOT_FOUND => ApiError::NotFound,
-            _ => ApiError::InvalidRequest("bad request".into()),
-        };
-        let mut replaced = error.into_response();
-        *replaced.status_mut() = status;
-        return replaced;
-    }
-    response
-}
-
-/// Security headers on every response (OWASP ASVS 5.0 V3.4): no sniffing, no referrer, no
-/// framing; `no-store` on API answers; HSTS on https origins.
-async fn security_headers(request: Request<Body>, next: Next) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
-    if is_api {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    response
 }
 
 /// Delete expired ceremonies and sessions, and sent-code records past the resend limits'

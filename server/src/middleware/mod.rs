@@ -9,6 +9,7 @@
 //! the CSRF check look only at the request head, so a refused request costs no database work
 //! and no body read.
 
+pub mod answer;
 pub mod csrf;
 pub mod rate_limit;
 pub mod serve;
