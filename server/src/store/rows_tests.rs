@@ -52,6 +52,33 @@ where
     row.insert(db).await.unwrap();
 }
 
+/// A disabled account `ada` with two passkeys (credential ids 1… and 2…, with and without
+/// NULLs) and one session (token hash 9…, no IP), all inserted.
+async fn ada_with_keys_and_session(
+    db: &DatabaseConnection,
+) -> (account::Model, [passkey::Model; 2], session::Model) {
+    let ada = account("ada", true);
+    insert(db, account::ActiveModel::from(ada.clone())).await;
+    let keys = [passkey(ada.id, 1, 20), passkey(ada.id, 2, 10)];
+    for key in &keys {
+        insert(db, passkey::ActiveModel::from(key.clone())).await;
+    }
+    let session = session::Model {
+        id: Uuid::new_v4(),
+        account_id: ada.id,
+        token_hash: vec![9; 32],
+        created_at: 10,
+        last_seen_at: 11,
+        authenticated_at: 12,
+        expires_at: 13,
+        ip: None,
+        user_agent: Some("UA".into()),
+        methods: "passkey".into(),
+    };
+    insert(db, session::ActiveModel::from(session.clone())).await;
+    (ada, keys, session)
+}
+
 /// Columns are read in sea-orm's order when they are there, and found by name when they
 /// are not (another order, other columns before them, a prefix).
 #[test]
@@ -135,27 +162,9 @@ async fn inline_reads_give_what_sea_orm_gives() {
         pinned: None,
     };
 
-    let ada = account("ada", true);
+    let (ada, keys, session) = ada_with_keys_and_session(&db).await;
     let bob = account("bob", false);
-    insert(&db, account::ActiveModel::from(ada.clone())).await;
     insert(&db, account::ActiveModel::from(bob.clone())).await;
-    let keys = [passkey(ada.id, 1, 20), passkey(ada.id, 2, 10)];
-    for key in &keys {
-        insert(&db, passkey::ActiveModel::from(key.clone())).await;
-    }
-    let session = session::Model {
-        id: Uuid::new_v4(),
-        account_id: ada.id,
-        token_hash: vec![9; 32],
-        created_at: 10,
-        last_seen_at: 11,
-        authenticated_at: 12,
-        expires_at: 13,
-        ip: None,
-        user_agent: Some("UA".into()),
-        methods: "passkey".into(),
-    };
-    insert(&db, session::ActiveModel::from(session.clone())).await;
     insert(
         &db,
         contact::ActiveModel::from(contact::Model {
@@ -275,25 +284,7 @@ async fn pinned_reads_give_what_sea_orm_gives() {
         pinned: Some(&pinned),
     };
 
-    let ada = account("ada", true);
-    insert(&db, account::ActiveModel::from(ada.clone())).await;
-    let keys = [passkey(ada.id, 1, 20), passkey(ada.id, 2, 10)];
-    for key in &keys {
-        insert(&db, passkey::ActiveModel::from(key.clone())).await;
-    }
-    let session = session::Model {
-        id: Uuid::new_v4(),
-        account_id: ada.id,
-        token_hash: vec![9; 32],
-        created_at: 10,
-        last_seen_at: 11,
-        authenticated_at: 12,
-        expires_at: 13,
-        ip: None,
-        user_agent: Some("UA".into()),
-        methods: "passkey".into(),
-    };
-    insert(&db, session::ActiveModel::from(session.clone())).await;
+    let (ada, keys, session) = ada_with_keys_and_session(&db).await;
 
     for hash in [[9; 32], [8; 32]] {
         let expected = store::sessions::find_by_token_hash(pooled, &hash).await;
