@@ -3,11 +3,11 @@
 //! per-request time limit and HSTS. [`serve`] runs the router on hyper with the connection-level
 //! limits that `axum::serve` does not expose (a header read timeout against slow clients).
 //!
-//! Order, outermost first (inside the security headers and panic catcher; `startup::app_router`
-//! stacks every layer): HSTS → request timeout → per-IP rate limit → CSRF check → body limit →
-//! handlers. The rate limit and
-//! the CSRF check look only at the request head, so a refused request costs no database work
-//! and no body read.
+//! Order, outermost first (`startup::app_router` stacks every layer): panic catcher →
+//! [`answer`] (the contract's error bodies, the security headers) → HSTS → request timeout →
+//! per-IP rate limit → CSRF check → body limit → handlers. The rate limit and the CSRF check
+//! look only at the request head, so a refused request costs no database work and no body
+//! read.
 
 pub mod answer;
 pub mod csrf;
