@@ -3,7 +3,7 @@
 //! Logs go through `tracing`: human-readable by default, one JSON object a line with
 //! `SESAME_LOG_FORMAT=json`; `SESAME_LOG` sets the filter (default `info`). Every line written
 //! while a request is handled carries its request id, from the `request` span that
-//! [`http::observe`] opens. Nothing that sees a secret is instrumented with its arguments
+//! [`http::trace`] opens. Nothing that sees a secret is instrumented with its arguments
 //! (`skip_all`), and the request span holds the method, the matched route and the path only:
 //! never a query string (`/recover?token=…`), a body, a cookie or another header (OWASP ASVS
 //! 5.0 chapter V16, security logging: no credentials or session tokens in logs).
