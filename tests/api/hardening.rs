@@ -21,6 +21,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_cross_site_request_changes_nothing_for_a_logged_in_person,
         a_form_body_is_refused_even_where_the_body_is_ignored,
         security_headers_are_on_every_answer_and_hsts_only_on_https,
+        an_answer_given_before_the_body_was_read_closes_the_connection_and_says_so,
         a_client_trickling_its_body_holds_no_database_connection_and_is_cut_off,
         a_client_trickling_its_request_head_is_disconnected,
         a_stuck_mail_server_is_cut_off_by_the_request_timeout,
@@ -376,6 +377,41 @@ async fn a_form_body_is_refused_even_where_the_body_is_ignored(app: TestApp) {
             .status,
         204
     );
+}
+
+/// An answer given before the request's body was read (401 from the session check, 413 over
+/// the body limit) ends the connection, and says so with `Connection: close` (RFC 9112 §9.6),
+/// so the client's next request goes out on a new connection. Without the header, the next
+/// request on the same connection failed with a reset or a broken pipe. An answer after the
+/// body was read keeps the connection.
+async fn an_answer_given_before_the_body_was_read_closes_the_connection_and_says_so(app: TestApp) {
+    let browser = app.new_browser();
+    let padded = |n: usize| json!({"username": "a".repeat(n)});
+    for round in 0..20 {
+        for (path, body, status) in [
+            ("/api/v1/account/passkeys/start", padded(30_000), 401),
+            ("/api/v1/login/passkey/start", padded(200_000), 413),
+        ] {
+            let refused = send(&browser, Method::POST, path, &[], Some(&body)).await;
+            assert_eq!(refused.status, status, "{path}");
+            assert_eq!(refused.header("connection"), Some("close"), "{path}");
+            // The same client at once: it must not reuse the closed connection.
+            let next = browser.get("/healthz").await;
+            assert_eq!(next.status, 200, "round {round}, after {path}");
+        }
+        let read = browser
+            .post(
+                "/api/v1/login/passkey/start",
+                &json!({"username": "nobody"}),
+            )
+            .await;
+        assert_eq!(read.status, 200);
+        assert_eq!(
+            read.header("connection"),
+            None,
+            "a read body keeps the connection"
+        );
+    }
 }
 
 async fn security_headers_are_on_every_answer_and_hsts_only_on_https(mut app: TestApp) {
