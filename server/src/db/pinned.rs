@@ -82,7 +82,7 @@ impl PinnedReads {
             Err(err) => {
                 // Back to the pool, which tests it and drops it if it is broken.
                 slot.take();
-                Err(DbErr::Query(RuntimeErr::SqlxError(Arc::new(err))))
+                Err(query_err(err))
             }
         }
     }
@@ -99,6 +99,11 @@ impl PinnedReads {
 }
 
 /// sea-orm's mapping of a failed check-out (`sqlx_conn_acquire_err`, not public).
+/// A failed statement (or a row that does not decode) as sea-orm's error.
+pub fn query_err(err: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
+}
+
 fn acquire_err(err: sqlx::Error) -> DbErr {
     use sea_orm::ConnAcquireErr;
     match err {

@@ -14,7 +14,7 @@ use sea_orm::sea_query::{Value, Values};
 use sea_orm::sqlx::{self, Column as _, Postgres, Row as _, postgres::PgRow};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryResult, QuerySelect, QueryTrait, Related, RuntimeErr, Statement,
+    QueryResult, QuerySelect, QueryTrait, Related, Statement,
 };
 
 use crate::db::Reads;
@@ -92,7 +92,7 @@ where
         let Some(row) = pinned.query_one(&statement).await? else {
             return Ok(None);
         };
-        return pair_from(&row).map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e.into())));
+        return pair_from(&row).map_err(crate::db::pinned::query_err);
     }
     let backend = reads.pool.get_database_backend();
     let row = reads
