@@ -3,11 +3,13 @@
 //! Cookie per contract: `sesame_session` (`__Host-sesame_session` with `Secure` on https
 //! origins), `HttpOnly`, `SameSite=Lax`, `Path=/` (OWASP ASVS 5.0 V3.3).
 
+use std::borrow::Cow;
+
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts},
     http::{HeaderMap, HeaderValue, header, request::Parts},
 };
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use crate::{
     error::ApiError,
@@ -18,11 +20,23 @@ use crate::{
 pub const COOKIE: &str = "sesame_session";
 pub const SECURE_COOKIE: &str = "__Host-sesame_session";
 
-/// The session token from the request's cookie, if any.
-pub fn token_from(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(cookie_name)
-        .map(|c| c.value().to_owned())
+/// The session token from the request's cookie, if any. When the name appears more than once,
+/// the last one counts, as in axum-extra's `CookieJar`; the other cookies are only split, not
+/// copied (a jar would copy every cookie of the header into a set on every session check).
+pub fn token_from<'h>(headers: &'h HeaderMap, cookie_name: &str) -> Option<Cow<'h, str>> {
+    headers
+        .get_all(header::COOKIE)
+        .into_iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse_encoded)
+        .filter_map(Result::ok)
+        .filter(|cookie| cookie.name() == cookie_name)
+        .last()
+        .map(|cookie| {
+            cookie
+                .value_raw()
+                .map_or_else(|| Cow::Owned(cookie.value().to_owned()), Cow::Borrowed)
+        })
 }
 
 /// `Set-Cookie` for a newly issued token.
@@ -111,5 +125,53 @@ impl FromRequestParts<AppState> for RecentSession {
 pub fn with_cookie(headers: &mut HeaderMap, value: Option<HeaderValue>) {
     if let Some(value) = value {
         headers.append(header::SET_COOKIE, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(cookie_lines: &[&'static str]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for line in cookie_lines {
+            map.append(header::COOKIE, HeaderValue::from_static(line));
+        }
+        map
+    }
+
+    #[test]
+    fn the_token_is_found_among_other_cookies_and_lines() {
+        let h = headers(&["theme=dark; sesame_session=abc-_123", "lang=en"]);
+        assert_eq!(token_from(&h, COOKIE).as_deref(), Some("abc-_123"));
+        let h = headers(&["theme=dark", "__Host-sesame_session=xyz; lang=en"]);
+        assert_eq!(token_from(&h, SECURE_COOKIE).as_deref(), Some("xyz"));
+        assert_eq!(token_from(&h, COOKIE), None);
+        assert_eq!(token_from(&headers(&[]), COOKIE), None);
+        assert_eq!(token_from(&headers(&["garbage;;=;"]), COOKIE), None);
+    }
+
+    #[test]
+    fn the_token_is_what_axum_extras_cookie_jar_would_give() {
+        for lines in [
+            &["sesame_session=first; sesame_session=second"][..],
+            &["sesame_session=first", "sesame_session=second"],
+            &["sesame_session=a%2Bb"],
+            &["sesame_session=\"quoted\""],
+            &[" sesame_session = spaced ; x=1"],
+            &["sesame_session="],
+            &["x=1"],
+        ] {
+            let h = headers(lines);
+            let jar = axum_extra::extract::cookie::CookieJar::from_headers(&h);
+            let expected = jar.get(COOKIE).map(|c| c.value().to_owned());
+            assert_eq!(
+                token_from(&h, COOKIE).as_deref(),
+                expected.as_deref(),
+                "{lines:?}"
+            );
+        }
+        let h = headers(&["sesame_session=first; sesame_session=a%2Bb"]);
+        assert_eq!(token_from(&h, COOKIE).as_deref(), Some("a+b"));
     }
 }

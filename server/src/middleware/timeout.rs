@@ -18,10 +18,12 @@ use crate::error::ApiError;
 
 /// The middleware: the configured `request_timeout_secs` as a `Duration` is its state.
 pub async fn limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    // A clone of the URI shares hyper's buffer: no copy of the path unless it is logged.
+    let uri = request.uri().clone();
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
+            let path = uri.path();
             tracing::warn!(%path, limit_secs = limit.as_secs(), "request timed out");
             ApiError::Unavailable.into_response()
         }

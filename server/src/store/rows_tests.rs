@@ -191,7 +191,8 @@ async fn inline_reads_give_what_sea_orm_gives() {
         .await;
     }
 
-    for hash in [[9; 32], [8; 32]] {
+    // The second read of the same select takes its checked layout (`PairBy::layout`).
+    for hash in [[9; 32], [8; 32], [9; 32], [8; 32]] {
         let expected = store::sessions::find_by_token_hash(pooled, &hash)
             .await
             .unwrap();
@@ -207,7 +208,13 @@ async fn inline_reads_give_what_sea_orm_gives() {
         Some((session, ada.clone()))
     );
 
-    for id in [vec![1; 16], vec![2; 16], vec![3; 16]] {
+    for id in [
+        vec![1; 16],
+        vec![2; 16],
+        vec![3; 16],
+        vec![1; 16],
+        vec![2; 16],
+    ] {
         let expected = store::passkeys::find_with_account(pooled, &id)
             .await
             .unwrap();
@@ -286,14 +293,21 @@ async fn pinned_reads_give_what_sea_orm_gives() {
 
     let (ada, keys, session) = ada_with_keys_and_session(&db).await;
 
-    for hash in [[9; 32], [8; 32]] {
+    // The second read of the same select takes its checked layout (`PairBy::layout`).
+    for hash in [[9; 32], [8; 32], [9; 32], [8; 32]] {
         let expected = store::sessions::find_by_token_hash(pooled, &hash).await;
         let got = store::sessions::find_by_token_hash(fast, &hash).await;
         assert_eq!(got.unwrap(), expected.unwrap());
     }
     let found = store::sessions::find_by_token_hash(fast, &[9; 32]).await;
     assert_eq!(found.unwrap(), Some((session, ada.clone())));
-    for id in [vec![1; 16], vec![2; 16], vec![3; 16]] {
+    for id in [
+        vec![1; 16],
+        vec![2; 16],
+        vec![3; 16],
+        vec![1; 16],
+        vec![2; 16],
+    ] {
         let expected = store::passkeys::find_with_account(pooled, &id).await;
         let got = store::passkeys::find_with_account(fast, &id).await;
         assert_eq!(got.unwrap(), expected.unwrap());
