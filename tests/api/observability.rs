@@ -154,6 +154,22 @@ async fn metrics_count_log_ins_ceremonies_latency_and_the_pool(app: TestApp) {
     let (_, later) = scrape(&app, Some(TOKEN)).await;
     assert!(later.contains(r#"route="unmatched""#), "{later}");
     assert!(!later.contains("zqxjvkw"), "{later}");
+
+    // Every answer counts, the first of a series and the ones after it (their handles are
+    // kept): three 404s to the fallback and their latencies.
+    let answers = r#"sesame_http_requests_total{method="GET",route="unmatched",status="404"}"#;
+    let latencies = r#"sesame_http_request_duration_seconds_count{method="GET",route="unmatched"}"#;
+    for _ in 0..3 {
+        assert_eq!(app.get("/no/such/path/again").await.status, 404);
+    }
+    let (_, last) = scrape(&app, Some(TOKEN)).await;
+    for series in [answers, latencies] {
+        let (b, a) = (value(&later, series), value(&last, series));
+        let (Some(b), Some(a)) = (b, a) else {
+            panic!("{series} missing:\n{last}");
+        };
+        assert!(a - b >= 3.0, "{series}: {b} → {a}");
+    }
 }
 
 async fn metrics_listen_serves_metrics_on_a_separate_address_only(app: TestApp) {

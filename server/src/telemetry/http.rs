@@ -94,7 +94,9 @@ pub fn usable_id(id: &[u8]) -> bool {
 /// Count the request and time it, labelled by the matched route.
 pub async fn record(request: Request, next: Next) -> Response {
     let method = method_label(request.method());
-    let route = route(&request).to_owned();
+    // The matched route is shared (an `Arc` inside); a clone copies no text.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let started = Instant::now();
     let response = next.run(request).await;
     super::metrics::http_request(method, route, response.status().as_u16(), started.elapsed());
