@@ -107,6 +107,48 @@ fn columns_out_of_order_are_found_by_name() {
     }
 }
 
+/// A pair's layout is trusted (read by position alone) only once a row had every column where
+/// it was expected; a row with any column elsewhere is read by name, every time.
+#[test]
+fn only_a_layout_with_every_column_in_place_is_trusted() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+    let read = |sql: &str, layout: &OnceLock<usize>| {
+        conn.query_row(sql, rusqlite::params![a, b], |row| {
+            pair_from::<_, code_send::Model, code_send::Model>(row, layout)
+        })
+        .unwrap()
+    };
+    let expected = Some((
+        code_send::Model {
+            id: a,
+            target: "a".into(),
+            sent_at: 1,
+        },
+        code_send::Model {
+            id: b,
+            target: "b".into(),
+            sent_at: 2,
+        },
+    ));
+    let shuffled = "SELECT ?1 AS A_id, 'a' AS A_target, 1 AS A_sent_at, \
+                    ?2 AS B_id, 2 AS B_sent_at, 'b' AS B_target";
+    let layout = OnceLock::new();
+    for _ in 0..2 {
+        assert_eq!(read(shuffled, &layout), expected);
+        assert_eq!(layout.get(), None);
+    }
+    let in_place = "SELECT ?1 AS A_id, 'a' AS A_target, 1 AS A_sent_at, \
+                    ?2 AS B_id, 'b' AS B_target, 2 AS B_sent_at";
+    for _ in 0..2 {
+        assert_eq!(read(in_place, &layout), expected);
+        assert_eq!(layout.get(), Some(&3));
+    }
+    let absent = "SELECT ?1 AS A_id, 'a' AS A_target, 1 AS A_sent_at, \
+                  NULLIF(?2, ?2) AS B_id, NULL AS B_target, NULL AS B_sent_at";
+    assert_eq!(read(absent, &layout), None);
+}
+
 /// A [`PairBy`] statement is what sea-orm builds for the same select, in both dialects,
 /// for the first value and for every later one (bound to the SQL kept from the first).
 #[test]
