@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use entity::{contact, recovery_code};
+use entity::{account, code_send, contact, passkey, recovery_code, session};
 use sea_orm::{ActiveModelTrait, DatabaseConnection};
 use uuid::Uuid;
 
