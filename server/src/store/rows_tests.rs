@@ -52,6 +52,12 @@ where
     row.insert(db).await.unwrap();
 }
 
+/// Credential ids to look up: two of Ada's keys and an unknown one, the first two again so
+/// that their second read takes the checked layout (`PairBy::layout`).
+fn credential_ids_read_twice() -> [Vec<u8>; 5] {
+    [1, 2, 3, 1, 2].map(|n| vec![n; 16])
+}
+
 /// A disabled account `ada` with two passkeys (credential ids 1… and 2…, with and without
 /// NULLs) and one session (token hash 9…, no IP), all inserted.
 async fn ada_with_keys_and_session(
@@ -250,13 +256,7 @@ async fn inline_reads_give_what_sea_orm_gives() {
         Some((session, ada.clone()))
     );
 
-    for id in [
-        vec![1; 16],
-        vec![2; 16],
-        vec![3; 16],
-        vec![1; 16],
-        vec![2; 16],
-    ] {
+    for id in credential_ids_read_twice() {
         let expected = store::passkeys::find_with_account(pooled, &id)
             .await
             .unwrap();
@@ -343,13 +343,7 @@ async fn pinned_reads_give_what_sea_orm_gives() {
     }
     let found = store::sessions::find_by_token_hash(fast, &[9; 32]).await;
     assert_eq!(found.unwrap(), Some((session, ada.clone())));
-    for id in [
-        vec![1; 16],
-        vec![2; 16],
-        vec![3; 16],
-        vec![1; 16],
-        vec![2; 16],
-    ] {
+    for id in credential_ids_read_twice() {
         let expected = store::passkeys::find_with_account(pooled, &id).await;
         let got = store::passkeys::find_with_account(fast, &id).await;
         assert_eq!(got.unwrap(), expected.unwrap());
