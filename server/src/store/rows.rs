@@ -115,17 +115,18 @@ fn pair_from<R: Columns, A: FromColumns, B: FromColumns>(
     row: &R,
     layout: &OnceLock<usize>,
 ) -> Result<Option<(A, B)>, R::Error> {
-    if let Some(&b_start) = layout.get() {
-        if row.value::<Option<uuid::Uuid>>(b_start)?.is_none() {
-            return Ok(None);
-        }
+    let checked = layout.get().copied();
+    let b_start = match checked {
+        Some(b_start) => b_start,
+        None => row.position("B_id")?,
+    };
+    if row.value::<Option<uuid::Uuid>>(b_start)?.is_none() {
+        return Ok(None);
+    }
+    if checked.is_some() {
         let a = A::read(&mut Cols::trusted(row, 0))?;
         let b = B::read(&mut Cols::trusted(row, b_start))?;
         return Ok(Some((a, b)));
-    }
-    let b_start = row.position("B_id")?;
-    if row.value::<Option<uuid::Uuid>>(b_start)?.is_none() {
-        return Ok(None);
     }
     let (mut a_cols, mut b_cols) = (Cols::new(row, "A_"), Cols::new(row, "B_"));
     b_cols.next = b_start;
@@ -222,7 +223,7 @@ pub struct Cols<'r, 'p, R> {
 }
 
 impl<'r, 'p, R: Columns> Cols<'r, 'p, R> {
-    pub fn new(row: &'r R, prefix: &'p str) -> Self {
+    fn new(row: &'r R, prefix: &'p str) -> Self {
         Self {
             row,
             prefix,
