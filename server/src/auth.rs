@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use axum::{
     extract::{FromRequestParts, OptionalFromRequestParts},
-    http::{HeaderMap, HeaderValue, header, request::Parts},
+    http::{HeaderMap, HeaderName, HeaderValue, header, request::Parts},
 };
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
@@ -37,6 +37,30 @@ pub fn token_from<'h>(headers: &'h HeaderMap, cookie_name: &str) -> Option<Cow<'
                 .value_raw()
                 .map_or_else(|| Cow::Owned(cookie.value().to_owned()), Cow::Borrowed)
         })
+}
+
+/// The identity headers of the session check and the forward-auth answer, for the reverse
+/// proxy to pass on to the app behind it. Static names: a `&str` name is parsed and checked on
+/// every insert (about 1,300 instructions of each session check, callgrind).
+pub static X_SESAME_USER: HeaderName = HeaderName::from_static("x-sesame-user");
+pub static X_SESAME_ACCOUNT_ID: HeaderName = HeaderName::from_static("x-sesame-account-id");
+
+/// Add `X-Sesame-User` and `X-Sesame-Account-Id` for `account`. A username is validated at
+/// sign-up to characters a header can carry; one that cannot is a server fault, not a client's.
+pub fn identity_headers(
+    headers: &mut HeaderMap,
+    account: &entity::account::Model,
+) -> Result<(), ApiError> {
+    let user = HeaderValue::from_str(&account.username)
+        .map_err(|_| ApiError::Internal("username header".into()))?;
+    headers.insert(X_SESAME_USER.clone(), user);
+    let mut id = uuid::Uuid::encode_buffer();
+    let id = account.id.hyphenated().encode_lower(&mut id);
+    // Hex digits and hyphens: always a valid value.
+    if let Ok(id) = HeaderValue::from_str(id) {
+        headers.insert(X_SESAME_ACCOUNT_ID.clone(), id);
+    }
+    Ok(())
 }
 
 /// `Set-Cookie` for a newly issued token.

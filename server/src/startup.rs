@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{Router, extract::DefaultBodyLimit, middleware, response::IntoResponse};
+use axum::{Router, extract::DefaultBodyLimit, response::IntoResponse};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::{
@@ -251,7 +251,7 @@ fn webauthn(config: &Config, origins: &[Url]) -> Result<webauthn_rs::Webauthn, S
 
 /// The whole HTTP surface with its layers.
 pub fn app_router(state: AppState) -> Router {
-    use crate::middleware::{csrf, rate_limit, timeout};
+    use crate::middleware::{csrf, gate::GateLayer, rate_limit, timeout};
     use crate::telemetry::http::{self, REQUEST_ID};
     let config = &state.config;
     // Every layer, outermost first, in one stack and one `Router::layer` call: each call boxes
@@ -266,7 +266,7 @@ pub fn app_router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(http::trace())
-        .layer(middleware::from_fn(http::record))
+        .layer(http::RecordLayer)
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
         }))
@@ -274,18 +274,13 @@ pub fn app_router(state: AppState) -> Router {
         .layer(crate::middleware::answer::AnswerLayer)
         // HSTS, the request time limit, per-IP rate limits, the CSRF check (`crate::middleware`).
         .option_layer(crate::middleware::hsts(config))
-        .layer(middleware::from_fn_with_state(
-            Duration::from_secs(config.request_timeout_secs.max(1)),
-            timeout::limit,
-        ))
+        .layer(timeout::TimeLimitLayer(Duration::from_secs(
+            config.request_timeout_secs.max(1),
+        )))
         .option_layer(
-            rate_limit::IpRateLimit::from_config(config, &state.trusted_proxies)
-                .map(|limit| middleware::from_fn_with_state(limit, rate_limit::limit)),
+            rate_limit::IpRateLimit::from_config(config, &state.trusted_proxies).map(GateLayer),
         )
-        .layer(middleware::from_fn_with_state(
-            csrf::AllowedOrigins::from_config(config),
-            csrf::check,
-        ))
+        .layer(GateLayer(csrf::AllowedOrigins::from_config(config)))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     routes::router()
         .fallback(not_found)

@@ -18,10 +18,8 @@
 use std::sync::Arc;
 
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{HeaderMap, Method, header},
-    middleware::Next,
-    response::Response,
 };
 
 use crate::{config::Config, error::ApiError};
@@ -108,22 +106,17 @@ fn declares_json(headers: &HeaderMap) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// The middleware.
-pub async fn check(
-    State(allowed): State<AllowedOrigins>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match refusal(&allowed, request.method(), request.headers()) {
-        None => next.run(request).await,
-        Some(error) => {
+impl super::gate::Gate for AllowedOrigins {
+    fn refusal(&self, request: &Request) -> Option<ApiError> {
+        let refused = refusal(self, request.method(), request.headers());
+        if refused.is_some() {
             tracing::debug!(
                 method = %request.method(),
                 path = request.uri().path(),
                 "cross-site or non-JSON state-changing request refused"
             );
-            super::refuse(request, error).await
         }
+        refused
     }
 }
 

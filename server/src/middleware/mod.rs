@@ -11,6 +11,7 @@
 
 pub mod answer;
 pub mod csrf;
+pub mod gate;
 pub mod rate_limit;
 pub mod serve;
 pub mod timeout;

@@ -22,10 +22,8 @@ use std::{
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, Request},
     http::Method,
-    middleware::Next,
-    response::Response,
 };
 use governor::{
     DefaultKeyedRateLimiter, Quota,
@@ -116,26 +114,24 @@ pub fn bucket(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The middleware: 429 `too_many_attempts` with `Retry-After` (whole seconds, at least 1) when
-/// the client's address is over its limit.
-pub async fn limit(State(limit): State<IpRateLimit>, request: Request, next: Next) -> Response {
-    if !is_limited(request.method(), request.uri().path()) {
-        return next.run(request).await;
-    }
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
-    // Without a peer address (only in-process tests) every request shares one bucket.
-    let ip = client_ip(peer, request.headers(), &limit.0.trusted_proxies)
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-    match limit.check(ip) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            tracing::debug!(%ip, "per-IP rate limit reached");
-            let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            super::refuse(request, ApiError::TooManyAttempts { retry_after_secs }).await
+/// 429 `too_many_attempts` with `Retry-After` (whole seconds, at least 1) when the client's
+/// address is over its limit.
+impl super::gate::Gate for IpRateLimit {
+    fn refusal(&self, request: &Request) -> Option<ApiError> {
+        if !is_limited(request.method(), request.uri().path()) {
+            return None;
         }
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        // Without a peer address (only in-process tests) every request shares one bucket.
+        let ip = client_ip(peer, request.headers(), &self.0.trusted_proxies)
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        let wait = self.check(ip).err()?;
+        tracing::debug!(%ip, "per-IP rate limit reached");
+        let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Some(ApiError::TooManyAttempts { retry_after_secs })
     }
 }
 

@@ -81,12 +81,7 @@ async fn forward_auth(
             username: auth.account.username.clone(),
         })
         .into_response();
-        let user = HeaderValue::from_str(&auth.account.username)
-            .map_err(|_| ApiError::Internal("username header".into()))?;
-        response.headers_mut().insert("x-sesame-user", user);
-        if let Ok(id) = HeaderValue::from_str(&auth.account.id.to_string()) {
-            response.headers_mut().insert("x-sesame-account-id", id);
-        }
+        crate::auth::identity_headers(response.headers_mut(), &auth.account)?;
         return Ok(response);
     }
     let Some(raw) = query.return_to.or_else(|| forwarded_address(&headers)) else {

@@ -3,7 +3,7 @@
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode},
+    http::{HeaderMap, StatusCode},
 };
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,7 +16,7 @@ use super::{AccountBody, CeremonyOptions, ceremony_id, parse_credential};
 use crate::{
     auth::{self, CurrentSession},
     clock::rfc3339,
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::{ApiJson, ClientInfo},
     service::{accounts, methods_list, passkeys},
     state::AppState,
@@ -188,12 +188,7 @@ async fn session(
     CurrentSession(auth): CurrentSession,
 ) -> ApiResult<(HeaderMap, Json<SessionBody>)> {
     let mut headers = HeaderMap::new();
-    let user = HeaderValue::from_str(&auth.account.username)
-        .map_err(|_| ApiError::Internal("username header".into()))?;
-    headers.insert("x-sesame-user", user);
-    if let Ok(id) = HeaderValue::from_str(&auth.account.id.to_string()) {
-        headers.insert("x-sesame-account-id", id);
-    }
+    auth::identity_headers(&mut headers, &auth.account)?;
     Ok((
         headers,
         Json(SessionBody {

@@ -8,14 +8,20 @@
 //! them outermost, with `Router::layer`, so they run after routing and see the matched route
 //! template.
 
-use std::time::Instant;
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll, ready},
+    time::Instant,
+};
 
 use axum::{
     extract::{MatchedPath, Request},
     http::{HeaderName, Method},
-    middleware::Next,
     response::Response,
 };
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
 use tower_http::{
     classify::{ServerErrorsAsFailures, SharedClassifier},
     trace::{DefaultOnBodyChunk, DefaultOnEos, DefaultOnResponse, TraceLayer},
@@ -91,16 +97,77 @@ pub fn usable_id(id: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// Count the request and time it, labelled by the matched route.
-pub async fn record(request: Request, next: Next) -> Response {
-    let method = method_label(request.method());
-    // The matched route is shared (an `Arc` inside); a clone copies no text.
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let started = Instant::now();
-    let response = next.run(request).await;
-    super::metrics::http_request(method, route, response.status().as_u16(), started.elapsed());
-    response
+/// The HTTP metrics: each request counted and timed, labelled by its matched route. A plain
+/// tower service with no box per request (docs/PERFORMANCE.md, item 25).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecordLayer;
+
+impl<S> Layer<S> for RecordLayer {
+    type Service = Record<S>;
+    fn layer(&self, inner: S) -> Record<S> {
+        Record { inner }
+    }
+}
+
+/// See [`RecordLayer`].
+#[derive(Clone, Copy, Debug)]
+pub struct Record<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request> for Record<S>
+where
+    S: Service<Request, Response = Response<B>>,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future = RecordFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let method = method_label(request.method());
+        // The matched route is shared (an `Arc` inside); a clone copies no text.
+        let matched = request.extensions().get::<MatchedPath>().cloned();
+        RecordFuture {
+            inner: self.inner.call(request),
+            method,
+            matched,
+            started: Instant::now(),
+        }
+    }
+}
+
+pin_project! {
+    /// The inner future; counts and times its answer.
+    pub struct RecordFuture<F> {
+        #[pin]
+        inner: F,
+        method: &'static str,
+        matched: Option<MatchedPath>,
+        started: Instant,
+    }
+}
+
+impl<F, B, E> Future for RecordFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = ready!(this.inner.poll(cx))?;
+        let route = this
+            .matched
+            .as_ref()
+            .map_or("unmatched", MatchedPath::as_str);
+        let status = response.status().as_u16();
+        super::metrics::http_request(this.method, route, status, this.started.elapsed());
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// The standard methods by name; anything else as `other` (a label per invented method would
