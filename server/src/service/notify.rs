@@ -55,7 +55,7 @@ pub fn login_from_new_device(
     let account_id = account.id;
     tokio::spawn(
         async move {
-        match store::events::has_login_from(&state.reads, account_id, &client, now).await {
+        match store::events::has_login_from(state.read_side(), account_id, &client, now).await {
             Ok(true) => {}
             Ok(false) => send(&state, account_id, NEW_DEVICE_LOGIN, &client, now).await,
             Err(e) => {

@@ -2,12 +2,15 @@
 
 use entity::event;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, SelectExt,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, SelectExt, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use crate::{db::Exec, extract::ClientInfo};
+use crate::{
+    db::{Exec, Reads},
+    extract::ClientInfo,
+};
 
 pub async fn insert<C: Exec>(
     db: &C,
@@ -64,8 +67,8 @@ pub async fn list<C: ConnectionTrait>(
 
 /// Was there a `login` event of the account from exactly this IP address and user agent
 /// before `before`? (An absent IP or user agent matches only an absent one.)
-pub async fn has_login_from<C: ConnectionTrait>(
-    db: &C,
+pub async fn has_login_from(
+    reads: Reads<'_>,
     account_id: Uuid,
     client: &ClientInfo,
     before: i64,
@@ -82,5 +85,14 @@ pub async fn has_login_from<C: ConnectionTrait>(
         Some(ua) => query.filter(event::Column::UserAgent.eq(ua.as_str())),
         None => query.filter(event::Column::UserAgent.is_null()),
     };
-    query.exists(db).await
+    // After every log-in: on SQLite on the calling thread, not a round trip to a pool
+    // connection's own thread (docs/PERFORMANCE.md, item 26).
+    match reads.inline {
+        Some(inline) => {
+            let query = query.select_only().expr(Expr::val(1)).limit(1);
+            let found = inline.query(&DbBackend::Sqlite.build(&query.into_query()), |_| Ok(()))?;
+            Ok(!found.is_empty())
+        }
+        None => query.exists(reads.pool).await,
+    }
 }
