@@ -8,6 +8,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_person_logs_in_without_a_username_with_a_discoverable_passkey,
         each_tampered_assertion_is_refused_with_no_session,
         a_replayed_assertion_is_refused,
+        a_refused_assertion_uses_up_its_ceremony,
         concurrent_finishes_of_one_login_ceremony_succeed_exactly_once,
         another_accounts_passkey_cannot_log_in_as_this_account,
         a_user_handle_naming_another_account_is_refused,
@@ -188,34 +189,84 @@ async fn a_replayed_assertion_is_refused(app: TestApp) {
     assert_eq!(r.error(), "invalid_credential");
 }
 
-async fn concurrent_finishes_of_one_login_ceremony_succeed_exactly_once(app: TestApp) {
-    let mut auth = signed_up(&app, "erin").await;
-    let start = app
-        .post("/api/v1/login/passkey/start", &json!({"username": "erin"}))
-        .await;
-    let credential = auth
-        .assert(&start.body["options"], &Tamper::default())
-        .unwrap();
-    let body = json!({"ceremony": start.body["ceremony"], "credential": credential});
-    let attempts = (0..12).map(|_| {
+/// The ceremony is consumed by the transaction that issues the session, and by a refusal too:
+/// a challenge answers at most once, even when the first answer was wrong.
+async fn a_refused_assertion_uses_up_its_ceremony(app: TestApp) {
+    let mut auth = signed_up(&app, "dina").await;
+    for username in [json!("dina"), json!(null)] {
+        let start = app
+            .post("/api/v1/login/passkey/start", &json!({"username": username}))
+            .await;
+        let options = &start.body["options"];
+        let wrong = Tamper {
+            sign_with_other_key: true,
+            ..Default::default()
+        };
+        let refused = app
+            .new_browser()
+            .post(
+                "/api/v1/login/passkey/finish",
+                &json!({"ceremony": start.body["ceremony"],
+                        "credential": auth.assert(options, &wrong).unwrap()}),
+            )
+            .await;
+        assert_eq!(refused.status, 401, "{username}");
+        assert_eq!(refused.error(), "invalid_credential");
         let browser = app.new_browser();
-        let body = body.clone();
-        async move {
-            let r = browser.post("/api/v1/login/passkey/finish", &body).await;
-            (r.status, browser.get("/api/v1/session").await.status)
-        }
-    });
-    let results = futures::future::join_all(attempts).await;
+        let right = browser
+            .post(
+                "/api/v1/login/passkey/finish",
+                &json!({"ceremony": start.body["ceremony"],
+                        "credential": auth.assert(options, &Tamper::default()).unwrap()}),
+            )
+            .await;
+        assert_eq!(right.error(), "invalid_ceremony", "{username}");
+        assert!(right.set_cookie().is_none());
+        assert_eq!(browser.get("/api/v1/session").await.status, 401);
+    }
+    // A fresh ceremony still works.
     assert_eq!(
-        results.iter().filter(|(s, _)| *s == 200).count(),
-        1,
-        "{results:?}"
+        app.login_passkey(Some("dina"), &mut auth, &Tamper::default())
+            .await
+            .status,
+        200
     );
-    assert_eq!(
-        results.iter().filter(|(_, s)| *s == 200).count(),
-        1,
-        "one session only: {results:?}"
-    );
+}
+
+/// With a counter (which also stops all but one) and without one, as synced passkeys have:
+/// then only the ceremony's single use does.
+async fn concurrent_finishes_of_one_login_ceremony_succeed_exactly_once(app: TestApp) {
+    for (name, counter_start) in [("erin", 1), ("erik", 0)] {
+        let mut auth = app.authenticator().with_counter_start(counter_start);
+        let r = app.new_browser().signup_passkey(name, &mut auth).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let start = app
+            .post("/api/v1/login/passkey/start", &json!({"username": name}))
+            .await;
+        let credential = auth
+            .assert(&start.body["options"], &Tamper::default())
+            .unwrap();
+        let body = json!({"ceremony": start.body["ceremony"], "credential": credential});
+        let attempts = (0..12).map(|_| {
+            let browser = app.new_browser();
+            let body = body.clone();
+            async move {
+                let r = browser.post("/api/v1/login/passkey/finish", &body).await;
+                (r.status, browser.get("/api/v1/session").await.status)
+            }
+        });
+        let results = futures::future::join_all(attempts).await;
+        assert_eq!(
+            results.iter().filter(|(s, _)| *s == 200).count(),
+            1,
+            "{name}: {results:?}"
+        );
+        assert_eq!(
+            results.iter().filter(|(_, s)| *s == 200).count(),
+            1,
+            "{name}: one session only: {results:?}"
+        );
+    }
 }
 
 async fn another_accounts_passkey_cannot_log_in_as_this_account(app: TestApp) {

@@ -126,8 +126,16 @@ fn stand_in_options(state: &AppState, raw_username: &str) -> Result<serde_json::
     options_json(&rcr)
 }
 
-/// Step 2 of log-in: consume the ceremony, verify the assertion, update the stored passkey
-/// (counter, backup state, last use) and issue (or refresh) the session, in one transaction.
+/// Step 2 of log-in: verify the assertion against the ceremony, then in one transaction consume
+/// the ceremony, update the stored passkey (counter, backup state, last use) and issue (or
+/// refresh) the session.
+///
+/// The ceremony is read, not taken, before the proof is verified, and it is consumed by the
+/// same transaction that issues the session: of two finishes of one ceremony (a replay, or two
+/// instances at once) only the one whose `DELETE … RETURNING` removed it gets a session. A
+/// refused proof consumes the ceremony as well, so each challenge is answered at most once
+/// (WebAuthn L3 §13.4.3, challenges used once). One write per finish instead of two: a write is a
+/// hand-off to the writer thread and a commit (docs/PERFORMANCE.md, item 27).
 #[tracing::instrument(skip_all)]
 pub async fn login_finish(
     state: &AppState,
@@ -137,9 +145,27 @@ pub async fn login_finish(
     current: Option<&Authenticated>,
     now: i64,
 ) -> Result<(account::Model, Issued), ApiError> {
-    let row = crate::service::take_ceremony(state, ceremony, LOGIN, now)
+    let row = store::ceremonies::find_live_on(state.read_side(), ceremony, LOGIN, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
+    let finished = finish(state, row, credential, client, current, now).await;
+    if finished.is_err() {
+        // Whatever refused it, the ceremony is spent (the transaction that would have
+        // consumed it was not committed). Already gone is fine.
+        crate::service::take_ceremony(state, ceremony, LOGIN, now).await?;
+    }
+    finished
+}
+
+/// Verify, then consume the ceremony and issue the session in one transaction.
+async fn finish(
+    state: &AppState,
+    row: entity::ceremony::Model,
+    credential: &PublicKeyCredential,
+    client: &ClientInfo,
+    current: Option<&Authenticated>,
+    now: i64,
+) -> Result<(account::Model, Issued), ApiError> {
     let saved: LoginState = from_json(&row.state)?;
     let refuse = |why: &str| {
         tracing::debug!(reason = why, "passkey log-in refused");
@@ -199,8 +225,16 @@ pub async fn login_finish(
                 result.backup_eligible(),
                 result.backup_state(),
             );
+            let ceremony = row.id;
             move |db| async move {
                 let txn = db.begin().await?;
+                // Single use: only the finish that removes the ceremony goes on.
+                if store::ceremonies::take(&txn, ceremony, LOGIN, now)
+                    .await?
+                    .is_none()
+                {
+                    return Err(ApiError::InvalidCeremony);
+                }
                 // A passkey log-in proves the person; it clears a code lock-out (NIST SP
                 // 800-63B §3.2.2). The account row is written before the passkey row, the
                 // order removals lock them in.

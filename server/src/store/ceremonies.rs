@@ -1,11 +1,13 @@
 //! Ceremonies: started-but-unfinished steps, stored so that any instance can finish them.
 
 use entity::ceremony;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait,
+};
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::Exec;
+use crate::db::{Exec, Reads};
 
 pub async fn insert<C: Exec>(db: &C, model: ceremony::Model) -> Result<(), DbErr> {
     crate::telemetry::metrics::ceremony_started(&model.kind);
@@ -14,8 +16,10 @@ pub async fn insert<C: Exec>(db: &C, model: ceremony::Model) -> Result<(), DbErr
 }
 
 /// Consume a ceremony: one `DELETE … RETURNING` whose result decides who won, so finishing
-/// twice (or concurrently, on any instance) lets at most one caller through. It is removed
-/// *before* its proof is verified (webauthn-rs tutorial; WebAuthn L3 §13.4.3).
+/// twice (or concurrently, on any instance) lets at most one caller through. Sign-up and adding
+/// a passkey remove it *before* its proof is verified (webauthn-rs tutorial; WebAuthn L3
+/// §13.4.3); a passkey log-in removes it in the transaction that issues the session, and a
+/// refused proof removes it too, so either way each challenge is answered at most once.
 pub async fn take<C: Exec>(
     db: &C,
     id: Uuid,
@@ -41,6 +45,28 @@ pub async fn take<C: Exec>(
 pub async fn delete_expired<C: Exec>(db: &C, now: i64) -> Result<u64, DbErr> {
     let delete = ceremony::Entity::delete_many().filter(ceremony::Column::ExpiresAt.lte(now));
     db.exec_query(&delete).await
+}
+
+/// [`find_live`] on the read side: on SQLite on the calling thread ([`Reads`]), else on the
+/// pool. A passkey log-in reads its ceremony here and consumes it in the transaction that issues
+/// the session (`service::passkey_login::login_finish`).
+pub async fn find_live_on(
+    reads: Reads<'_>,
+    id: Uuid,
+    kind: &str,
+    now: i64,
+) -> Result<Option<ceremony::Model>, DbErr> {
+    let Some(inline) = reads.inline else {
+        return find_live(reads.pool, id, kind, now).await;
+    };
+    let select = ceremony::Entity::find_by_id(id)
+        .filter(ceremony::Column::Kind.eq(kind))
+        .filter(ceremony::Column::ExpiresAt.gt(now))
+        .into_query();
+    let rows = inline.query(&DbBackend::Sqlite.build(&select), |row| {
+        rows::ceremony(row, "")
+    })?;
+    Ok(rows.into_iter().next())
 }
 
 /// A live ceremony of `kind`, without consuming it (code ceremonies survive wrong codes).
