@@ -195,7 +195,10 @@ async fn a_refused_assertion_uses_up_its_ceremony(app: TestApp) {
     let mut auth = signed_up(&app, "dina").await;
     for username in [json!("dina"), json!(null)] {
         let start = app
-            .post("/api/v1/login/passkey/start", &json!({"username": username}))
+            .post(
+                "/api/v1/login/passkey/start",
+                &json!({"username": username}),
+            )
             .await;
         let options = &start.body["options"];
         let wrong = Tamper {
