@@ -42,8 +42,8 @@ pub fn token_from<'h>(headers: &'h HeaderMap, cookie_name: &str) -> Option<Cow<'
 /// The identity headers of the session check and the forward-auth answer, for the reverse
 /// proxy to pass on to the app behind it. Static names: a `&str` name is parsed and checked on
 /// every insert (about 1,300 instructions of each session check, callgrind).
-pub static X_SESAME_USER: HeaderName = HeaderName::from_static("x-sesame-user");
-pub static X_SESAME_ACCOUNT_ID: HeaderName = HeaderName::from_static("x-sesame-account-id");
+static X_SESAME_USER: HeaderName = HeaderName::from_static("x-sesame-user");
+static X_SESAME_ACCOUNT_ID: HeaderName = HeaderName::from_static("x-sesame-account-id");
 
 /// Add `X-Sesame-User` and `X-Sesame-Account-Id` for `account`. A username is validated at
 /// sign-up to characters a header can carry; one that cannot is a server fault, not a client's.

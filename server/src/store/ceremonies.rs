@@ -2,7 +2,7 @@
 
 use entity::ceremony;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -59,10 +59,7 @@ pub async fn find_live_on(
     let Some(inline) = reads.inline else {
         return find_live(reads.pool, id, kind, now).await;
     };
-    let select = ceremony::Entity::find_by_id(id)
-        .filter(ceremony::Column::Kind.eq(kind))
-        .filter(ceremony::Column::ExpiresAt.gt(now))
-        .into_query();
+    let select = live(id, kind, now).into_query();
     let rows = inline.query(&DbBackend::Sqlite.build(&select), |row| {
         rows::ceremony(row, "")
     })?;
@@ -76,11 +73,14 @@ pub async fn find_live<C: ConnectionTrait>(
     kind: &str,
     now: i64,
 ) -> Result<Option<ceremony::Model>, DbErr> {
+    live(id, kind, now).one(db).await
+}
+
+/// The ceremony `id` if it is of `kind` and has not expired at `now`.
+fn live(id: Uuid, kind: &str, now: i64) -> Select<ceremony::Entity> {
     ceremony::Entity::find_by_id(id)
         .filter(ceremony::Column::Kind.eq(kind))
         .filter(ceremony::Column::ExpiresAt.gt(now))
-        .one(db)
-        .await
 }
 
 /// Count a wrong code; the `max`-th wrong code ends the ceremony (contract "Conventions").

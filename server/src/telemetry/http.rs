@@ -131,11 +131,12 @@ where
         let method = method_label(request.method());
         // The matched route is shared (an `Arc` inside); a clone copies no text.
         let matched = request.extensions().get::<MatchedPath>().cloned();
+        let started = Instant::now();
         RecordFuture {
             inner: self.inner.call(request),
             method,
             matched,
-            started: Instant::now(),
+            started,
         }
     }
 }
