@@ -167,7 +167,6 @@ impl Application {
         if let Some(pinned) = &self.state.pinned {
             pinned.release().await;
         }
-        self.state.writer.release().await;
         self.state.db.clone().close().await.ok();
         self.state.reads.clone().close().await.ok();
         result
@@ -215,16 +214,10 @@ fn build_state(
     .map_err(|e| StartupError::Delivery(e.to_string()))?;
     let inline_writer =
         db::connect_inline_writer(&config.database_url).map_err(StartupError::Database)?;
-    // PostgreSQL: connections kept out of the pool for the hot reads and for the writes,
-    // which retire together when one of them breaks.
-    let breaks = Arc::<crate::db::pinned::Breaks>::default();
-    let pinned_writes =
-        crate::db::PinnedWrites::new(&pools.db, config.database_max_connections, breaks.clone());
-    let writer =
-        crate::db::Writer::new(pools.db.clone(), inline_writer, pinned_writes).map_err(|e| {
-            StartupError::Database(sea_orm::DbErr::Custom(format!("writer thread: {e}")))
-        })?;
-    let pinned = crate::db::PinnedReads::new(&pools.reads, config.database_max_connections, breaks);
+    let writer = crate::db::Writer::new(pools.db.clone(), inline_writer).map_err(|e| {
+        StartupError::Database(sea_orm::DbErr::Custom(format!("writer thread: {e}")))
+    })?;
+    let pinned = crate::db::PinnedReads::new(&pools.reads, config.database_max_connections);
     Ok(AppState(Arc::new(Inner {
         writer,
         db: pools.db,

@@ -6,13 +6,11 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 pub mod pinned;
-pub mod pinned_writes;
 pub mod reads;
 pub mod writer;
 pub mod writes;
 
 pub use pinned::PinnedReads;
-pub use pinned_writes::PinnedWrites;
 pub use reads::{InlineReads, Reads, is_inline_unique_violation};
 pub use writer::Writer;
 pub use writes::{Exec, InlineWriter, WriteConn, WriteTxn};

@@ -16,12 +16,12 @@
 //! answer away before the connection's next statement (`wait_until_ready`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sea_orm::sqlx::{
     self, Postgres,
     pool::PoolConnection,
-    postgres::{PgDatabaseError, PgPool, PgRow, PgSeverity},
+    postgres::{PgPool, PgRow},
 };
 use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement};
 use tokio::sync::Mutex;
@@ -34,59 +34,14 @@ pub const PINNED_CONNECTIONS: usize = 2;
 pub struct PinnedReads {
     pool: PgPool,
     slots: Vec<Mutex<Option<PoolConnection<Postgres>>>>,
-    /// Per slot: [`Breaks::count`] when its connection was taken.
-    seen: Vec<AtomicU64>,
-    breaks: Arc<Breaks>,
     next: AtomicUsize,
-}
-
-/// Connections to one PostgreSQL server tend to break together: a restart, a fail-over, the
-/// network. The pool finds its broken connections itself (it tests each one it gets back), but
-/// a pinned connection is only found broken by the request that uses it. So when one pinned
-/// connection breaks, every pinned connection, reads' and writes', taken before is retired
-/// at its next use instead of failing a request in turn. Shared by [`PinnedReads`] and
-/// [`super::PinnedWrites`].
-#[derive(Debug, Default)]
-pub struct Breaks(AtomicU64);
-
-impl Breaks {
-    pub(super) fn record(&self) {
-        self.0.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Before a slot's connection is used: close it if a connection broke since it was taken
-    /// (`seen` is the slot's record of that), and note the count for the next one.
-    pub(super) fn retire_stale(
-        &self,
-        seen: &AtomicU64,
-        conn: &mut Option<PoolConnection<Postgres>>,
-    ) {
-        let now = self.0.load(Ordering::Acquire);
-        if seen.swap(now, Ordering::AcqRel) != now
-            && let Some(mut stale) = conn.take()
-        {
-            stale.close_on_drop();
-        }
-    }
-}
-
-/// Whether a failed statement leaves its connection unusable: anything but PostgreSQL's own
-/// answer (an I/O error, a message cut short), or a FATAL or PANIC answer (the backend is
-/// gone, for example after `pg_terminate_backend`, SQLSTATE 57P01).
-pub(super) fn breaks_connection(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Database(answer) => answer
-            .try_downcast_ref::<PgDatabaseError>()
-            .is_some_and(|pg| matches!(pg.severity(), PgSeverity::Fatal | PgSeverity::Panic)),
-        _ => true,
-    }
 }
 
 impl PinnedReads {
     /// Pinned readers taken from `db`'s pool when it is PostgreSQL's and holds at least twice
     /// [`PINNED_CONNECTIONS`] (a smaller pool keeps every connection for itself), else
     /// `None`. Connections are taken when first needed.
-    pub fn new(db: &DatabaseConnection, max_connections: u32, breaks: Arc<Breaks>) -> Option<Self> {
+    pub fn new(db: &DatabaseConnection, max_connections: u32) -> Option<Self> {
         if db.get_database_backend() != DbBackend::Postgres
             || (max_connections as usize) < 2 * PINNED_CONNECTIONS
         {
@@ -95,8 +50,6 @@ impl PinnedReads {
         Some(Self {
             pool: db.get_postgres_connection_pool().clone(),
             slots: (0..PINNED_CONNECTIONS).map(|_| Mutex::new(None)).collect(),
-            seen: (0..PINNED_CONNECTIONS).map(|_| AtomicU64::new(0)).collect(),
-            breaks,
             next: AtomicUsize::new(0),
         })
     }
@@ -107,15 +60,11 @@ impl PinnedReads {
         // A free connection if there is one, else wait for the next in turn.
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.slots.len();
-        let free = (0..n).find_map(|i| {
-            let at = (start + i) % n;
-            self.slots[at].try_lock().ok().map(|slot| (at, slot))
-        });
-        let (at, mut slot) = match free {
-            Some(free) => free,
-            None => (start % n, self.slots[start % n].lock().await),
+        let free = (0..n).find_map(|i| self.slots[(start + i) % n].try_lock().ok());
+        let mut slot = match free {
+            Some(slot) => slot,
+            None => self.slots[start % n].lock().await,
         };
-        self.breaks.retire_stale(&self.seen[at], &mut slot);
         let conn = match slot.as_mut() {
             Some(conn) => conn,
             None => slot.insert(self.pool.acquire().await.map_err(acquire_err)?),
@@ -133,9 +82,6 @@ impl PinnedReads {
             Err(err) => {
                 // Back to the pool, which tests it and drops it if it is broken.
                 slot.take();
-                if breaks_connection(&err) {
-                    self.breaks.record();
-                }
                 Err(query_err(err))
             }
         }
@@ -152,13 +98,13 @@ impl PinnedReads {
     }
 }
 
+/// sea-orm's mapping of a failed check-out (`sqlx_conn_acquire_err`, not public).
 /// A failed statement (or a row that does not decode) as sea-orm's error.
 pub fn query_err(err: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
 }
 
-/// sea-orm's mapping of a failed check-out (`sqlx_conn_acquire_err`, not public).
-pub(super) fn acquire_err(err: sqlx::Error) -> DbErr {
+fn acquire_err(err: sqlx::Error) -> DbErr {
     use sea_orm::ConnAcquireErr;
     match err {
         sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),

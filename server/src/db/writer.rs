@@ -29,7 +29,6 @@ use tokio::{
 };
 use tracing::Instrument;
 
-use super::pinned_writes::PinnedWrites;
 use super::writes::{InlineWriter, WriteConn};
 use crate::error::ApiError;
 
@@ -45,8 +44,6 @@ pub struct Writer {
     lock: Arc<Mutex<()>>,
     /// The write thread's runtime; `None` runs writes in the caller's task.
     handle: Option<runtime::Handle>,
-    /// PostgreSQL: connections kept out of the pool for the writes ([`super::pinned_writes`]).
-    pinned: Option<PinnedWrites>,
     /// Dropping it (with the application state) ends the write thread.
     _stop: Option<oneshot::Sender<()>>,
 }
@@ -56,23 +53,16 @@ impl fmt::Debug for Writer {
         f.debug_struct("Writer")
             .field("own_thread", &self.handle.is_some())
             .field("inline", &self.inline.is_some())
-            .field("pinned", &self.pinned.is_some())
             .finish()
     }
 }
 
 impl Writer {
     /// A writer for `db`: with a thread of its own on SQLite, in the caller's task otherwise.
-    /// `inline` (a SQLite file) is what [`Writer::write`] writes through on that thread. On
-    /// PostgreSQL, writes use the `pinned` connections when there are some.
-    pub fn new(
-        db: DatabaseConnection,
-        inline: Option<InlineWriter>,
-        pinned: Option<PinnedWrites>,
-    ) -> std::io::Result<Self> {
+    /// `inline` (a SQLite file) is what [`Writer::write`] writes through on that thread.
+    pub fn new(db: DatabaseConnection, inline: Option<InlineWriter>) -> std::io::Result<Self> {
         if db.get_database_backend() != DbBackend::Sqlite {
             return Ok(Self {
-                pinned,
                 db,
                 inline: None,
                 lock: Arc::default(),
@@ -98,16 +88,8 @@ impl Writer {
             inline: inline.map(Arc::new),
             lock: Arc::default(),
             handle: Some(handle),
-            pinned: None,
             _stop: Some(stop),
         })
-    }
-
-    /// Give the pinned connections back to the pool (at shutdown, before it is closed).
-    pub async fn release(&self) {
-        if let Some(pinned) = &self.pinned {
-            pinned.release().await;
-        }
     }
 
     /// Run `write` with sqlx's writing connection and wait for its result.
@@ -138,11 +120,6 @@ impl Writer {
         T: Send + 'static,
     {
         let (Some(handle), Some(inline)) = (&self.handle, &self.inline) else {
-            if let Some(pinned) = &self.pinned
-                && let Some(lease) = pinned.lease().await?
-            {
-                return write(WriteConn::Pinned(lease)).await;
-            }
             return self.run(|db| write(WriteConn::Orm(db))).await;
         };
         let lock = self.lock.clone();

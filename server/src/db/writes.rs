@@ -27,7 +27,6 @@ use sea_orm::{
     QueryTrait, Statement,
 };
 
-use super::pinned_writes::{Lease, PinnedTxn};
 use super::reads::{params, run, to_db_err};
 
 /// Decodes one entity's model from a row, given sea-orm's column prefix (see `store::rows`).
@@ -137,22 +136,20 @@ impl InlineWriter {
     }
 }
 
-/// Through sea-orm (`Orm`), the writer thread's inline connection (`Inline`, SQLite) or a
-/// pinned connection (`Pinned`, PostgreSQL): what [`WriteConn`] and [`WriteTxn`] are.
-pub enum Via<O, I, P> {
+/// Through sea-orm (`Orm`) or the writer thread's inline connection (`Inline`): what
+/// [`WriteConn`] and [`WriteTxn`] are.
+pub enum Via<O, I> {
     Orm(O),
     Inline(I),
-    Pinned(P),
 }
 
-/// What a write given to [`super::Writer::write`] writes through: sqlx's pool (PostgreSQL
-/// when every pinned connection is busy, or an in-memory SQLite database), the inline
-/// connection (a SQLite file) or a pinned one (PostgreSQL, [`super::pinned_writes`]).
-pub type WriteConn = Via<DatabaseConnection, Arc<InlineWriter>, Arc<Lease>>;
+/// What a write given to [`super::Writer::write`] writes through: sqlx's writing connection
+/// (PostgreSQL, or an in-memory SQLite database), or the inline one.
+pub type WriteConn = Via<DatabaseConnection, Arc<InlineWriter>>;
 
 /// A transaction begun by [`WriteConn::begin`]. Dropped without [`WriteTxn::commit`], it is
 /// rolled back.
-pub type WriteTxn = Via<DatabaseTransaction, InlineTxn, PinnedTxn>;
+pub type WriteTxn = Via<DatabaseTransaction, InlineTxn>;
 
 impl WriteConn {
     /// Begin a transaction that will write: `BEGIN IMMEDIATE` on SQLite (see
@@ -167,7 +164,6 @@ impl WriteConn {
                     open: true,
                 }))
             }
-            Self::Pinned(lease) => lease.begin().await.map(Via::Pinned),
         }
     }
 }
@@ -197,7 +193,6 @@ impl WriteTxn {
                 txn.open = committed.is_err();
                 committed
             }
-            Self::Pinned(txn) => txn.commit().await,
         }
     }
 
@@ -208,7 +203,6 @@ impl WriteTxn {
                 txn.open = false;
                 txn.writer.control("ROLLBACK")
             }
-            Self::Pinned(txn) => txn.rollback().await,
         }
     }
 }
@@ -230,29 +224,11 @@ impl OnInline for InlineTxn {
     }
 }
 
-/// The pinned side of a [`Via`]: the leased connection it writes through.
-pub trait OnPinned: Sync {
-    fn lease(&self) -> &Lease;
-}
-
-impl OnPinned for Arc<Lease> {
-    fn lease(&self) -> &Lease {
-        self
-    }
-}
-
-impl OnPinned for PinnedTxn {
-    fn lease(&self) -> &Lease {
-        PinnedTxn::lease(self)
-    }
-}
-
-impl<O: ConnectionTrait, I: OnInline, P: OnPinned> Exec for Via<O, I, P> {
+impl<O: ConnectionTrait, I: OnInline> Exec for Via<O, I> {
     fn backend(&self) -> DbBackend {
         match self {
             Self::Orm(db) => db.get_database_backend(),
             Self::Inline(_) => DbBackend::Sqlite,
-            Self::Pinned(_) => DbBackend::Postgres,
         }
     }
 
@@ -260,7 +236,6 @@ impl<O: ConnectionTrait, I: OnInline, P: OnPinned> Exec for Via<O, I, P> {
         match self {
             Self::Orm(db) => db.exec_statement(stmt).await,
             Self::Inline(on) => on.writer().execute(&stmt),
-            Self::Pinned(on) => on.lease().execute(&stmt).await,
         }
     }
 
@@ -272,7 +247,6 @@ impl<O: ConnectionTrait, I: OnInline, P: OnPinned> Exec for Via<O, I, P> {
         match self {
             Self::Orm(db) => db.fetch(stmt, decode).await,
             Self::Inline(on) => on.writer().fetch(&stmt, decode),
-            Self::Pinned(on) => on.lease().fetch(&stmt).await,
         }
     }
 }

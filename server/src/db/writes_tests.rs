@@ -21,7 +21,7 @@ async fn open() -> (tempfile::TempDir, DatabaseConnection, Writer) {
     db::migrate(&db).await.unwrap();
     let inline = db::connect_inline_writer(&url).unwrap();
     assert!(inline.is_some(), "a SQLite file has an inline writer");
-    (dir, db.clone(), Writer::new(db, inline, None).unwrap())
+    (dir, db.clone(), Writer::new(db, inline).unwrap())
 }
 
 fn ceremony(n: u8, full: bool, expires_at: i64) -> ceremony::Model {

@@ -325,7 +325,7 @@ async fn pinned_reads_give_what_sea_orm_gives() {
     url.set_path(&name);
     let db = crate::db::connect(url.as_str(), 4).await.unwrap();
     crate::db::migrate(&db).await.unwrap();
-    let pinned = crate::db::PinnedReads::new(&db, 4, Default::default()).unwrap();
+    let pinned = crate::db::PinnedReads::new(&db, 4).unwrap();
     let pooled = Reads::pooled(&db);
     let fast = Reads {
         pool: &db,
