@@ -111,6 +111,7 @@ pub async fn finish(
             Ok(txn.commit().await?)
         })
         .await?;
+    crate::telemetry::metrics::ceremony_finished(KIND);
     notify::security_notice(
         state,
         auth.account.id,

@@ -243,6 +243,8 @@ pub async fn login_finish(
         // The TOTP step or recovery code was used by a concurrent log-in meanwhile.
         return Err(fail(state, &row, client, now, saved.method).await);
     };
+    // Counted once committed: a transaction rolled back above took nothing.
+    crate::telemetry::metrics::ceremony_finished(LOGIN);
     if current.is_none() {
         super::notify::login_from_new_device(state, &account, client, now);
     }

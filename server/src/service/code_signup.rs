@@ -101,6 +101,7 @@ pub async fn signup_finish(
             Ok((account, issued))
         })
         .await?;
+    crate::telemetry::metrics::ceremony_finished(SIGNUP);
     crate::telemetry::metrics::signed_up(channel.as_str());
     Ok((account, issued))
 }

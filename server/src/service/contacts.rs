@@ -133,6 +133,7 @@ pub async fn finish(
             Ok(contact)
         })
         .await?;
+    crate::telemetry::metrics::ceremony_finished(KIND);
     notify::security_notice(
         state,
         auth.account.id,

@@ -151,10 +151,14 @@ pub(crate) async fn take_ceremony(
     kind: &'static str,
     now: i64,
 ) -> Result<Option<entity::ceremony::Model>, crate::error::ApiError> {
-    state
+    let taken = state
         .writer
         .write(
             move |db| async move { Ok(crate::store::ceremonies::take(&db, id, kind, now).await?) },
         )
-        .await
+        .await?;
+    if taken.is_some() {
+        crate::telemetry::metrics::ceremony_finished(kind);
+    }
+    Ok(taken)
 }

@@ -264,6 +264,9 @@ async fn finish(
         })
         .await?
         .ok_or_else(|| refuse("passkey removed or counter overtaken"))?;
+    // Counted once committed: a transaction rolled back above took nothing, and the refusal
+    // that then consumes the ceremony counts it (`service::take_ceremony`).
+    crate::telemetry::metrics::ceremony_finished(LOGIN);
     if current.is_none() {
         super::notify::login_from_new_device(state, &account, client, now);
     }

@@ -20,6 +20,8 @@ pub async fn insert<C: Exec>(db: &C, model: ceremony::Model) -> Result<(), DbErr
 /// a passkey remove it *before* its proof is verified (webauthn-rs tutorial; WebAuthn L3
 /// §13.4.3); a passkey log-in removes it in the transaction that issues the session, and a
 /// refused proof removes it too, so either way each challenge is answered at most once.
+/// `sesame_ceremonies_finished_total` is counted by the caller once the removal is committed
+/// (a removal inside a transaction that is rolled back took nothing).
 pub async fn take<C: Exec>(
     db: &C,
     id: Uuid,
@@ -35,9 +37,6 @@ pub async fn take<C: Exec>(
     let mut rows = db
         .fetch(db.backend().build(&delete), rows::ceremony)
         .await?;
-    if let Some(row) = rows.last() {
-        crate::telemetry::metrics::ceremony_finished(&row.kind);
-    }
     Ok(rows.pop())
 }
 

@@ -133,6 +133,7 @@ pub async fn finish(
             Ok((account, issued))
         })
         .await?;
+    crate::telemetry::metrics::ceremony_finished(KIND);
     notify::security_notice(state, account.id, RECOVERED, client);
     Ok((account, issued))
 }
