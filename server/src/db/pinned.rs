@@ -67,7 +67,10 @@ impl PinnedReads {
         };
         let conn = match slot.as_mut() {
             Some(conn) => conn,
-            None => slot.insert(self.pool.acquire().await.map_err(acquire_err)?),
+            // Boxed: sqlx's check-out is a 14.5 KB future, needed only when a slot is empty.
+            // Inline, it would make every read's future, and every session check's, that
+            // large (docs/PERFORMANCE.md, item 28).
+            None => slot.insert(Box::pin(self.pool.acquire()).await.map_err(acquire_err)?),
         };
         let values = statement
             .values

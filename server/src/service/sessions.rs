@@ -51,9 +51,12 @@ pub async fn authenticate(
     }
     if now - session.last_seen_at >= 60_000 {
         let id = session.id;
-        writer
-            .write(move |db| async move { Ok(store::sessions::touch(&db, id, now).await?) })
-            .await?;
+        // Boxed: at most once a minute per session, and inline its state would be part of
+        // every check's future (docs/PERFORMANCE.md, item 28).
+        Box::pin(
+            writer.write(move |db| async move { Ok(store::sessions::touch(&db, id, now).await?) }),
+        )
+        .await?;
     }
     Ok(Some(Authenticated { session, account }))
 }
@@ -135,4 +138,27 @@ pub async fn complete_login<C: Exec>(
 /// Is the session's last authentication within the re-authentication window?
 pub fn is_recent(config: &Config, session: &session::Model, now: i64) -> bool {
     now - session.authenticated_at <= (config.reauth_window_secs as i64).saturating_mul(1000)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::{config::Config, db};
+
+    /// The session check's future carries no state of a path it rarely takes. sqlx's check-out
+    /// of a connection is a future of 14.5 KB; inline in the pinned read, it made every
+    /// check's future 15 KB (release build), copied and allocated whole on every request, on
+    /// SQLite too (docs/PERFORMANCE.md, item 28). The check-out and the once-a-minute write
+    /// are boxed.
+    #[tokio::test]
+    async fn the_session_checks_future_carries_no_connection_check_out() {
+        let pool = db::connect("sqlite::memory:", 1).await.unwrap();
+        let writer = db::Writer::new(pool.clone(), None).unwrap();
+        let config = Config::default();
+        // A future's size is its type's: the same whichever branch it would take.
+        let check = super::authenticate(db::Reads::pooled(&pool), &writer, &config, "t", 0);
+        let size = std::mem::size_of_val(&check);
+        eprintln!("the session check's future: {size} bytes");
+        assert!(size <= 2048, "{size} bytes");
+    }
 }
