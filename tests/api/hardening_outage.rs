@@ -368,6 +368,8 @@ async fn database_connections_killed_by_the_server_are_replaced_without_a_5xx(ap
             ))
             .await
             .unwrap();
+        // The session check reads on pinned connections, which try a read that found its
+        // connection closed once more on a tested one: no session check fails for it.
         let attempts = (0..6).map(|_| app.get("/api/v1/session"));
         let statuses: Vec<u16> = futures::future::join_all(attempts)
             .await
@@ -375,9 +377,11 @@ async fn database_connections_killed_by_the_server_are_replaced_without_a_5xx(ap
             .map(|r| r.status)
             .collect();
         assert!(
-            statuses.iter().all(|s| *s == 200 || *s == 503),
+            statuses.iter().all(|s| *s == 200),
             "round {round}: {statuses:?}"
         );
+        // Other statements go through the pool, which hands out a connection idle for less
+        // than 30 s untested: the first on a closed one may answer 503.
         let r = app
             .new_browser()
             .login_passkey(Some("alice"), &mut alice, &Default::default())

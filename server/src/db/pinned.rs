@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sea_orm::sqlx::{
-    self, Postgres,
+    self, Connection as _, Postgres,
     pool::PoolConnection,
     postgres::{PgPool, PgRow},
 };
@@ -56,6 +56,11 @@ impl PinnedReads {
 
     /// Run `statement` (built for PostgreSQL) and return its first row, if any, as sqlx's
     /// (read by position, `store::rows::Columns`).
+    ///
+    /// A connection the server has closed since its last statement (a fail-over, a restart,
+    /// `pg_terminate_backend`, an idle-session timeout) fails the read; the read is then tried
+    /// once more on a connection that has just answered a ping, so that a session check does
+    /// not fail for a connection that was already gone. A read is safe to repeat.
     pub async fn query_one(&self, statement: &Statement) -> Result<Option<PgRow>, DbErr> {
         // A free connection if there is one, else wait for the next in turn.
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -65,29 +70,38 @@ impl PinnedReads {
             Some(slot) => slot,
             None => self.slots[start % n].lock().await,
         };
-        let conn = match slot.as_mut() {
-            Some(conn) => conn,
+        if slot.is_none() {
             // Boxed: sqlx's check-out is a 14.5 KB future, needed only when a slot is empty.
             // Inline, it would make every read's future, and every session check's, that
             // large (docs/PERFORMANCE.md, item 28).
-            None => slot.insert(Box::pin(self.pool.acquire()).await.map_err(acquire_err)?),
-        };
-        let values = statement
-            .values
-            .clone()
-            .unwrap_or(sea_orm::Values(Vec::new()));
-        let query = sqlx::query_with(
-            sqlx::AssertSqlSafe(statement.sql.as_str()),
-            sea_query_sqlx::SqlxValues(values),
-        );
-        match query.fetch_optional(&mut **conn).await {
-            Ok(row) => Ok(row),
-            Err(err) => {
-                // Back to the pool, which tests it and drops it if it is broken.
-                slot.take();
-                Err(query_err(err))
+            *slot = Some(Box::pin(self.pool.acquire()).await.map_err(acquire_err)?);
+        }
+        match fetch(&mut slot, statement).await {
+            Err(err) if connection_lost(&err) => {
+                tracing::debug!(error = %err, "a pinned connection was closed; reading again");
+                *slot = Some(Box::pin(self.tested_connection()).await?);
+                fetch(&mut slot, statement).await.map_err(query_err)
+            }
+            done => done.map_err(query_err),
+        }
+    }
+
+    /// A connection from the pool that answers a ping. The pool hands out a connection idle for
+    /// less than 30 s untested (`db::connect`), and after the server closed them all, each of
+    /// its idle connections may be dead: one that fails the ping goes back to the pool, which
+    /// tests it and closes it. At most one attempt per connection the pool may hold, and one
+    /// more for a new one.
+    async fn tested_connection(&self) -> Result<PoolConnection<Postgres>, DbErr> {
+        let attempts = self.pool.options().get_max_connections() + 1;
+        let mut failed = None;
+        for _ in 0..attempts {
+            let mut conn = self.pool.acquire().await.map_err(acquire_err)?;
+            match conn.ping().await {
+                Ok(()) => return Ok(conn),
+                Err(err) => failed = Some(err),
             }
         }
+        Err(failed.map_or_else(|| acquire_err(sqlx::Error::PoolTimedOut), query_err))
     }
 
     /// Give every pinned connection back to the pool. Closing a pool waits until every
@@ -98,6 +112,45 @@ impl PinnedReads {
         for slot in &self.slots {
             slot.lock().await.take();
         }
+    }
+}
+
+/// Run `statement` on the slot's connection. A connection whose statement fails goes back to
+/// the pool, which tests it and closes it when it is broken; the slot takes a fresh one next.
+async fn fetch(
+    slot: &mut Option<PoolConnection<Postgres>>,
+    statement: &Statement,
+) -> Result<Option<PgRow>, sqlx::Error> {
+    let Some(conn) = slot.as_mut() else {
+        return Err(sqlx::Error::PoolClosed);
+    };
+    let values = statement
+        .values
+        .clone()
+        .unwrap_or(sea_orm::Values(Vec::new()));
+    let query = sqlx::query_with(
+        sqlx::AssertSqlSafe(statement.sql.as_str()),
+        sea_query_sqlx::SqlxValues(values),
+    );
+    let fetched = query.fetch_optional(&mut **conn).await;
+    if fetched.is_err() {
+        slot.take();
+    }
+    fetched
+}
+
+/// Did the statement fail because its connection is gone, not because of the statement? The
+/// socket failed or the stream broke off, or PostgreSQL reported a connection exception
+/// (SQLSTATE class `08`) or ended the session (`57P01` admin shutdown, `57P02` crash
+/// shutdown, `57P03` cannot connect now, `57P04` database dropped, `57P05` idle session
+/// timeout; PostgreSQL documentation, appendix A "Error Codes").
+fn connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
+        _ => false,
     }
 }
 
