@@ -70,20 +70,28 @@ impl PinnedReads {
             Some(slot) => slot,
             None => self.slots[start % n].lock().await,
         };
-        if slot.is_none() {
+        let conn = match slot.as_mut() {
+            Some(conn) => conn,
             // Boxed: sqlx's check-out is a 14.5 KB future, needed only when a slot is empty.
             // Inline, it would make every read's future, and every session check's, that
             // large (docs/PERFORMANCE.md, item 28).
-            *slot = Some(Box::pin(self.pool.acquire()).await.map_err(acquire_err)?);
-        }
-        match fetch(&mut slot, statement).await {
+            None => slot.insert(Box::pin(self.pool.acquire()).await.map_err(acquire_err)?),
+        };
+        let fetched = match fetch(conn, statement).await {
             Err(err) if connection_lost(&err) => {
                 tracing::debug!(error = %err, "a pinned connection was closed; reading again");
-                *slot = Some(Box::pin(self.tested_connection()).await?);
-                fetch(&mut slot, statement).await.map_err(query_err)
+                slot.take();
+                let conn = slot.insert(Box::pin(self.tested_connection()).await?);
+                fetch(conn, statement).await
             }
-            done => done.map_err(query_err),
+            done => done,
+        };
+        if fetched.is_err() {
+            // Back to the pool, which tests it and closes it when it is broken; the slot takes
+            // a fresh one at its next read.
+            slot.take();
         }
+        fetched.map_err(query_err)
     }
 
     /// A connection from the pool that answers a ping. The pool hands out a connection idle for
@@ -92,16 +100,15 @@ impl PinnedReads {
     /// tests it and closes it. At most one attempt per connection the pool may hold, and one
     /// more for a new one.
     async fn tested_connection(&self) -> Result<PoolConnection<Postgres>, DbErr> {
-        let attempts = self.pool.options().get_max_connections() + 1;
-        let mut failed = None;
-        for _ in 0..attempts {
+        let mut attempts_left = self.pool.options().get_max_connections();
+        loop {
             let mut conn = self.pool.acquire().await.map_err(acquire_err)?;
             match conn.ping().await {
                 Ok(()) => return Ok(conn),
-                Err(err) => failed = Some(err),
+                Err(err) if attempts_left == 0 => return Err(query_err(err)),
+                Err(_) => attempts_left -= 1,
             }
         }
-        Err(failed.map_or_else(|| acquire_err(sqlx::Error::PoolTimedOut), query_err))
     }
 
     /// Give every pinned connection back to the pool. Closing a pool waits until every
@@ -115,15 +122,11 @@ impl PinnedReads {
     }
 }
 
-/// Run `statement` on the slot's connection. A connection whose statement fails goes back to
-/// the pool, which tests it and closes it when it is broken; the slot takes a fresh one next.
+/// Run `statement` on `conn`.
 async fn fetch(
-    slot: &mut Option<PoolConnection<Postgres>>,
+    conn: &mut PoolConnection<Postgres>,
     statement: &Statement,
 ) -> Result<Option<PgRow>, sqlx::Error> {
-    let Some(conn) = slot.as_mut() else {
-        return Err(sqlx::Error::PoolClosed);
-    };
     let values = statement
         .values
         .clone()
@@ -132,11 +135,7 @@ async fn fetch(
         sqlx::AssertSqlSafe(statement.sql.as_str()),
         sea_query_sqlx::SqlxValues(values),
     );
-    let fetched = query.fetch_optional(&mut **conn).await;
-    if fetched.is_err() {
-        slot.take();
-    }
-    fetched
+    query.fetch_optional(&mut **conn).await
 }
 
 /// Did the statement fail because its connection is gone, not because of the statement? The
@@ -154,12 +153,12 @@ fn connection_lost(err: &sqlx::Error) -> bool {
     }
 }
 
-/// sea-orm's mapping of a failed check-out (`sqlx_conn_acquire_err`, not public).
 /// A failed statement (or a row that does not decode) as sea-orm's error.
 pub fn query_err(err: sqlx::Error) -> DbErr {
     DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
 }
 
+/// sea-orm's mapping of a failed check-out (`sqlx_conn_acquire_err`, not public).
 fn acquire_err(err: sqlx::Error) -> DbErr {
     use sea_orm::ConnAcquireErr;
     match err {
