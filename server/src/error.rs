@@ -133,6 +133,9 @@ impl From<sea_orm::DbErr> for ApiError {
         // The database cannot be reached, is locked past the busy timeout, or is shutting down:
         // 503, and the caller retries; the transaction (if any) was not committed.
         if db_unavailable(&err) {
+            // A connection the server closed: the connections idle since are tested before
+            // they are handed out again (`db::liveness`).
+            crate::db::liveness::note(&err);
             tracing::warn!(error = %err, "database unavailable");
             Self::Unavailable
         } else {

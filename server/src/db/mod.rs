@@ -5,6 +5,7 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+pub mod liveness;
 pub mod pinned;
 pub mod reads;
 pub mod writer;
@@ -120,10 +121,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     }
     let mut options = common_options(url, max_connections);
     // A ping per check-out is a network round trip per statement. Only connections idle long
-    // enough to have been dropped by the server or a firewall are tested; a connection that
-    // breaks anyway fails its statement (503, see error.rs) and is discarded.
+    // enough to have been dropped by a firewall, or idle since before the server was seen
+    // closing connections, are tested ([`liveness`]).
     options
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .map_sqlx_postgres_before_acquire(liveness::before_acquire)
         .statement_timeout(Duration::from_secs(10));
     Database::connect(options).await
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sea_orm::sqlx::{
-    self, Connection as _, Postgres,
+    self, Postgres,
     pool::PoolConnection,
     postgres::{PgPool, PgRow},
 };
@@ -59,8 +59,8 @@ impl PinnedReads {
     ///
     /// A connection the server has closed since its last statement (a fail-over, a restart,
     /// `pg_terminate_backend`, an idle-session timeout) fails the read; the read is then tried
-    /// once more on a connection that has just answered a ping, so that a session check does
-    /// not fail for a connection that was already gone. A read is safe to repeat.
+    /// once more on a tested connection ([`super::liveness`]), so that a session check does not
+    /// fail for a connection that was already gone. A read is safe to repeat.
     pub async fn query_one(&self, statement: &Statement) -> Result<Option<PgRow>, DbErr> {
         // A free connection if there is one, else wait for the next in turn.
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -78,7 +78,7 @@ impl PinnedReads {
             None => slot.insert(Box::pin(self.pool.acquire()).await.map_err(acquire_err)?),
         };
         let fetched = match fetch(conn, statement).await {
-            Err(err) if connection_lost(&err) => {
+            Err(err) if super::liveness::connection_lost(&err) => {
                 tracing::debug!(error = %err, "a pinned connection was closed; reading again");
                 slot.take();
                 let conn = slot.insert(Box::pin(self.tested_connection()).await?);
@@ -94,21 +94,12 @@ impl PinnedReads {
         fetched.map_err(query_err)
     }
 
-    /// A connection from the pool that answers a ping. The pool hands out a connection idle for
-    /// less than 30 s untested (`db::connect`), and after the server closed them all, each of
-    /// its idle connections may be dead: one that fails the ping goes back to the pool, which
-    /// tests it and closes it. At most one attempt per connection the pool may hold, and one
-    /// more for a new one.
+    /// A connection from the pool after one was found closed: the loss is recorded first, so
+    /// that the check-out pings each connection idle since before it and replaces one that does
+    /// not answer ([`super::liveness`]).
     async fn tested_connection(&self) -> Result<PoolConnection<Postgres>, DbErr> {
-        let mut attempts_left = self.pool.options().get_max_connections();
-        loop {
-            let mut conn = self.pool.acquire().await.map_err(acquire_err)?;
-            match conn.ping().await {
-                Ok(()) => return Ok(conn),
-                Err(err) if attempts_left == 0 => return Err(query_err(err)),
-                Err(_) => attempts_left -= 1,
-            }
-        }
+        super::liveness::note_lost();
+        self.pool.acquire().await.map_err(acquire_err)
     }
 
     /// Give every pinned connection back to the pool. Closing a pool waits until every
@@ -136,21 +127,6 @@ async fn fetch(
         sea_query_sqlx::SqlxValues(values),
     );
     query.fetch_optional(&mut **conn).await
-}
-
-/// Did the statement fail because its connection is gone, not because of the statement? The
-/// socket failed or the stream broke off, or PostgreSQL reported a connection exception
-/// (SQLSTATE class `08`) or ended the session (`57P01` admin shutdown, `57P02` crash
-/// shutdown, `57P03` cannot connect now, `57P04` database dropped, `57P05` idle session
-/// timeout; PostgreSQL documentation, appendix A "Error Codes").
-fn connection_lost(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .is_some_and(|code| code.starts_with("08") || code.starts_with("57P0")),
-        _ => false,
-    }
 }
 
 /// A failed statement (or a row that does not decode) as sea-orm's error.

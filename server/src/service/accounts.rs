@@ -9,7 +9,10 @@ use sea_orm::{
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::{clock::rfc3339, db::Reads};
+use crate::{
+    clock::rfc3339,
+    db::{Reads, liveness::read_again},
+};
 
 /// `(SELECT COUNT(*) FROM … WHERE …)` as a scalar subquery.
 fn count_of<E: EntityTrait>(rows: Select<E>) -> Expr {
@@ -68,9 +71,8 @@ pub async fn view(reads: Reads<'_>, account: &account::Model) -> Result<AccountV
     let counts = match reads.inline {
         None => {
             let db = reads.pool;
-            Counts::find_by_statement(db.get_database_backend().build(&counts))
-                .one(db)
-                .await?
+            let statement = db.get_database_backend().build(&counts);
+            read_again(|| Counts::find_by_statement(statement.clone()).one(db)).await?
         }
         Some(inline) => inline
             .query(&DbBackend::Sqlite.build(&counts), |row| {

@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::{Exec, Reads};
+use crate::db::{Exec, Reads, liveness::read_again};
 
 pub async fn find_by_username<C: ConnectionTrait>(
     db: &C,
@@ -29,7 +29,10 @@ pub async fn find_by_username_with_passkeys(
         .filter(account::Column::Username.eq(username))
         .find_with_related(passkey::Entity);
     let found = match reads.inline {
-        None => query.all(reads.pool).await?.into_iter().next(),
+        None => read_again(|| query.clone().all(reads.pool))
+            .await?
+            .into_iter()
+            .next(),
         Some(inline) => {
             // One row per passkey (or one row with no passkey), all of the same account:
             // `username` is unique.

@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::{Exec, Reads};
+use crate::db::{Exec, Reads, liveness::read_again};
 
 pub async fn insert<C: Exec>(db: &C, model: ceremony::Model) -> Result<(), DbErr> {
     crate::telemetry::metrics::ceremony_started(&model.kind);
@@ -56,7 +56,7 @@ pub async fn find_live_on(
     now: i64,
 ) -> Result<Option<ceremony::Model>, DbErr> {
     let Some(inline) = reads.inline else {
-        return find_live(reads.pool, id, kind, now).await;
+        return read_again(|| find_live(reads.pool, id, kind, now)).await;
     };
     let select = live(id, kind, now).into_query();
     let rows = inline.query(&DbBackend::Sqlite.build(&select), |row| {

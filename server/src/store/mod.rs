@@ -63,9 +63,17 @@ pub async fn begin_write(
 ) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
     use sea_orm::{DbBackend, SqliteTransactionMode, TransactionOptions, TransactionTrait};
     let sqlite = db.get_database_backend() == DbBackend::Sqlite;
-    db.begin_with_options(TransactionOptions {
+    let options = TransactionOptions {
         sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
         ..Default::default()
-    })
-    .await
+    };
+    // PostgreSQL: a `BEGIN` that found its connection closed by the server (a fail-over, a
+    // restart) has done nothing, and is sent again on a tested connection (`db::liveness`).
+    match db.begin_with_options(options).await {
+        Err(err) if !sqlite && crate::db::liveness::note(&err) => {
+            tracing::debug!(error = %err, "a pooled connection was closed; beginning again");
+            db.begin_with_options(options).await
+        }
+        begun => begun,
+    }
 }

@@ -16,7 +16,7 @@ use sea_orm::{
     QueryResult, QuerySelect, QueryTrait, Related, Statement,
 };
 
-use crate::db::Reads;
+use crate::db::{Reads, liveness::read_again};
 
 pub use crate::db::writes::Decode;
 
@@ -100,10 +100,8 @@ where
         return pair_from(&row, &select.layout[1]).map_err(crate::db::pinned::query_err);
     }
     let backend = reads.pool.get_database_backend();
-    let row = reads
-        .pool
-        .query_one_raw(select.statement(backend, value.into()))
-        .await?;
+    let statement = select.statement(backend, value.into());
+    let row = read_again(|| reads.pool.query_one_raw(statement.clone())).await?;
     let Some(row) = row else {
         return Ok(None);
     };
