@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::db::scratch::ScratchDatabase;
 
 #[test]
 fn only_connections_idle_since_before_a_loss_or_for_long_are_pinged() {
@@ -47,22 +48,13 @@ fn only_errors_of_a_lost_connection_count() {
 #[tokio::test]
 async fn after_the_server_closed_the_pools_connections_nothing_fails_twice() {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let Ok(admin_url) = std::env::var("SESAME_TEST_POSTGRES_URL") else {
-        eprintln!("SKIPPED: SESAME_TEST_POSTGRES_URL is not set");
+    let Some(scratch) = ScratchDatabase::create("sesame_live").await else {
         return;
     };
-    let name = format!("sesame_live_{}", uuid::Uuid::new_v4().simple());
-    let admin = crate::db::connect(&admin_url, 1).await.unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let mut url = webauthn_rs::prelude::Url::parse(&admin_url).unwrap();
-    url.set_path(&name);
-    let db = crate::db::connect(url.as_str(), 4).await.unwrap();
+    let db = crate::db::connect(&scratch.url, 4).await.unwrap();
 
     // A transaction: its `BEGIN` is sent again.
-    close_every_connection(&db, &admin, &name).await;
+    close_every_connection(&db, &scratch).await;
     let noted = LOST_AT.load(Ordering::Relaxed);
     let txn = crate::store::begin_write(&db).await.expect("begun again");
     txn.commit().await.unwrap();
@@ -72,7 +64,7 @@ async fn after_the_server_closed_the_pools_connections_nothing_fails_twice() {
     );
 
     // A stand-alone read: read again.
-    close_every_connection(&db, &admin, &name).await;
+    close_every_connection(&db, &scratch).await;
     let noted = LOST_AT.load(Ordering::Relaxed);
     let select_one = || {
         db.query_one_raw(Statement::from_string(
@@ -89,29 +81,20 @@ async fn after_the_server_closed_the_pools_connections_nothing_fails_twice() {
 
     // Any statement: the first fails (nothing retries it), and once it is noted (as the
     // server's error mapping does) the connections idle since are tested at check-out.
-    close_every_connection(&db, &admin, &name).await;
+    close_every_connection(&db, &scratch).await;
     let first = select_one().await.expect_err("a closed connection");
     assert!(note(&first), "{first}");
     for _ in 0..4 {
         select_one().await.expect("a tested connection");
     }
 
-    db.close().await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE {name}"))
-        .await
-        .unwrap();
+    scratch.drop(db).await;
 }
 
-/// Have the pool hold three idle connections, then end every session of the database `name`
-/// from `admin` and wait until they are gone; a statement on the pool's next connection fails
-/// for it (nothing has noticed yet, so it was not tested).
-async fn close_every_connection(
-    db: &sea_orm::DatabaseConnection,
-    admin: &sea_orm::DatabaseConnection,
-    name: &str,
-) {
-    use sea_orm::ConnectionTrait;
+/// Have the pool hold three idle connections, then end every session of `scratch`'s database
+/// and wait until they are gone; a statement on the pool's next connection fails for it
+/// (nothing has noticed yet, so it was not tested).
+async fn close_every_connection(db: &sea_orm::DatabaseConnection, scratch: &ScratchDatabase) {
     let pool = db.get_postgres_connection_pool();
     let held = (
         pool.acquire().await.unwrap(),
@@ -124,11 +107,10 @@ async fn close_every_connection(
         tokio::task::yield_now().await;
     }
     // With a timeout, `pg_terminate_backend` waits until the session has ended (PostgreSQL 14+).
-    admin
-        .execute_unprepared(&format!(
+    scratch
+        .admin(
             "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
-             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-        ))
-        .await
-        .unwrap();
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()",
+        )
+        .await;
 }

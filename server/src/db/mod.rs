@@ -8,6 +8,8 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 pub mod liveness;
 pub mod pinned;
 pub mod reads;
+#[cfg(test)]
+pub mod scratch;
 pub mod writer;
 pub mod writes;
 

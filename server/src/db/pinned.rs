@@ -7,8 +7,10 @@
 //! `GET /api/v1/session`, a single indexed read, that is a second round trip to PostgreSQL and a
 //! second wake-up of its backend for every request, plus a task spawned to do it.
 //!
-//! [`PinnedReads`] keeps a few connections checked out of the pool for good and runs the hot
-//! reads on them: one round trip each. sea-orm still builds the statement from the entities;
+//! [`PinnedReads`] keeps a few connections checked out of the pool and runs the hot reads on
+//! them: one round trip each. Each is kept for the pool's `max_lifetime` (30 minutes), then
+//! closed and replaced, as the pool does with its own, so that none outlives a server-side
+//! memory leak or a load balancer's connection limit. sea-orm still builds the statement from the entities;
 //! the row is read by position (`store::rows::Columns`). A connection whose statement
 //! fails is given back to the pool (which tests it and closes it when it is broken, as after a
 //! fail-over or `pg_terminate_backend`), and the slot takes a fresh one at its next read. A read
@@ -17,6 +19,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{
     self, Postgres,
@@ -33,8 +36,19 @@ pub const PINNED_CONNECTIONS: usize = 2;
 #[derive(Debug)]
 pub struct PinnedReads {
     pool: PgPool,
-    slots: Vec<Mutex<Option<PoolConnection<Postgres>>>>,
+    slots: Vec<Mutex<Option<Pinned>>>,
     next: AtomicUsize,
+    /// How long a connection stays pinned before it is closed and replaced: the pool's
+    /// `max_lifetime` (sqlx's default, 30 minutes), which does not reach connections kept out of
+    /// the pool. `None`: for as long as it works.
+    lifetime: Option<Duration>,
+}
+
+/// A pinned connection, and when it is to be replaced.
+#[derive(Debug)]
+struct Pinned {
+    conn: PoolConnection<Postgres>,
+    renew_at: Option<Instant>,
 }
 
 impl PinnedReads {
@@ -47,11 +61,20 @@ impl PinnedReads {
         {
             return None;
         }
+        let pool = db.get_postgres_connection_pool().clone();
         Some(Self {
-            pool: db.get_postgres_connection_pool().clone(),
+            lifetime: pool.options().get_max_lifetime(),
+            pool,
             slots: (0..PINNED_CONNECTIONS).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
         })
+    }
+
+    fn pinned(&self, conn: PoolConnection<Postgres>) -> Pinned {
+        Pinned {
+            conn,
+            renew_at: self.lifetime.map(|lifetime| Instant::now() + lifetime),
+        }
     }
 
     /// Run `statement` (built for PostgreSQL) and return its first row, if any, as sqlx's
@@ -70,19 +93,22 @@ impl PinnedReads {
             Some(slot) => slot,
             None => self.slots[start % n].lock().await,
         };
-        let conn = match slot.as_mut() {
-            Some(conn) => conn,
+        let pinned = match slot.as_mut() {
+            Some(pinned) => pinned,
             // Boxed: sqlx's check-out is a 14.5 KB future, needed only when a slot is empty.
             // Inline, it would make every read's future, and every session check's, that
             // large (docs/PERFORMANCE.md, item 28).
-            None => slot.insert(Box::pin(self.pool.acquire()).await.map_err(acquire_err)?),
+            None => {
+                let conn = Box::pin(self.pool.acquire()).await.map_err(acquire_err)?;
+                slot.insert(self.pinned(conn))
+            }
         };
-        let fetched = match fetch(conn, statement).await {
+        let fetched = match fetch(&mut pinned.conn, statement).await {
             Err(err) if super::liveness::connection_lost(&err) => {
                 tracing::debug!(error = %err, "a pinned connection was closed; reading again");
                 slot.take();
-                let conn = slot.insert(Box::pin(self.tested_connection()).await?);
-                fetch(conn, statement).await
+                let conn = Box::pin(self.tested_connection()).await?;
+                fetch(&mut slot.insert(self.pinned(conn)).conn, statement).await
             }
             done => done,
         };
@@ -90,6 +116,15 @@ impl PinnedReads {
             // Back to the pool, which tests it and closes it when it is broken; the slot takes
             // a fresh one at its next read.
             slot.take();
+        } else if slot
+            .as_ref()
+            .and_then(|pinned| pinned.renew_at)
+            .is_some_and(|at| at <= Instant::now())
+            && let Some(mut old) = slot.take()
+        {
+            // Its lifetime is over: closed (by a task sqlx spawns), not given back, so that the
+            // server sees it end and the slot takes another at its next read.
+            old.conn.close_on_drop();
         }
         fetched.map_err(query_err)
     }
@@ -143,3 +178,7 @@ fn acquire_err(err: sqlx::Error) -> DbErr {
         other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
     }
 }
+
+#[cfg(test)]
+#[path = "pinned_tests.rs"]
+mod tests;

@@ -310,20 +310,10 @@ async fn inline_reads_give_what_sea_orm_gives() {
 /// (as in CI), on a database of its own.
 #[tokio::test]
 async fn pinned_reads_give_what_sea_orm_gives() {
-    use sea_orm::ConnectionTrait;
-    let Ok(admin_url) = std::env::var("SESAME_TEST_POSTGRES_URL") else {
-        eprintln!("SKIPPED: SESAME_TEST_POSTGRES_URL is not set");
+    let Some(scratch) = crate::db::scratch::ScratchDatabase::create("sesame_rows").await else {
         return;
     };
-    let name = format!("sesame_rows_{}", Uuid::new_v4().simple());
-    let admin = crate::db::connect(&admin_url, 1).await.unwrap();
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let mut url = webauthn_rs::prelude::Url::parse(&admin_url).unwrap();
-    url.set_path(&name);
-    let db = crate::db::connect(url.as_str(), 4).await.unwrap();
+    let db = crate::db::connect(&scratch.url, 4).await.unwrap();
     crate::db::migrate(&db).await.unwrap();
     let pinned = crate::db::PinnedReads::new(&db, 4).unwrap();
     let pooled = Reads::pooled(&db);
@@ -352,9 +342,5 @@ async fn pinned_reads_give_what_sea_orm_gives() {
     assert_eq!(found.unwrap(), Some((keys[1].clone(), ada)));
 
     pinned.release().await;
-    db.close().await.unwrap();
-    admin
-        .execute_unprepared(&format!("DROP DATABASE {name}"))
-        .await
-        .unwrap();
+    scratch.drop(db).await;
 }
