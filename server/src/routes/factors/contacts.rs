@@ -1,0 +1,136 @@
+//! Account contacts (contract "Account"): list the verified contacts, add one by proving a
+//! code sent to it, remove one.
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::routes::{ceremony_id, routes};
+use crate::{
+    auth::{CurrentSession, RecentSession},
+    error::{ApiError, ApiResult},
+    extract::{ApiJson, ClientInfo},
+    routes::codes::{CeremonyBody, CodeFinish},
+    service::{
+        codes::Channel,
+        contacts::{self, ContactView},
+    },
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(contacts_list))
+        .routes(routes!(contact_start))
+        .routes(routes!(contact_finish))
+        .routes(routes!(contact_remove))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactStart {
+    pub channel: Channel,
+    /// An email address, or a phone number in E.164 for `sms`.
+    pub address: String,
+}
+
+/// The account's contacts
+#[utoipa::path(
+    get,
+    path = "/account/contacts",
+    tag = "factors",
+    security(("sesame_session" = [])),
+    responses(
+        (status = 200, description = "The verified contacts (addresses masked)", body = [ContactView]),
+    ),
+)]
+async fn contacts_list(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+) -> ApiResult<Json<Vec<ContactView>>> {
+    Ok(Json(contacts::list(&state, auth.account.id).await?))
+}
+
+/// Start adding a contact
+///
+/// A 6-digit code is sent to the address (valid 10 minutes).
+#[utoipa::path(
+    post,
+    path = "/account/contacts/start",
+    tag = "factors",
+    request_body = ContactStart,
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 202, description = "The code was sent", body = CeremonyBody),
+        (status = 400, description = "`invalid_request`: not a valid email address or phone number"),
+        (status = 429, description = "`too_many_attempts`: a code was sent to that address \
+            less than 30 s ago, or five in the last hour"),
+    ),
+)]
+async fn contact_start(
+    State(state): State<AppState>,
+    RecentSession(auth): RecentSession,
+    ApiJson(body): ApiJson<ContactStart>,
+) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
+    let ceremony = contacts::start(&state, &auth, body.channel, &body.address, state.now()).await?;
+    Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
+}
+
+/// Finish adding a contact
+///
+/// The code proves the address; it becomes a verified contact (a way in).
+#[utoipa::path(
+    post,
+    path = "/account/contacts/finish",
+    tag = "factors",
+    request_body = CodeFinish,
+    security(("sesame_session" = [])),
+    responses(
+        (status = 201, description = "The new contact", body = ContactView),
+        (status = 400, description = "`invalid_ceremony`: unknown, expired or already used, or \
+            started by another account"),
+        (status = 401, description = "`invalid_code`: wrong, expired or used code"),
+        (status = 429, description = "`too_many_attempts`: the account is locked out for now"),
+    ),
+)]
+async fn contact_finish(
+    State(state): State<AppState>,
+    CurrentSession(auth): CurrentSession,
+    client: ClientInfo,
+    ApiJson(body): ApiJson<CodeFinish>,
+) -> ApiResult<(StatusCode, Json<ContactView>)> {
+    let ceremony = ceremony_id(&body.ceremony)?;
+    let contact =
+        contacts::finish(&state, &auth, ceremony, &body.code, &client, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(contact)))
+}
+
+/// Remove a contact
+///
+/// Every other session of the account ends.
+#[utoipa::path(
+    delete,
+    path = "/account/contacts/{id}",
+    tag = "factors",
+    params(("id" = uuid::Uuid, Path, description = "The contact's id")),
+    security(("sesame_session" = ["recent"])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "`not_found`: no such contact on this account"),
+        (status = 409, description = "`last_method`: it is the account's last way in"),
+    ),
+)]
+async fn contact_remove(
+    State(state): State<AppState>,
+    RecentSession(auth): RecentSession,
+    client: ClientInfo,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    contacts::remove(&state, &auth, id, &client, state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
