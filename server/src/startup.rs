@@ -1,6 +1,8 @@
 //! Building and running the application: bind first (port 0 in tests), connect and migrate,
 //! then serve until SIGTERM/Ctrl-C.
 
+mod app_state;
+
 use std::{sync::Arc, time::Duration};
 
 use axum::{Router, extract::DefaultBodyLimit, response::IntoResponse};
@@ -10,19 +12,18 @@ use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
 };
-use webauthn_rs::prelude::{Url, WebauthnBuilder};
 
 use crate::{
-    auth,
     clock::{Clock, SystemClock},
     config::Config,
     crypto::ServerKey,
     db,
     error::ApiError,
     routes,
-    state::{AppState, Inner},
+    state::AppState,
     store,
 };
+use app_state::build_state;
 
 /// Request bodies larger than this are refused with 413 (no API body comes near it).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -176,77 +177,6 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
-}
-
-fn build_state(
-    config: Config,
-    pools: db::Pools,
-    key: ServerKey,
-    clock: Arc<dyn Clock>,
-) -> Result<AppState, StartupError> {
-    let origins = config.origins()?;
-    let webauthn = webauthn(&config, &origins).map_err(StartupError::Webauthn)?;
-    let cookie_name = if config.secure_cookies() {
-        auth::SECURE_COOKIE
-    } else {
-        auth::COOKIE
-    };
-    let trusted_proxies = config
-        .trusted_proxies
-        .iter()
-        .filter_map(|p| p.parse().ok())
-        .collect();
-    let email = sesame_delivery::build_email_sender(
-        config.smtp_url.as_deref(),
-        config.mail_from.as_deref(),
-    )
-    .map_err(|e| StartupError::Delivery(e.to_string()))?;
-    let sms = sesame_delivery::build_sms_sender(&sesame_delivery::SmsConfig {
-        provider: config.sms_provider.clone(),
-        twilio_account_sid: config.twilio_account_sid.clone(),
-        twilio_auth_token: config.twilio_auth_token.clone(),
-        twilio_from: config.twilio_from.clone(),
-        twilio_messaging_service_sid: config.twilio_messaging_service_sid.clone(),
-        twilio_base_url: config.twilio_base_url.clone(),
-        webhook_url: config.sms_webhook_url.clone(),
-        webhook_secret: config.sms_webhook_secret.clone(),
-    })
-    .map_err(|e| StartupError::Delivery(e.to_string()))?;
-    let inline_writer =
-        db::connect_inline_writer(&config.database_url).map_err(StartupError::Database)?;
-    let writer = crate::db::Writer::new(pools.db.clone(), inline_writer).map_err(|e| {
-        StartupError::Database(sea_orm::DbErr::Custom(format!("writer thread: {e}")))
-    })?;
-    let pinned = crate::db::PinnedReads::new(&pools.reads, config.database_max_connections);
-    Ok(AppState(Arc::new(Inner {
-        writer,
-        db: pools.db,
-        reads: pools.reads,
-        inline: pools.inline,
-        pinned,
-        config,
-        webauthn,
-        key,
-        clock,
-        cookie_name,
-        trusted_proxies,
-        email,
-        sms,
-    })))
-}
-
-fn webauthn(config: &Config, origins: &[Url]) -> Result<webauthn_rs::Webauthn, String> {
-    let first = origins.first().ok_or("no origin")?;
-    let mut builder = WebauthnBuilder::new(&config.rp_id, first)
-        .map_err(|e| format!("{e:?}"))?
-        .rp_name(&config.rp_name)
-        .timeout(Duration::from_millis(
-            crate::service::passkeys::CEREMONY_TTL_MS as u64,
-        ));
-    for origin in origins.iter().skip(1) {
-        builder = builder.append_allowed_origin(origin);
-    }
-    builder.build().map_err(|e| format!("{e:?}"))
 }
 
 /// The whole HTTP surface with its layers.
