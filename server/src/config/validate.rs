@@ -1,0 +1,131 @@
+//! Checking the configuration: every setting that can be checked without side effects, and
+//! the settings read through a check (the listen address, the origins).
+
+use std::net::SocketAddr;
+
+use url::Url;
+
+use super::{Config, ConfigError, bad};
+
+impl Config {
+    /// Check every setting that can be checked without side effects.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
+            return Err(bad(
+                "SESAME_DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+        if self.rp_id.is_empty() || self.rp_id.contains(['/', ':']) {
+            return Err(bad(
+                "SESAME_RP_ID",
+                "must be a bare domain such as example.com",
+            ));
+        }
+        self.origins()?;
+        if self.session_idle_secs == 0 || self.session_lifetime_secs == 0 {
+            return Err(bad(
+                "SESAME_SESSION_IDLE_SECS",
+                "session lifetimes must be positive",
+            ));
+        }
+        for proxy in &self.trusted_proxies {
+            proxy.parse::<std::net::IpAddr>().map_err(|_| {
+                bad(
+                    "SESAME_TRUSTED_PROXIES",
+                    format!("{proxy:?} is not an IP address"),
+                )
+            })?;
+        }
+        if !matches!(self.ip_rate_limit.as_str(), "on" | "off") {
+            return Err(bad("SESAME_IP_RATE_LIMIT", "must be on or off"));
+        }
+        if self.ip_rate_limit_per_minute == 0 || self.ip_rate_limit_burst == 0 {
+            return Err(bad(
+                "SESAME_IP_RATE_LIMIT_PER_MINUTE",
+                "the per-IP limit and burst must be positive (turn the limit off with SESAME_IP_RATE_LIMIT=off)",
+            ));
+        }
+        if self.request_timeout_secs == 0 || self.header_read_timeout_secs == 0 {
+            return Err(bad(
+                "SESAME_REQUEST_TIMEOUT_SECS",
+                "request and header read timeouts must be positive",
+            ));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(bad("SESAME_LOG_FORMAT", "must be text or json"));
+        }
+        if let Some(addr) = &self.metrics_listen {
+            addr.parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "SESAME_METRICS_LISTEN",
+                    format!("{addr:?} is not host:port"),
+                )
+            })?;
+        }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.trim().len() < 16)
+        {
+            return Err(bad(
+                "SESAME_METRICS_TOKEN",
+                "must be at least 16 characters",
+            ));
+        }
+        if let Some(key) = &self.server_key {
+            crate::crypto::ServerKey::from_hex(key)
+                .ok_or_else(|| bad("SESAME_SERVER_KEY", "must be 64 hex digits"))?;
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            bad(
+                "SESAME_LISTEN",
+                format!("{:?} is not host:port", self.listen),
+            )
+        })
+    }
+
+    /// The configured origins, parsed; each host must equal the RP id or be a subdomain of it
+    /// (WebAuthn L3 §5.1.3 step 8 / §13.4.9: the RP id must be a registrable suffix of the origin).
+    pub fn origins(&self) -> Result<Vec<Url>, ConfigError> {
+        if self.origin.is_empty() {
+            return Err(bad("SESAME_ORIGIN", "at least one origin is needed"));
+        }
+        self.origin
+            .iter()
+            .map(|o| {
+                let url = Url::parse(o)
+                    .map_err(|_| bad("SESAME_ORIGIN", format!("{o:?} is not a URL")))?;
+                if !matches!(url.scheme(), "http" | "https") || url.path() != "/" {
+                    return Err(bad(
+                        "SESAME_ORIGIN",
+                        format!("{o:?} must be http(s)://host[:port]"),
+                    ));
+                }
+                let host = url.host_str().unwrap_or_default();
+                if host != self.rp_id && !host.ends_with(&format!(".{}", self.rp_id)) {
+                    return Err(bad(
+                        "SESAME_ORIGIN",
+                        format!(
+                            "the host of {o:?} does not match SESAME_RP_ID {:?}",
+                            self.rp_id
+                        ),
+                    ));
+                }
+                if url.scheme() == "http" && host != "localhost" && !host.ends_with(".localhost") {
+                    return Err(bad(
+                        "SESAME_ORIGIN",
+                        format!("{o:?}: http is only allowed for localhost"),
+                    ));
+                }
+                Ok(url)
+            })
+            .collect()
+    }
+}
