@@ -5,6 +5,8 @@
 //! lacks) gives the same `invalid_code` answer (NIST SP 800-63B rev 4 §3.2.2; OWASP ASVS 5.0
 //! V6.3.8) and counts against the account's lock-out.
 
+mod proof;
+
 use serde::{Deserialize, Serialize};
 use sesame_delivery::CodePurpose;
 use uuid::Uuid;
@@ -12,12 +14,12 @@ use uuid::Uuid;
 use super::{
     Method,
     codes::{self, Channel, lockout},
-    password, recovery,
+    password,
     sessions::{self, Authenticated, Issued},
-    totp,
 };
 pub(crate) use super::{from_json, to_json};
 use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
+use proof::{Consume, check_code, fail};
 
 const LOGIN: &str = "login_code";
 
@@ -124,14 +126,6 @@ pub async fn login_start(
         return Err(e);
     }
     Ok(id)
-}
-
-/// What a successful proof still has to consume inside the session transaction.
-#[derive(Clone, Copy)]
-enum Consume {
-    Nothing,
-    TotpStep(i64),
-    RecoveryCode(Uuid),
 }
 
 /// Log-in step 2: check the lock-out, the password (when the account has one) and the code;
@@ -258,64 +252,6 @@ pub async fn login_finish(
     }
     crate::telemetry::metrics::login_succeeded(saved.method.method().as_str());
     Ok((account, issued))
-}
-
-/// Does `code` prove `method` for this account? Returns what must be consumed on success.
-async fn check_code(
-    state: &AppState,
-    ceremony: &entity::ceremony::Model,
-    account: &entity::account::Model,
-    method: CodeMethod,
-    code: &str,
-    now: i64,
-) -> Result<Option<Consume>, ApiError> {
-    Ok(match method {
-        CodeMethod::Email | CodeMethod::Sms => {
-            codes::matches(state, ceremony, code).then_some(Consume::Nothing)
-        }
-        CodeMethod::Totp => {
-            let (Some(secret), Some(_)) = (&account.totp_secret, account.totp_enabled_at) else {
-                return Ok(None);
-            };
-            if !codes::well_formed(code) {
-                return Ok(None);
-            }
-            let secret = totp::decrypt(&state.key, account.id, secret)?;
-            let totp = totp::for_account(&secret, &state.config.rp_name, &account.username)?;
-            totp::matching_step(&totp, code, now)
-                .filter(|step| account.totp_last_step.is_none_or(|last| *step > last))
-                .map(Consume::TotpStep)
-        }
-        CodeMethod::Recovery => recovery::find(state, account.id, code)
-            .await?
-            .map(Consume::RecoveryCode),
-    })
-}
-
-/// A failed proof: one more wrong try on the ceremony, one more failure on the account (with
-/// `login_failed` and, when throttling starts or the hard lock is reached, `locked_out`).
-async fn fail(
-    state: &AppState,
-    ceremony: &entity::ceremony::Model,
-    client: &ClientInfo,
-    now: i64,
-    method: CodeMethod,
-) -> ApiError {
-    crate::telemetry::metrics::login_failed(method.method().as_str());
-    let login = codes::LoginFailure {
-        client: client.clone(),
-        method: serde_json::to_value(method).unwrap_or_default(),
-    };
-    let recorded =
-        codes::record_wrong_code(state, ceremony.id, ceremony.account_id, Some(login), now).await;
-    match recorded {
-        Ok(Some(count)) if lockout::starts_or_hardens(count) => {
-            crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
-            ApiError::InvalidCode
-        }
-        Ok(_) => ApiError::InvalidCode,
-        Err(e) => e,
-    }
 }
 
 pub use super::code_signup::{signup_finish, signup_start};

@@ -1,0 +1,81 @@
+//! A code log-in's proof: whether the code proves the method (and what it then consumes), and
+//! a failed proof counted against the ceremony and the account.
+
+use uuid::Uuid;
+
+use super::CodeMethod;
+use crate::{
+    error::ApiError,
+    extract::ClientInfo,
+    service::{
+        codes::{self, lockout},
+        recovery, totp,
+    },
+    state::AppState,
+};
+
+/// What a successful proof still has to consume inside the session transaction.
+#[derive(Clone, Copy)]
+pub(super) enum Consume {
+    Nothing,
+    TotpStep(i64),
+    RecoveryCode(Uuid),
+}
+
+/// Does `code` prove `method` for this account? Returns what must be consumed on success.
+pub(super) async fn check_code(
+    state: &AppState,
+    ceremony: &entity::ceremony::Model,
+    account: &entity::account::Model,
+    method: CodeMethod,
+    code: &str,
+    now: i64,
+) -> Result<Option<Consume>, ApiError> {
+    Ok(match method {
+        CodeMethod::Email | CodeMethod::Sms => {
+            codes::matches(state, ceremony, code).then_some(Consume::Nothing)
+        }
+        CodeMethod::Totp => {
+            let (Some(secret), Some(_)) = (&account.totp_secret, account.totp_enabled_at) else {
+                return Ok(None);
+            };
+            if !codes::well_formed(code) {
+                return Ok(None);
+            }
+            let secret = totp::decrypt(&state.key, account.id, secret)?;
+            let totp = totp::for_account(&secret, &state.config.rp_name, &account.username)?;
+            totp::matching_step(&totp, code, now)
+                .filter(|step| account.totp_last_step.is_none_or(|last| *step > last))
+                .map(Consume::TotpStep)
+        }
+        CodeMethod::Recovery => recovery::find(state, account.id, code)
+            .await?
+            .map(Consume::RecoveryCode),
+    })
+}
+
+/// A failed proof: one more wrong try on the ceremony, one more failure on the account (with
+/// `login_failed` and, when throttling starts or the hard lock is reached, `locked_out`).
+pub(super) async fn fail(
+    state: &AppState,
+    ceremony: &entity::ceremony::Model,
+    client: &ClientInfo,
+    now: i64,
+    method: CodeMethod,
+) -> ApiError {
+    crate::telemetry::metrics::login_failed(method.method().as_str());
+    let login = codes::LoginFailure {
+        client: client.clone(),
+        method: serde_json::to_value(method).unwrap_or_default(),
+    };
+    let recorded =
+        codes::record_wrong_code(state, ceremony.id, ceremony.account_id, Some(login), now).await;
+    match recorded {
+        Ok(Some(count)) if lockout::starts_or_hardens(count) => {
+            crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
+            ApiError::InvalidCode
+        }
+        Ok(_) => ApiError::InvalidCode,
+        Err(e) => e,
+    }
+}
