@@ -1,15 +1,16 @@
 //! Email over SMTP (lettre), and the development stand-in that writes emails to the log.
 
+mod send;
+
 use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, AsyncSmtpTransport, Tokio1Executor};
 use percent_encoding::percent_decode_str;
-use tracing::instrument::WithSubscriber;
 use url::{Host, Url};
 
 use crate::{BoxFuture, DeliveryError, EmailSender, OutgoingEmail, TIMEOUT, single_line};
@@ -222,56 +223,6 @@ impl SmtpEmailSender {
     /// The configured `From` address.
     pub fn from_address(&self) -> &Mailbox {
         &self.from
-    }
-
-    fn build_message(&self, mail: OutgoingEmail) -> Result<Message, DeliveryError> {
-        let to: Mailbox = mail
-            .to
-            .trim()
-            .parse()
-            .map_err(|_| config("invalid recipient email address"))?;
-        let message_id = format!(
-            "<{}@{}>",
-            uuid::Uuid::new_v4().simple(),
-            self.from.email.domain()
-        );
-        Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(single_line(&mail.subject))
-            .message_id(Some(message_id))
-            .date_now()
-            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
-            .map_err(|e| config(format!("cannot build the email: {e}")))
-    }
-
-    #[tracing::instrument(name = "smtp_send", skip_all)]
-    async fn deliver(&self, mail: OutgoingEmail) -> Result<(), DeliveryError> {
-        let message = self.build_message(mail)?;
-        // lettre logs the SMTP transcript (message and AUTH) at debug level: keep it out of the
-        // application's subscriber.
-        let result = self
-            .transport
-            .send(message)
-            .with_subscriber(tracing::subscriber::NoSubscriber::default())
-            .await;
-        match result {
-            Ok(_) => {
-                tracing::debug!(host = %self.host, "email handed to the SMTP server");
-                Ok(())
-            }
-            Err(e) => {
-                let reason = single_line(&e.to_string());
-                tracing::warn!(host = %self.host, port = self.port, error = %reason, "SMTP delivery failed");
-                Err(DeliveryError::Unavailable(format!("SMTP: {reason}")))
-            }
-        }
-    }
-}
-
-impl EmailSender for SmtpEmailSender {
-    fn send(&self, mail: OutgoingEmail) -> BoxFuture<'_, Result<(), DeliveryError>> {
-        Box::pin(self.deliver(mail))
     }
 }
 

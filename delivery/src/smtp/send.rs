@@ -1,0 +1,62 @@
+//! Sending one email over SMTP: the MIME message (plain text and HTML, a `Message-ID` in the
+//! sender's domain, a `Date`) and its hand-off to lettre, whose SMTP transcript never reaches
+//! the application's log.
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncTransport, Message};
+use tracing::instrument::WithSubscriber;
+
+use super::{SmtpEmailSender, config};
+use crate::{BoxFuture, DeliveryError, EmailSender, OutgoingEmail, single_line};
+
+impl SmtpEmailSender {
+    fn build_message(&self, mail: OutgoingEmail) -> Result<Message, DeliveryError> {
+        let to: Mailbox = mail
+            .to
+            .trim()
+            .parse()
+            .map_err(|_| config("invalid recipient email address"))?;
+        let message_id = format!(
+            "<{}@{}>",
+            uuid::Uuid::new_v4().simple(),
+            self.from.email.domain()
+        );
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(single_line(&mail.subject))
+            .message_id(Some(message_id))
+            .date_now()
+            .multipart(MultiPart::alternative_plain_html(mail.text, mail.html))
+            .map_err(|e| config(format!("cannot build the email: {e}")))
+    }
+
+    #[tracing::instrument(name = "smtp_send", skip_all)]
+    async fn deliver(&self, mail: OutgoingEmail) -> Result<(), DeliveryError> {
+        let message = self.build_message(mail)?;
+        // lettre logs the SMTP transcript (message and AUTH) at debug level: keep it out of the
+        // application's subscriber.
+        let result = self
+            .transport
+            .send(message)
+            .with_subscriber(tracing::subscriber::NoSubscriber::default())
+            .await;
+        match result {
+            Ok(_) => {
+                tracing::debug!(host = %self.host, "email handed to the SMTP server");
+                Ok(())
+            }
+            Err(e) => {
+                let reason = single_line(&e.to_string());
+                tracing::warn!(host = %self.host, port = self.port, error = %reason, "SMTP delivery failed");
+                Err(DeliveryError::Unavailable(format!("SMTP: {reason}")))
+            }
+        }
+    }
+}
+
+impl EmailSender for SmtpEmailSender {
+    fn send(&self, mail: OutgoingEmail) -> BoxFuture<'_, Result<(), DeliveryError>> {
+        Box::pin(self.deliver(mail))
+    }
+}
