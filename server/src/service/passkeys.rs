@@ -15,7 +15,9 @@
 //!   |<------------------------------| {account} + Set-Cookie               |
 //! ```
 
-use entity::{account, passkey};
+mod registration;
+
+use entity::account;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::*;
@@ -30,6 +32,10 @@ use crate::{
     },
     state::AppState,
     store,
+};
+pub(crate) use registration::creation_options;
+pub use registration::{
+    AuthenticatorFacts, authenticator_facts, insert_passkey, verify_registration,
 };
 
 /// WebAuthn ceremonies live 5 minutes (contract "Conventions"; WebAuthn L3 §15.1 recommends
@@ -53,71 +59,8 @@ pub struct Started {
     pub options: serde_json::Value,
 }
 
-/// What a registration tells about the authenticator, read from its authenticator data
-/// (WebAuthn L3 §6.1): flags BE (0x08) and BS (0x10), the sign count and the AAGUID.
-#[derive(Debug, Default)]
-pub struct AuthenticatorFacts {
-    pub aaguid: Option<Uuid>,
-    pub backup_eligible: bool,
-    pub backup_state: bool,
-    pub sign_count: u32,
-}
-
-/// Parse the attestation object's `authData` (CBOR map, key "authData").
-pub fn authenticator_facts(attestation_object: &[u8]) -> AuthenticatorFacts {
-    let Ok(ciborium::Value::Map(map)) =
-        ciborium::from_reader::<ciborium::Value, _>(attestation_object)
-    else {
-        return AuthenticatorFacts::default();
-    };
-    let auth_data = map.iter().find_map(|(k, v)| match (k, v) {
-        (ciborium::Value::Text(k), ciborium::Value::Bytes(b)) if k == "authData" => {
-            Some(b.as_slice())
-        }
-        _ => None,
-    });
-    let Some(data) = auth_data.filter(|d| d.len() >= 37) else {
-        return AuthenticatorFacts::default();
-    };
-    let flags = data[32];
-    let sign_count = u32::from_be_bytes([data[33], data[34], data[35], data[36]]);
-    let aaguid = (flags & 0x40 != 0)
-        .then(|| data.get(37..53))
-        .flatten()
-        .and_then(|b| Uuid::from_slice(b).ok());
-    AuthenticatorFacts {
-        aaguid,
-        backup_eligible: flags & 0x08 != 0,
-        backup_state: flags & 0x10 != 0,
-        sign_count,
-    }
-}
-
 pub(crate) fn options_json<T: Serialize>(value: &T) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(value).map_err(|e| ApiError::Internal(format!("serialise options: {e}")))
-}
-
-/// Creation options for a new passkey of `user_handle`: discoverable (`residentKey: required`,
-/// contract "Sign-up"), user verification required, excluding `exclude`.
-pub(crate) fn creation_options(
-    state: &AppState,
-    user_handle: Uuid,
-    username: &str,
-    display_name: &str,
-    exclude: Vec<CredentialID>,
-) -> Result<(CreationChallengeResponse, PasskeyRegistration), ApiError> {
-    let exclude = (!exclude.is_empty()).then_some(exclude);
-    let (mut ccr, reg) = state
-        .webauthn
-        .start_passkey_registration(user_handle, username, display_name, exclude)
-        .map_err(|e| ApiError::Internal(format!("start registration: {e:?}")))?;
-    // webauthn-rs asks for residentKey "discouraged"; the contract wants discoverable passkeys
-    // so that usernameless log-in and autofill work. Verification is unaffected.
-    if let Some(selection) = ccr.public_key.authenticator_selection.as_mut() {
-        selection.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
-        selection.require_resident_key = true;
-    }
-    Ok((ccr, reg))
 }
 
 /// Step 1 of sign-up: check the name is free and send creation options.
@@ -223,79 +166,6 @@ pub async fn signup_finish(
         .await?;
     crate::telemetry::metrics::signed_up("passkey");
     Ok((account, issued))
-}
-
-/// WebAuthn L3 §7.1: webauthn-rs checks type, challenge, origin, RP id hash, UP and UV (the
-/// registration policy is "required"), the algorithm, BS-without-BE (§6.1.3) and the
-/// attestation format.
-pub fn verify_registration(
-    state: &AppState,
-    credential: &RegisterPublicKeyCredential,
-    reg: &PasskeyRegistration,
-) -> Result<Passkey, ApiError> {
-    state
-        .webauthn
-        .finish_passkey_registration(credential, reg)
-        .map_err(|e| {
-            tracing::debug!(error = ?e, "registration refused");
-            ApiError::InvalidCredential
-        })
-}
-
-/// Store a verified passkey; a credential id registered to any account already → 409
-/// (WebAuthn L3 §7.1 step 26).
-pub async fn insert_passkey<C: crate::db::Exec>(
-    db: &C,
-    account: &account::Model,
-    passkey: &Passkey,
-    facts: &AuthenticatorFacts,
-    label: Option<&str>,
-    client: &ClientInfo,
-    now: i64,
-) -> Result<passkey::Model, ApiError> {
-    let label = label
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| l.chars().take(64).collect::<String>())
-        .unwrap_or_else(|| {
-            crate::aaguid::name(facts.aaguid)
-                .unwrap_or("Passkey")
-                .to_owned()
-        });
-    let model = store::passkeys::insert(
-        db,
-        passkey::Model {
-            id: Uuid::new_v4(),
-            account_id: account.id,
-            credential_id: passkey.cred_id().to_vec(),
-            data: to_json(passkey)?,
-            label,
-            aaguid: facts.aaguid,
-            backup_eligible: facts.backup_eligible,
-            backup_state: facts.backup_state,
-            sign_count: i64::from(facts.sign_count),
-            created_at: now,
-            last_used_at: None,
-        },
-    )
-    .await
-    .map_err(|e| {
-        if store::is_unique_violation(&e) {
-            ApiError::CredentialExists
-        } else {
-            e.into()
-        }
-    })?;
-    store::events::insert(
-        db,
-        account.id,
-        "passkey_added",
-        client,
-        serde_json::json!({"passkey_id": model.id, "label": model.label}),
-        now,
-    )
-    .await?;
-    Ok(model)
 }
 
 pub use super::passkey_login::{login_finish, login_start};
