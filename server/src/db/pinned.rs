@@ -9,13 +9,14 @@
 //!
 //! [`PinnedReads`] keeps a few connections checked out of the pool and runs the hot reads on
 //! them: one round trip each. Each is kept for the pool's `max_lifetime` (30 minutes), then
-//! closed and replaced, as the pool does with its own, so that none outlives a server-side
-//! memory leak or a load balancer's connection limit. sea-orm still builds the statement from the entities;
-//! the row is read by position (`store::rows::Columns`). A connection whose statement
-//! fails is given back to the pool (which tests it and closes it when it is broken, as after a
-//! fail-over or `pg_terminate_backend`), and the slot takes a fresh one at its next read. A read
-//! that is cancelled half way leaves the connection waiting for its answer; sqlx reads that
-//! answer away before the connection's next statement (`wait_until_ready`).
+//! closed and replaced, as the pool does with its own: a PostgreSQL backend's caches grow with
+//! its age, and a proxy in between may cut connections after a time. sea-orm still builds the
+//! statement from the entities; the row is read by position (`store::rows::Columns`). A
+//! connection whose statement fails is given back to the pool (which tests it and closes it
+//! when it is broken, as after a fail-over or `pg_terminate_backend`), and the slot takes a
+//! fresh one at its next read. A read that is cancelled half way leaves the connection waiting
+//! for its answer; sqlx reads that answer away before the connection's next statement
+//! (`wait_until_ready`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
