@@ -366,14 +366,23 @@ async fn database_connections_killed_by_the_server_are_replaced_without_a_5xx(ap
         .trim_start_matches('/')
         .to_owned();
     let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
+    // Like a fail-over or `pg_terminate_backend` by an operator: 57P01 on every connection.
+    let kill_all = format!(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    );
+    let kill = || admin.execute_unprepared(&kill_all);
+    let plain = sesame_softauth::Tamper::default();
     for round in 0..3 {
-        // Like a fail-over or `pg_terminate_backend` by an operator: 57P01 on every connection.
-        admin
-            .execute_unprepared(&format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-            ))
-            .await
-            .unwrap();
+        // A log-in alone: its first statement, saving the new ceremony, meets a closed
+        // connection and is sent again (a fresh id: stored once either way).
+        kill().await.unwrap();
+        let r = app
+            .new_browser()
+            .login_passkey(None, &mut bob, &plain)
+            .await;
+        assert_eq!(r.status, 200, "round {round}, alone: {}", r.text);
+
+        kill().await.unwrap();
         // Everything at once, right after the kill: session checks (pinned reads, read again
         // on a tested connection), and log-ins by name and by discoverable passkey (reads on
         // the pool, read again; transactions, whose `BEGIN` is sent again). The first statement
@@ -381,7 +390,6 @@ async fn database_connections_killed_by_the_server_are_replaced_without_a_5xx(ap
         // is handed out (`db::liveness`): nothing answers 503.
         let checks = futures::future::join_all((0..4).map(|_| app.get("/api/v1/session")));
         let (alice_browser, someone) = (app.new_browser(), app.new_browser());
-        let plain = sesame_softauth::Tamper::default();
         let by_name = alice_browser.login_passkey(Some("alice"), &mut alice, &plain);
         let discoverable = someone.login_passkey(None, &mut bob, &plain);
         let bob_page = bob_browser.get("/api/v1/account");

@@ -79,6 +79,23 @@ async fn after_the_server_closed_the_pools_connections_nothing_fails_twice() {
         "the first read found it closed"
     );
 
+    // A new ceremony (an INSERT outside a transaction, the first statement of a log-in): sent
+    // again, and stored once.
+    crate::db::migrate(&db).await.unwrap();
+    close_every_connection(&db, &scratch).await;
+    let noted = LOST_AT.load(Ordering::Relaxed);
+    let row = crate::service::new_ceremony("login", "{}".into(), 0, 60_000);
+    let id = row.id;
+    crate::store::ceremonies::insert(&db, row)
+        .await
+        .expect("inserted again");
+    assert!(
+        LOST_AT.load(Ordering::Relaxed) > noted,
+        "the first INSERT found it closed"
+    );
+    let stored = crate::store::ceremonies::find_live(&db, id, "login", 1).await;
+    assert_eq!(stored.unwrap().map(|c| c.id), Some(id));
+
     // Any statement: the first fails (nothing retries it), and once it is noted (as the
     // server's error mapping does) the connections idle since are tested at check-out.
     close_every_connection(&db, &scratch).await;

@@ -9,10 +9,28 @@ use uuid::Uuid;
 use super::rows;
 use crate::db::{Exec, Reads, liveness::read_again};
 
+/// Store a new ceremony.
+///
+/// PostgreSQL: an `INSERT` that found its connection closed by the server (a fail-over, a
+/// restart) is sent again on a tested connection (`db::liveness`). Had the first one been
+/// written after all, its answer lost, the second finds its id taken: the row is there, as
+/// asked (a new random id is no one else's).
 pub async fn insert<C: Exec>(db: &C, model: ceremony::Model) -> Result<(), DbErr> {
     crate::telemetry::metrics::ceremony_started(&model.kind);
-    super::insert_row::<_, ceremony::ActiveModel>(db, model).await?;
-    Ok(())
+    let again = (db.backend() == DbBackend::Postgres).then(|| model.clone());
+    match (
+        super::insert_row::<_, ceremony::ActiveModel>(db, model).await,
+        again,
+    ) {
+        (Err(err), Some(model)) if crate::db::liveness::note(&err) => {
+            tracing::debug!(error = %err, "a pooled connection was closed; inserting again");
+            match super::insert_row::<_, ceremony::ActiveModel>(db, model).await {
+                Err(err) if super::is_unique_violation(&err) => Ok(()),
+                again => again.map(drop),
+            }
+        }
+        (done, _) => done.map(drop),
+    }
 }
 
 /// Consume a ceremony: one `DELETE … RETURNING` whose result decides who won, so finishing
