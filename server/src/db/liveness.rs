@@ -11,8 +11,9 @@
 //! when it is checked out ([`before_acquire`]), and one that does not answer is replaced by a
 //! new one. A connection given back after that moment has passed sqlx's test on the way back
 //! (`return_to_pool`, a `Sync` round trip), so it is handed out as usual. The statement that
-//! noticed is tried again where that is safe: a `BEGIN` (`store::begin_write`), a stand-alone
-//! read ([`read_again`]) and a pinned read (`super::pinned`).
+//! noticed is tried again where that is safe: a `BEGIN` (`store::begin_write`) and a
+//! stand-alone read through [`repeat_if_lost`], a new ceremony's `INSERT`
+//! (`store::ceremonies::insert`) and a pinned read (`super::pinned`).
 //!
 //! The moment is kept for the process, not per pool: a server has one PostgreSQL pool, and a
 //! loss seen on another pool only costs a ping per idle connection.
@@ -86,7 +87,7 @@ fn lost(err: &DbErr) -> bool {
 /// Should a connection that has been idle for `idle_for` be pinged before it is handed out?
 /// When it has been idle for [`PING_AFTER_IDLE`], or since before a closed connection was last
 /// noticed.
-pub fn needs_ping(idle_for: Duration) -> bool {
+fn needs_ping(idle_for: Duration) -> bool {
     ping_due(
         nanos_since_epoch(Instant::now()),
         idle_for,
@@ -121,17 +122,18 @@ pub fn before_acquire(
     })
 }
 
-/// Run a stand-alone read, and once more if it failed because its connection was gone: the
-/// second check-out pings the idle connections ([`before_acquire`]). A read is safe to repeat.
-pub async fn read_again<T, F, Fut>(mut read: F) -> Result<T, DbErr>
+/// Run a statement that is safe to repeat (a stand-alone read, a `BEGIN`), and once more if it
+/// failed because its connection was gone: the second check-out pings the idle connections
+/// ([`before_acquire`]).
+pub async fn repeat_if_lost<T, F, Fut>(mut statement: F) -> Result<T, DbErr>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, DbErr>>,
 {
-    match read().await {
+    match statement().await {
         Err(err) if note(&err) => {
-            tracing::debug!(error = %err, "a pooled connection was closed; reading again");
-            read().await
+            tracing::debug!(error = %err, "a pooled connection was closed; sending it again");
+            statement().await
         }
         done => done,
     }

@@ -72,7 +72,7 @@ async fn after_the_server_closed_the_pools_connections_nothing_fails_twice() {
             "SELECT 1 AS one",
         ))
     };
-    let row = read_again(select_one).await.expect("read again");
+    let row = repeat_if_lost(select_one).await.expect("read again");
     assert_eq!(row.unwrap().try_get::<i32>("", "one").unwrap(), 1);
     assert!(
         LOST_AT.load(Ordering::Relaxed) > noted,

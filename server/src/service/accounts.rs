@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     clock::rfc3339,
-    db::{Reads, liveness::read_again},
+    db::{Reads, liveness::repeat_if_lost},
 };
 
 /// `(SELECT COUNT(*) FROM … WHERE …)` as a scalar subquery.
@@ -72,7 +72,7 @@ pub async fn view(reads: Reads<'_>, account: &account::Model) -> Result<AccountV
         None => {
             let db = reads.pool;
             let statement = db.get_database_backend().build(&counts);
-            read_again(|| Counts::find_by_statement(statement.clone()).one(db)).await?
+            repeat_if_lost(|| Counts::find_by_statement(statement.clone()).one(db)).await?
         }
         Some(inline) => inline
             .query(&DbBackend::Sqlite.build(&counts), |row| {

@@ -67,13 +67,11 @@ pub async fn begin_write(
         sqlite_transaction_mode: sqlite.then_some(SqliteTransactionMode::Immediate),
         ..Default::default()
     };
+    let begin = || db.begin_with_options(options);
+    if sqlite {
+        return begin().await;
+    }
     // PostgreSQL: a `BEGIN` that found its connection closed by the server (a fail-over, a
     // restart) has done nothing, and is sent again on a tested connection (`db::liveness`).
-    match db.begin_with_options(options).await {
-        Err(err) if !sqlite && crate::db::liveness::note(&err) => {
-            tracing::debug!(error = %err, "a pooled connection was closed; beginning again");
-            db.begin_with_options(options).await
-        }
-        begun => begun,
-    }
+    crate::db::liveness::repeat_if_lost(begin).await
 }
