@@ -169,7 +169,7 @@ impl Application {
             pinned.release().await;
         }
         self.state.db.clone().close().await.ok();
-        self.state.reads.clone().close().await.ok();
+        self.state.reads.pool().clone().close().await.ok();
         result
     }
 

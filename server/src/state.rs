@@ -19,7 +19,7 @@ pub struct Inner {
     pub db: DatabaseConnection,
     /// Stand-alone hot reads: on SQLite read-only connections beside the single writer; on
     /// PostgreSQL the same pool as `db`.
-    pub reads: DatabaseConnection,
+    pub reads: crate::db::ReadPool,
     /// SQLite: the hot reads on the calling thread (see [`crate::db::reads`]).
     pub inline: Option<Arc<crate::db::InlineReads>>,
     /// PostgreSQL: the hot reads on connections kept out of the pool (see

@@ -33,7 +33,6 @@ use tokio::{net::TcpListener, task::JoinHandle};
 pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         a_database_outage_answers_503_and_recovers_without_a_restart,
-        database_connections_killed_by_the_server_are_replaced_without_a_5xx,
         the_error_a_new_sqlite_connection_gets_without_its_directory_maps_to_503,
         a_mail_or_sms_outage_answers_503_on_every_code_start_and_leaves_nothing_stuck,
     ]
@@ -345,70 +344,6 @@ async fn postgres_outage_through_a_proxy(app: TestApp) {
         201
     );
     proxy.down().await;
-}
-
-async fn database_connections_killed_by_the_server_are_replaced_without_a_5xx(app: TestApp) {
-    use sea_orm::ConnectionTrait;
-    let Backend::Postgres { admin_url } = app.backend.clone() else {
-        return; // SQLite has no server to kill connections.
-    };
-    let mut alice = app.authenticator();
-    assert_eq!(app.signup_passkey("alice", &mut alice).await.status, 201);
-    let mut bob = app.authenticator();
-    let bob_browser = app.new_browser();
-    assert_eq!(
-        bob_browser.signup_passkey("bob", &mut bob).await.status,
-        201
-    );
-    let name = url::Url::parse(&app.config.database_url)
-        .unwrap()
-        .path()
-        .trim_start_matches('/')
-        .to_owned();
-    let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-    // Like a fail-over or `pg_terminate_backend` by an operator: 57P01 on every connection.
-    let kill_all = format!(
-        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
-    );
-    let kill = || admin.execute_unprepared(&kill_all);
-    let plain = sesame_softauth::Tamper::default();
-    for round in 0..3 {
-        // A log-in alone: its first statement, saving the new ceremony, meets a closed
-        // connection and is sent again (a fresh id: stored once either way).
-        kill().await.unwrap();
-        let r = app
-            .new_browser()
-            .login_passkey(None, &mut bob, &plain)
-            .await;
-        assert_eq!(r.status, 200, "round {round}, alone: {}", r.text);
-
-        kill().await.unwrap();
-        // Everything at once, right after the kill: session checks (pinned reads, read again
-        // on a tested connection), and log-ins by name and by discoverable passkey (reads on
-        // the pool, read again; transactions, whose `BEGIN` is sent again). The first statement
-        // that finds its connection closed has every connection idle since tested before it
-        // is handed out (`db::liveness`): nothing answers 503.
-        let checks = futures::future::join_all((0..4).map(|_| app.get("/api/v1/session")));
-        let (alice_browser, someone) = (app.new_browser(), app.new_browser());
-        let by_name = alice_browser.login_passkey(Some("alice"), &mut alice, &plain);
-        let discoverable = someone.login_passkey(None, &mut bob, &plain);
-        let bob_page = bob_browser.get("/api/v1/account");
-        let (checks, by_name, discoverable, bob_page) =
-            futures::join!(checks, by_name, discoverable, bob_page);
-        let statuses: Vec<u16> = checks.iter().map(|r| r.status).collect();
-        assert!(
-            statuses.iter().all(|s| *s == 200),
-            "round {round}: session checks {statuses:?}"
-        );
-        assert_eq!(by_name.status, 200, "round {round}: {}", by_name.text);
-        assert_eq!(
-            discoverable.status, 200,
-            "round {round}: {}",
-            discoverable.text
-        );
-        assert_eq!(bob_page.status, 200, "round {round}: {}", bob_page.text);
-    }
-    admin.close().await.ok();
 }
 
 async fn the_error_a_new_sqlite_connection_gets_without_its_directory_maps_to_503(app: TestApp) {

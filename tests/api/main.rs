@@ -10,6 +10,7 @@ mod factors;
 mod forward_auth;
 mod hardening;
 mod hardening_crash;
+mod hardening_failover;
 mod hardening_outage;
 mod hardening_props;
 mod hardening_races;
@@ -40,6 +41,7 @@ fn main() -> std::process::ExitCode {
         ("hardening_races", hardening_races::tests()),
         ("hardening_outage", hardening_outage::tests()),
         ("hardening_crash", hardening_crash::tests()),
+        ("hardening_failover", hardening_failover::tests()),
         ("hardening_props", hardening_props::tests()),
         ("openapi", openapi::tests()),
         ("scale_out", scale_out::tests()),

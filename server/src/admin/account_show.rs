@@ -153,7 +153,11 @@ pub async fn show(admin: &Admin, username: &str, now: i64) -> Result<AccountDeta
         })
         .collect();
     Ok(AccountDetail {
-        account: accounts::view(crate::db::Reads::pooled(db), &account).await?,
+        account: accounts::view(
+            crate::db::Reads::pooled(&crate::db::ReadPool::new(db.clone())),
+            &account,
+        )
+        .await?,
         disabled: account.disabled,
         locked: is_locked(&account, now),
         failed_attempts: account.failed_attempts,

@@ -11,9 +11,10 @@
 //! when it is checked out ([`before_acquire`]), and one that does not answer is replaced by a
 //! new one. A connection given back after that moment has passed sqlx's test on the way back
 //! (`return_to_pool`, a `Sync` round trip), so it is handed out as usual. The statement that
-//! noticed is tried again where that is safe: a `BEGIN` (`store::begin_write`) and a
-//! stand-alone read through [`repeat_if_lost`], a new ceremony's `INSERT`
-//! (`store::ceremonies::insert`) and a pinned read (`super::pinned`).
+//! noticed is tried again where that is safe, through [`repeat_if_lost`]: a `BEGIN`
+//! (`store::begin_write`), every read on the read pool ([`super::ReadPool`]) and `/readyz`'s
+//! ping; and by code of their own, a new ceremony's `INSERT` (`store::ceremonies::insert`) and
+//! a pinned read (`super::pinned`).
 //!
 //! The moment is kept for the process, not per pool: a server has one PostgreSQL pool, and a
 //! loss seen on another pool only costs a ping per idle connection.

@@ -41,7 +41,7 @@ fn only_errors_of_a_lost_connection_count() {
 }
 
 /// On PostgreSQL, after the server closed every connection of the pool (as a fail-over or
-/// `pg_terminate_backend` does): a transaction's `BEGIN` and a stand-alone read each succeed,
+/// `pg_terminate_backend` does): a transaction's `BEGIN` and the read pool's reads each succeed,
 /// the first statement to find its connection closed is noted, and after it plain statements
 /// get tested connections. Runs when `SESAME_TEST_POSTGRES_URL` is set (as in CI), on a
 /// database of its own.
@@ -63,20 +63,24 @@ async fn after_the_server_closed_the_pools_connections_nothing_fails_twice() {
         "the first BEGIN found it closed"
     );
 
-    // A stand-alone read: read again.
+    // Stand-alone reads on the read pool, of one row and of all: read again.
+    let reads = super::super::ReadPool::new(db.clone());
+    let select_one = || Statement::from_string(DbBackend::Postgres, "SELECT 1 AS one");
     close_every_connection(&db, &scratch).await;
     let noted = LOST_AT.load(Ordering::Relaxed);
-    let select_one = || {
-        db.query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT 1 AS one",
-        ))
-    };
-    let row = repeat_if_lost(select_one).await.expect("read again");
+    let row = reads.query_one_raw(select_one()).await.expect("read again");
     assert_eq!(row.unwrap().try_get::<i32>("", "one").unwrap(), 1);
     assert!(
         LOST_AT.load(Ordering::Relaxed) > noted,
         "the first read found it closed"
+    );
+    close_every_connection(&db, &scratch).await;
+    let noted = LOST_AT.load(Ordering::Relaxed);
+    let rows = reads.query_all_raw(select_one()).await.expect("read again");
+    assert_eq!(rows.len(), 1);
+    assert!(
+        LOST_AT.load(Ordering::Relaxed) > noted,
+        "the first read of all rows found it closed"
     );
 
     // A new ceremony (an INSERT outside a transaction, the first statement of a log-in): sent
@@ -99,10 +103,15 @@ async fn after_the_server_closed_the_pools_connections_nothing_fails_twice() {
     // Any statement: the first fails (nothing retries it), and once it is noted (as the
     // server's error mapping does) the connections idle since are tested at check-out.
     close_every_connection(&db, &scratch).await;
-    let first = select_one().await.expect_err("a closed connection");
+    let first = db
+        .query_one_raw(select_one())
+        .await
+        .expect_err("a closed connection");
     assert!(note(&first), "{first}");
     for _ in 0..4 {
-        select_one().await.expect("a tested connection");
+        db.query_one_raw(select_one())
+            .await
+            .expect("a tested connection");
     }
 
     scratch.drop(db).await;

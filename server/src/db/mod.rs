@@ -7,6 +7,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 pub mod liveness;
 pub mod pinned;
+pub mod read_pool;
 pub mod reads;
 #[cfg(test)]
 pub mod scratch;
@@ -14,6 +15,7 @@ pub mod writer;
 pub mod writes;
 
 pub use pinned::PinnedReads;
+pub use read_pool::ReadPool;
 pub use reads::{InlineReads, Reads, is_inline_unique_violation};
 pub use writer::Writer;
 pub use writes::{Exec, InlineWriter, WriteConn, WriteTxn};
@@ -42,7 +44,7 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 #[derive(Clone, Debug)]
 pub struct Pools {
     pub db: DatabaseConnection,
-    pub reads: DatabaseConnection,
+    pub reads: ReadPool,
     /// SQLite only (a file, not `:memory:`): the hot reads on the calling thread.
     pub inline: Option<std::sync::Arc<InlineReads>>,
 }
@@ -80,16 +82,17 @@ pub fn writer_connections(url: &str, max_connections: u32) -> u32 {
 
 /// The pool for stand-alone reads, opened after `db` (made with [`writer_connections`]) has
 /// created the database and applied the migrations. On PostgreSQL and for an in-memory SQLite
-/// database it is `db` itself.
+/// database it is `db` itself. Either way its reads are sent again on a connection the server
+/// closed ([`ReadPool`]).
 pub async fn connect_reads(
     url: &str,
     db: &DatabaseConnection,
     max_connections: u32,
-) -> Result<DatabaseConnection, DbErr> {
+) -> Result<ReadPool, DbErr> {
     // An in-memory SQLite database lives inside `db`'s one connection: another connection
     // would open another, empty database. Every read goes through `db` then.
     if !is_sqlite(url) || sqlite_path(url).is_none() {
-        return Ok(db.clone());
+        return Ok(ReadPool::new(db.clone()));
     }
     let readers = max_connections.clamp(2, SQLITE_MAX_CONNECTIONS) - 1;
     let mut options = sqlite_options(url, readers);
@@ -103,7 +106,7 @@ pub async fn connect_reads(
             .pragma("query_only", "1")
             .pragma("cache_size", "-256")
     });
-    Database::connect(options).await
+    Database::connect(options).await.map(ReadPool::new)
 }
 
 /// Open one pool. SQLite: the file and its directory are created, WAL journal,

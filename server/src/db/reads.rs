@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Row};
 use sea_orm::sea_query::Value;
-use sea_orm::{DatabaseConnection, DbErr, RuntimeErr, Statement};
+use sea_orm::{DbErr, RuntimeErr, Statement};
 
 /// How long a reader waits for a lock before its read fails with 503. In WAL mode a reader
 /// only waits while another connection recovers the WAL index, a matter of milliseconds; the
@@ -32,7 +32,7 @@ const STATEMENT_CACHE: usize = 16;
 /// the calling thread, which the hot reads use when present.
 #[derive(Clone, Copy, Debug)]
 pub struct Reads<'a> {
-    pub pool: &'a DatabaseConnection,
+    pub pool: &'a super::ReadPool,
     pub inline: Option<&'a InlineReads>,
     /// PostgreSQL: connections kept out of the pool for the hot reads ([`super::pinned`]).
     pub pinned: Option<&'a super::PinnedReads>,
@@ -40,7 +40,7 @@ pub struct Reads<'a> {
 
 impl<'a> Reads<'a> {
     /// Reads through `pool` only (the admin commands, which answer once and exit).
-    pub fn pooled(pool: &'a DatabaseConnection) -> Self {
+    pub fn pooled(pool: &'a super::ReadPool) -> Self {
         Self {
             pool,
             inline: None,

@@ -39,7 +39,10 @@ async fn healthz() -> &'static str {
     ),
 )]
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.db.ping().await.map_err(|e| {
+    // A connection PostgreSQL closed while idle (a fail-over, a restart) says nothing about the
+    // database now: the ping is sent once more, on a tested connection (`db::liveness`).
+    let ping = crate::db::liveness::repeat_if_lost(|| state.db.ping());
+    ping.await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::Unavailable
     })?;

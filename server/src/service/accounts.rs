@@ -2,17 +2,14 @@
 
 use entity::{account, contact, passkey, recovery_code};
 use sea_orm::{
-    ColumnTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
-    QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, QueryTrait, Select,
     sea_query::{Expr, Func, Query, SelectStatement},
 };
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::{
-    clock::rfc3339,
-    db::{Reads, liveness::repeat_if_lost},
-};
+use crate::{clock::rfc3339, db::Reads};
 
 /// `(SELECT COUNT(*) FROM … WHERE …)` as a scalar subquery.
 fn count_of<E: EntityTrait>(rows: Select<E>) -> Expr {
@@ -72,7 +69,7 @@ pub async fn view(reads: Reads<'_>, account: &account::Model) -> Result<AccountV
         None => {
             let db = reads.pool;
             let statement = db.get_database_backend().build(&counts);
-            repeat_if_lost(|| Counts::find_by_statement(statement.clone()).one(db)).await?
+            Counts::find_by_statement(statement).one(db).await?
         }
         Some(inline) => inline
             .query(&DbBackend::Sqlite.build(&counts), |row| {

@@ -156,7 +156,8 @@ mod tests {
         let writer = db::Writer::new(pool.clone(), None).unwrap();
         let config = Config::default();
         // A future's size is its type's: the same whichever branch it would take.
-        let check = super::authenticate(db::Reads::pooled(&pool), &writer, &config, "t", 0);
+        let reads = db::ReadPool::new(pool.clone());
+        let check = super::authenticate(db::Reads::pooled(&reads), &writer, &config, "t", 0);
         let size = std::mem::size_of_val(&check);
         eprintln!("the session check's future: {size} bytes");
         assert!(size <= 2048, "{size} bytes");

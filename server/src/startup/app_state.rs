@@ -54,7 +54,7 @@ pub(super) fn build_state(
     let writer = crate::db::Writer::new(pools.db.clone(), inline_writer).map_err(|e| {
         StartupError::Database(sea_orm::DbErr::Custom(format!("writer thread: {e}")))
     })?;
-    let pinned = crate::db::PinnedReads::new(&pools.reads, config.database_max_connections);
+    let pinned = crate::db::PinnedReads::new(pools.reads.pool(), config.database_max_connections);
     Ok(AppState(Arc::new(Inner {
         writer,
         db: pools.db,

@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::{Exec, Reads, liveness::repeat_if_lost};
+use crate::db::{Exec, Reads};
 
 pub async fn find_by_username<C: ConnectionTrait>(
     db: &C,
@@ -29,10 +29,7 @@ pub async fn find_by_username_with_passkeys(
         .filter(account::Column::Username.eq(username))
         .find_with_related(passkey::Entity);
     let found = match reads.inline {
-        None => repeat_if_lost(|| query.clone().all(reads.pool))
-            .await?
-            .into_iter()
-            .next(),
+        None => query.all(reads.pool).await?.into_iter().next(),
         Some(inline) => {
             // One row per passkey (or one row with no passkey), all of the same account:
             // `username` is unique.

@@ -7,7 +7,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::rows;
-use crate::db::{Exec, Reads, liveness::repeat_if_lost};
+use crate::db::{Exec, Reads};
 
 /// Store a new ceremony.
 ///
@@ -74,7 +74,7 @@ pub async fn find_live_on(
     now: i64,
 ) -> Result<Option<ceremony::Model>, DbErr> {
     let Some(inline) = reads.inline else {
-        return repeat_if_lost(|| find_live(reads.pool, id, kind, now)).await;
+        return find_live(reads.pool, id, kind, now).await;
     };
     let select = live(id, kind, now).into_query();
     let rows = inline.query(&DbBackend::Sqlite.build(&select), |row| {

@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    db::{Exec, Reads, liveness::repeat_if_lost},
+    db::{Exec, Reads},
     extract::ClientInfo,
 };
 
@@ -93,6 +93,6 @@ pub async fn has_login_from(
             let found = inline.query(&DbBackend::Sqlite.build(&query.into_query()), |_| Ok(()))?;
             Ok(!found.is_empty())
         }
-        None => repeat_if_lost(|| query.clone().exists(reads.pool)).await,
+        None => query.exists(reads.pool).await,
     }
 }

@@ -16,7 +16,7 @@ use sea_orm::{
     QueryResult, QuerySelect, QueryTrait, Related, Statement,
 };
 
-use crate::db::{Reads, liveness::repeat_if_lost};
+use crate::db::Reads;
 
 pub use crate::db::writes::Decode;
 
@@ -101,7 +101,7 @@ where
     }
     let backend = reads.pool.get_database_backend();
     let statement = select.statement(backend, value.into());
-    let row = repeat_if_lost(|| reads.pool.query_one_raw(statement.clone())).await?;
+    let row = reads.pool.query_one_raw(statement).await?;
     let Some(row) = row else {
         return Ok(None);
     };

@@ -203,9 +203,10 @@ async fn inline_reads_give_what_sea_orm_gives() {
     let db = crate::db::connect(&url, 1).await.unwrap();
     crate::db::migrate(&db).await.unwrap();
     let inline: std::sync::Arc<InlineReads> = crate::db::connect_inline(&url).unwrap().unwrap();
-    let pooled = Reads::pooled(&db);
+    let pool = crate::db::ReadPool::new(db.clone());
+    let pooled = Reads::pooled(&pool);
     let fast = Reads {
-        pool: &db,
+        pool: &pool,
         inline: Some(&inline),
         pinned: None,
     };
@@ -316,9 +317,10 @@ async fn pinned_reads_give_what_sea_orm_gives() {
     let db = crate::db::connect(&scratch.url, 4).await.unwrap();
     crate::db::migrate(&db).await.unwrap();
     let pinned = crate::db::PinnedReads::new(&db, 4).unwrap();
-    let pooled = Reads::pooled(&db);
+    let pool = crate::db::ReadPool::new(db.clone());
+    let pooled = Reads::pooled(&pool);
     let fast = Reads {
-        pool: &db,
+        pool: &pool,
         inline: None,
         pinned: Some(&pinned),
     };
