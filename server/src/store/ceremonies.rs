@@ -2,7 +2,8 @@
 
 use entity::ceremony;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait, QueryFilter,
+    QueryTrait, Select,
 };
 use uuid::Uuid;
 
@@ -60,8 +61,12 @@ pub async fn take<C: Exec>(
 
 /// Remove every expired ceremony; safe to run from every instance at once.
 pub async fn delete_expired<C: Exec>(db: &C, now: i64) -> Result<u64, DbErr> {
-    let delete = ceremony::Entity::delete_many().filter(ceremony::Column::ExpiresAt.lte(now));
-    db.exec_query(&delete).await
+    db.exec_query(&expired(now)).await
+}
+
+/// The ceremonies past their expiry (indexed: `idx_ceremony_expires`).
+pub fn expired(now: i64) -> DeleteMany<ceremony::Entity> {
+    ceremony::Entity::delete_many().filter(ceremony::Column::ExpiresAt.lte(now))
 }
 
 /// [`find_live`] on the read side: on SQLite on the calling thread ([`Reads`]), else on the

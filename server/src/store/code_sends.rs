@@ -1,7 +1,7 @@
 //! Sent codes, for resend limits.
 
 use entity::code_send;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
+use sea_orm::{ColumnTrait, DbErr, DeleteMany, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
 use uuid::Uuid;
 
 use super::rows;
@@ -32,6 +32,10 @@ pub async fn since<C: Exec>(db: &C, target: &str, since: i64) -> Result<Vec<i64>
 }
 
 pub async fn delete_before<C: Exec>(db: &C, before: i64) -> Result<u64, DbErr> {
-    let delete = code_send::Entity::delete_many().filter(code_send::Column::SentAt.lt(before));
-    db.exec_query(&delete).await
+    db.exec_query(&sent_before(before)).await
+}
+
+/// The records of codes sent before `before` (indexed: `idx_code_send_sent_at`).
+pub fn sent_before(before: i64) -> DeleteMany<code_send::Entity> {
+    code_send::Entity::delete_many().filter(code_send::Column::SentAt.lt(before))
 }

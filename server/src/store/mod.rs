@@ -13,6 +13,10 @@ pub mod recovery_codes;
 pub mod rows;
 pub mod sessions;
 
+#[cfg(test)]
+#[path = "clean_up_tests.rs"]
+mod clean_up_tests;
+
 /// Is this error a unique-constraint violation (on either database, through sqlx or the
 /// writer thread's inline SQLite connection)?
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {

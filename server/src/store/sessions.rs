@@ -2,8 +2,8 @@
 
 use entity::{account, session};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter,
+    QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -92,10 +92,15 @@ pub async fn delete_all<C: Exec>(db: &C, account_id: Uuid) -> Result<u64, DbErr>
 
 /// Remove sessions past their absolute or idle end; safe to run from every instance.
 pub async fn delete_expired<C: Exec>(db: &C, now: i64, idle_ms: i64) -> Result<u64, DbErr> {
-    let delete = session::Entity::delete_many().filter(
+    db.exec_query(&expired(now, idle_ms)).await
+}
+
+/// The sessions past their lifetime or idle for `idle_ms`: each condition has its index
+/// (`idx_session_expires`, `idx_session_last_seen`), so the clean-up reads only what it deletes.
+pub fn expired(now: i64, idle_ms: i64) -> DeleteMany<session::Entity> {
+    session::Entity::delete_many().filter(
         Condition::any()
             .add(session::Column::ExpiresAt.lte(now))
             .add(session::Column::LastSeenAt.lte(now - idle_ms)),
-    );
-    db.exec_query(&delete).await
+    )
 }
