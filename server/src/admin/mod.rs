@@ -11,7 +11,7 @@ pub mod account_show;
 pub mod accounts;
 pub mod config_reference;
 pub mod migrations;
-mod queries;
+pub(crate) mod queries;
 pub mod recovery;
 
 use migration::{Migrator, MigratorTrait};

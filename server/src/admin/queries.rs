@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use entity::{account, ceremony, contact, passkey};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -95,12 +95,16 @@ pub async fn ceremony_by_hash<C: ConnectionTrait>(
     hash: Vec<u8>,
     now: i64,
 ) -> Result<Option<ceremony::Model>, DbErr> {
+    by_hash(kind, hash, now).one(db).await
+}
+
+/// [`ceremony_by_hash`]'s query: found through `idx_ceremony_code_hash`, not by reading every
+/// live ceremony.
+pub fn by_hash(kind: &str, hash: Vec<u8>, now: i64) -> Select<ceremony::Entity> {
     ceremony::Entity::find()
         .filter(ceremony::Column::Kind.eq(kind))
         .filter(ceremony::Column::CodeHash.eq(hash))
         .filter(ceremony::Column::ExpiresAt.gt(now))
-        .one(db)
-        .await
 }
 
 /// Delete the account row; passkeys, sessions, contacts, recovery codes and events go with it

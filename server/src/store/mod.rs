@@ -14,8 +14,8 @@ pub mod rows;
 pub mod sessions;
 
 #[cfg(test)]
-#[path = "clean_up_tests.rs"]
-mod clean_up_tests;
+#[path = "plan_tests.rs"]
+mod plan_tests;
 
 /// Is this error a unique-constraint violation (on either database, through sqlx or the
 /// writer thread's inline SQLite connection)?

@@ -1,5 +1,7 @@
-//! The once-a-minute clean-up (`startup::cleanup_loop`) reads only what it deletes: each of its
-//! deletes goes through an index, on both databases, however many rows the tables hold.
+//! Statements that would read a whole table (or every live ceremony) without their index read
+//! only what they need, on both databases, however many rows the tables hold: the once-a-minute
+//! clean-up's deletes (`startup::cleanup_loop`) and the look-up of a recovery link by its
+//! token's hash (`POST /api/v1/recover/start`, which needs no session).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,12 +12,24 @@ use super::{ceremonies, code_sends, sessions};
 const NOW: i64 = 1_780_000_000_000;
 const IDLE_MS: i64 = 7 * 24 * 3_600_000;
 
-/// Each clean-up delete, named by its table, as `backend` writes it.
-fn deletes(backend: DbBackend) -> [(&'static str, Statement); 3] {
+/// Each statement as `backend` writes it, with the index it must go through: the clean-up's
+/// deletes and the link look-up.
+fn statements(backend: DbBackend) -> [(&'static str, Statement); 4] {
+    let link = crate::admin::queries::by_hash("recovery_link", vec![7; 32], NOW);
     [
-        ("ceremony", ceremonies::expired(NOW).build(backend)),
-        ("session", sessions::expired(NOW, IDLE_MS).build(backend)),
-        ("code_send", code_sends::sent_before(NOW).build(backend)),
+        (
+            "idx_ceremony_expires",
+            ceremonies::expired(NOW).build(backend),
+        ),
+        (
+            "idx_session_last_seen",
+            sessions::expired(NOW, IDLE_MS).build(backend),
+        ),
+        (
+            "idx_code_send_sent_at",
+            code_sends::sent_before(NOW).build(backend),
+        ),
+        ("idx_ceremony_code_hash", link.build(backend)),
     ]
 }
 
@@ -43,29 +57,30 @@ async fn plan<C: ConnectionTrait>(
 
 /// SQLite's planner, without statistics, uses an index wherever one applies.
 #[tokio::test]
-async fn on_sqlite_the_clean_up_searches_indexes_and_scans_no_table() {
+async fn on_sqlite_each_statement_searches_its_index_and_scans_no_table() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/s.db", dir.path().display());
     let db = crate::db::connect(&url, 1).await.unwrap();
     crate::db::migrate(&db).await.unwrap();
-    for (table, delete) in deletes(DbBackend::Sqlite) {
-        let plan = plan(&db, "EXPLAIN QUERY PLAN", "detail", delete).await;
+    for (index, statement) in statements(DbBackend::Sqlite) {
+        let plan = plan(&db, "EXPLAIN QUERY PLAN", "detail", statement).await;
         assert!(
             plan.iter().all(|line| !line.starts_with("SCAN")),
-            "{table}: {plan:?}"
+            "{index}: {plan:?}"
         );
         assert!(
-            plan.iter().any(|line| line.contains("USING INDEX")),
-            "{table}: {plan:?}"
+            plan.iter()
+                .any(|line| line.contains(&format!("USING INDEX {index} "))),
+            "{index}: {plan:?}"
         );
     }
 }
 
 /// PostgreSQL would scan tables this small whatever indexes they have; with sequential scans
-/// priced out (`enable_seqscan = off`, for this transaction only) it takes an index where there
-/// is one and still scans where there is none. Runs when `SESAME_TEST_POSTGRES_URL` is set.
+/// priced out (`enable_seqscan = off`, for this transaction only) it takes the index where it
+/// can use one, and still scans, or takes another, where it cannot. Runs when `SESAME_TEST_POSTGRES_URL` is set.
 #[tokio::test]
-async fn on_postgres_the_clean_up_can_use_an_index_for_each_delete() {
+async fn on_postgres_each_statement_can_use_its_index() {
     use sea_orm::TransactionTrait;
     let Some(scratch) = crate::db::scratch::ScratchDatabase::create("cleanup").await else {
         return;
@@ -76,25 +91,27 @@ async fn on_postgres_the_clean_up_can_use_an_index_for_each_delete() {
     txn.execute_unprepared("SET LOCAL enable_seqscan = off")
         .await
         .unwrap();
-    for (table, delete) in deletes(DbBackend::Postgres) {
-        let plan = plan(&txn, "EXPLAIN", "QUERY PLAN", delete).await;
+    for (index, statement) in statements(DbBackend::Postgres) {
+        let plan = plan(&txn, "EXPLAIN", "QUERY PLAN", statement).await;
         assert!(
             plan.iter().all(|line| !line.contains("Seq Scan")),
-            "{table}: {plan:?}"
+            "{index}: {plan:?}"
         );
         assert!(
-            plan.iter().any(|line| line.contains("Index")),
-            "{table}: {plan:?}"
+            plan.iter()
+                .any(|line| line.contains(&format!(" on {index}"))),
+            "{index}: {plan:?}"
         );
     }
     txn.rollback().await.unwrap();
     scratch.drop(db).await;
 }
 
-/// The indexes come with migration `m20261204_000009_index_clean_up`, which can be rolled back
-/// and applied again (SQLite; the clean-up then scans `session` again, and not after).
+/// The indexes come with migrations `m20261204_000009_index_clean_up` and `…000010…`, which
+/// can be rolled back and applied again (SQLite; the clean-up then scans `session` again, and
+/// not after).
 #[tokio::test]
-async fn the_clean_up_indexes_migration_rolls_back_and_applies_again() {
+async fn the_index_migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/s.db", dir.path().display());
@@ -102,7 +119,7 @@ async fn the_clean_up_indexes_migration_rolls_back_and_applies_again() {
     crate::db::migrate(&db).await.unwrap();
     let session = || sessions::expired(NOW, IDLE_MS).build(DbBackend::Sqlite);
     let scans = |plan: Vec<String>| plan.iter().any(|line| line.starts_with("SCAN"));
-    Migrator::down(&db, Some(1)).await.unwrap();
+    Migrator::down(&db, Some(2)).await.unwrap();
     assert!(scans(
         plan(&db, "EXPLAIN QUERY PLAN", "detail", session()).await
     ));
