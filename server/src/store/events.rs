@@ -3,7 +3,7 @@
 use entity::event;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, SelectExt, sea_query::Expr,
+    QueryOrder, QuerySelect, QueryTrait, SelectExt, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -65,33 +65,26 @@ pub async fn list<C: ConnectionTrait>(
         .await
 }
 
-/// The `login` events of the account from exactly this IP address and user agent before
-/// `before` (an absent IP or user agent matches only an absent one). Found through
-/// `idx_event_login_from`: the account's events from that address, not its whole history.
-pub fn logins_from(account_id: Uuid, client: &ClientInfo, before: i64) -> Select<event::Entity> {
-    let query = event::Entity::find()
-        .filter(event::Column::AccountId.eq(account_id))
-        .filter(event::Column::Kind.eq("login"))
-        .filter(event::Column::At.lt(before));
-    let query = match &client.ip {
-        Some(ip) => query.filter(event::Column::Ip.eq(ip.as_str())),
-        None => query.filter(event::Column::Ip.is_null()),
-    };
-    match &client.user_agent {
-        Some(ua) => query.filter(event::Column::UserAgent.eq(ua.as_str())),
-        None => query.filter(event::Column::UserAgent.is_null()),
-    }
-}
-
 /// Was there a `login` event of the account from exactly this IP address and user agent
-/// before `before`? ([`logins_from`])
+/// before `before`? (An absent IP or user agent matches only an absent one.)
 pub async fn has_login_from(
     reads: Reads<'_>,
     account_id: Uuid,
     client: &ClientInfo,
     before: i64,
 ) -> Result<bool, DbErr> {
-    let query = logins_from(account_id, client, before);
+    let mut query = event::Entity::find()
+        .filter(event::Column::AccountId.eq(account_id))
+        .filter(event::Column::Kind.eq("login"))
+        .filter(event::Column::At.lt(before));
+    query = match &client.ip {
+        Some(ip) => query.filter(event::Column::Ip.eq(ip.as_str())),
+        None => query.filter(event::Column::Ip.is_null()),
+    };
+    query = match &client.user_agent {
+        Some(ua) => query.filter(event::Column::UserAgent.eq(ua.as_str())),
+        None => query.filter(event::Column::UserAgent.is_null()),
+    };
     // After every log-in: on SQLite on the calling thread, not a round trip to a pool
     // connection's own thread (docs/PERFORMANCE.md, item 26).
     match reads.inline {
