@@ -41,7 +41,8 @@ pub fn security_notice(
 }
 
 /// After a successful log-in (committed), send [`NEW_DEVICE_LOGIN`] when the account has no
-/// earlier `login` event from the same user agent and IP address. `now` must be the log-in's
+/// earlier `login` event from the same user agent and IP address among its
+/// [`store::events::NEW_DEVICE_WINDOW`] most recent events. `now` must be the log-in's
 /// own time stamp (the one its `login` event carries), so that event is not counted as
 /// "earlier". Re-authentications and sign-ups do not need it; calling it for them is harmless.
 pub fn login_from_new_device(
@@ -55,7 +56,15 @@ pub fn login_from_new_device(
     let account_id = account.id;
     tokio::spawn(
         async move {
-        match store::events::has_login_from(state.read_side(), account_id, &client, now).await {
+        match store::events::has_login_from(
+            state.read_side(),
+            account_id,
+            &client,
+            now,
+            store::events::NEW_DEVICE_WINDOW,
+        )
+        .await
+        {
             Ok(true) => {}
             Ok(false) => send(&state, account_id, NEW_DEVICE_LOGIN, &client, now).await,
             Err(e) => {

@@ -14,6 +14,9 @@ pub mod rows;
 pub mod sessions;
 
 #[cfg(test)]
+#[path = "events_tests.rs"]
+mod events_tests;
+#[cfg(test)]
 #[path = "plan_tests.rs"]
 mod plan_tests;
 
