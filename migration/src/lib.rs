@@ -12,6 +12,7 @@ mod m20261128_000007_create_recovery_code;
 mod m20261128_000008_create_code_send;
 mod m20261204_000009_index_clean_up;
 mod m20261204_000010_index_ceremony_code_hash;
+mod m20261205_000011_index_event_at;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_create_code_send::Migration),
             Box::new(m20261204_000009_index_clean_up::Migration),
             Box::new(m20261204_000010_index_ceremony_code_hash::Migration),
+            Box::new(m20261205_000011_index_event_at::Migration),
         ]
     }
 }

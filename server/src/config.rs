@@ -43,6 +43,9 @@ pub struct Config {
     pub session_idle_secs: u64,
     /// `SESAME_SESSION_LIFETIME_SECS`: a session ends this long after it was created, whatever happens.
     pub session_lifetime_secs: u64,
+    /// `SESAME_EVENT_RETENTION_DAYS`: security activity (`GET /api/v1/account/events`) older
+    /// than this many days is deleted; 0 keeps it for ever.
+    pub event_retention_days: u64,
     /// `SESAME_REAUTH_WINDOW_SECS`: how recent an authentication must be for sensitive changes.
     pub reauth_window_secs: u64,
     /// `SESAME_TRUSTED_PROXIES`: peer IPs whose `X-Forwarded-For` is believed, comma-separated.
@@ -108,6 +111,7 @@ impl Default for Config {
             origin: vec!["http://localhost:8080".into()],
             session_idle_secs: 7 * 24 * 3600,
             session_lifetime_secs: 30 * 24 * 3600,
+            event_retention_days: 365,
             reauth_window_secs: 600,
             trusted_proxies: Vec::new(),
             smtp_url: None,

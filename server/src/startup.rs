@@ -245,8 +245,56 @@ async fn cleanup_loop(state: AppState) {
             Ok(count) => crate::telemetry::metrics::ceremonies_expired(count),
             Err(e) => tracing::warn!(error = %e, "clean-up failed"),
         }
+        if let Some(cutoff) = retention_cutoff(now, state.config.event_retention_days) {
+            delete_old_events(&state, cutoff).await;
+        }
     }
 }
+
+/// The security activity log's retention (`SESAME_EVENT_RETENTION_DAYS`): events older than
+/// `cutoff` go, [`store::events::RETENTION_BATCH`] at a time, each batch its own write so
+/// that other writes take turns with it; at most [`RETENTION_BATCHES_PER_RUN`] batches a
+/// minute, so a first run on a long history is spread over the following minutes.
+async fn delete_old_events(state: &AppState, cutoff: i64) {
+    let batch = store::events::RETENTION_BATCH;
+    let mut deleted = 0;
+    for _ in 0..RETENTION_BATCHES_PER_RUN {
+        let gone = state
+            .writer
+            .write(move |db| async move {
+                Ok(store::events::delete_older_than(&db, cutoff, batch).await?)
+            })
+            .await;
+        match gone {
+            Ok(n) => {
+                deleted += n;
+                if n < batch {
+                    break;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "deleting events past their retention failed");
+                break;
+            }
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(deleted, "events past their retention deleted");
+    }
+}
+
+/// Events before this time are past a retention of `days` days; `None` for 0 (kept for ever).
+fn retention_cutoff(now: i64, days: u64) -> Option<i64> {
+    (days > 0).then(|| {
+        let kept_ms = i64::try_from(days)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(86_400_000);
+        now.saturating_sub(kept_ms)
+    })
+}
+
+/// 100 batches of 5,000: half a million events a minute, far more than any instance writes.
+const RETENTION_BATCHES_PER_RUN: u32 = 100;
 
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -268,4 +316,19 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_retention_of_zero_days_keeps_everything_and_huge_ones_do_not_overflow() {
+        let now = 1_780_000_000_000;
+        assert_eq!(super::retention_cutoff(now, 0), None);
+        assert_eq!(super::retention_cutoff(now, 1), Some(now - 86_400_000));
+        assert_eq!(
+            super::retention_cutoff(now, 365),
+            Some(now - 365 * 86_400_000)
+        );
+        assert_eq!(super::retention_cutoff(now, u64::MAX), Some(now - i64::MAX));
+    }
 }

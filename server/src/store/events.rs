@@ -2,8 +2,8 @@
 
 use entity::event;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, Query, SelectStatement},
 };
 use uuid::Uuid;
@@ -32,6 +32,29 @@ pub async fn insert<C: Exec>(
     };
     super::insert_row::<_, event::ActiveModel>(db, row).await?;
     Ok(())
+}
+
+/// How many events one statement of the retention clean-up deletes ([`delete_older_than`]):
+/// a short hold of SQLite's write lock, so log-ins queued behind it wait little.
+pub const RETENTION_BATCH: u64 = 5_000;
+
+/// Delete at most `batch` events older than `cutoff` (the retention period,
+/// `SESAME_EVENT_RETENTION_DAYS`); how many went. Safe to run from every instance at once.
+pub async fn delete_older_than<C: Exec>(db: &C, cutoff: i64, batch: u64) -> Result<u64, DbErr> {
+    db.exec_query(&older_than(cutoff, batch)).await
+}
+
+/// `DELETE FROM event WHERE id IN (SELECT id FROM event WHERE at < cutoff LIMIT batch)`: the
+/// subquery reads `idx_event_at`, so only the rows it deletes (SQLite has no `DELETE … LIMIT`
+/// unless built with `SQLITE_ENABLE_UPDATE_DELETE_LIMIT`; PostgreSQL has none).
+pub(crate) fn older_than(cutoff: i64, batch: u64) -> DeleteMany<event::Entity> {
+    let oldest = event::Entity::find()
+        .select_only()
+        .column(event::Column::Id)
+        .filter(event::Column::At.lt(cutoff))
+        .limit(batch)
+        .into_query();
+    event::Entity::delete_many().filter(event::Column::Id.in_subquery(oldest))
 }
 
 /// Newest first (by time, then id); `before` pages backwards: only events strictly older

@@ -1,6 +1,7 @@
 //! The new-device check ([`super::events::has_login_from`]) finds a `login` from the same IP
 //! address and user agent among the account's most recent events only, on every read path:
-//! SQLite's inline readers, the pool, and PostgreSQL when `SESAME_TEST_POSTGRES_URL` is set.
+//! SQLite's inline readers, the pool, and PostgreSQL when `SESAME_TEST_POSTGRES_URL` is set;
+//! and the retention clean-up ([`super::events::delete_older_than`]) on both databases.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -100,14 +101,38 @@ async fn answers_as_expected(reads: Reads<'_>, alice: Uuid, bob: Uuid) {
     assert!(!seen(x(), bob, 100, 100).await);
 }
 
+/// The retention clean-up deletes events older than the cutoff, of every account, at most a
+/// batch at a time, and nothing newer.
+async fn retention_deletes_the_oldest_in_batches(db: &DatabaseConnection) {
+    use entity::event;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let left = || async {
+        event::Entity::find()
+            .order_by_asc(event::Column::At)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.at)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(left().await, [10, 20, 30, 40, 50, 60, 70]);
+    assert_eq!(events::delete_older_than(db, 45, 3).await.unwrap(), 3);
+    assert_eq!(events::delete_older_than(db, 45, 3).await.unwrap(), 1);
+    assert_eq!(events::delete_older_than(db, 45, 3).await.unwrap(), 0);
+    assert_eq!(left().await, [50, 60, 70]);
+    assert_eq!(events::delete_older_than(db, 71, 100).await.unwrap(), 3);
+    assert!(left().await.is_empty());
+}
+
 #[tokio::test]
-async fn on_sqlite_inline_and_pooled_reads_look_at_the_window_only() {
+async fn on_sqlite_the_window_and_the_retention() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/s.db", dir.path().display());
     let db = crate::db::connect(&url, 1).await.unwrap();
     crate::db::migrate(&db).await.unwrap();
     let (alice, bob) = history(&db).await;
-    let pool = ReadPool::new(db);
+    let pool = ReadPool::new(db.clone());
     answers_as_expected(Reads::pooled(&pool), alice, bob).await;
     let inline = InlineReads::open(dir.path().join("s.db")).unwrap();
     let reads = Reads {
@@ -116,10 +141,11 @@ async fn on_sqlite_inline_and_pooled_reads_look_at_the_window_only() {
         pinned: None,
     };
     answers_as_expected(reads, alice, bob).await;
+    retention_deletes_the_oldest_in_batches(&db).await;
 }
 
 #[tokio::test]
-async fn on_postgres_pooled_reads_look_at_the_window_only() {
+async fn on_postgres_the_window_and_the_retention() {
     let Some(scratch) = crate::db::scratch::ScratchDatabase::create("events").await else {
         return;
     };
@@ -128,5 +154,6 @@ async fn on_postgres_pooled_reads_look_at_the_window_only() {
     let (alice, bob) = history(&db).await;
     let pool = ReadPool::new(db.clone());
     answers_as_expected(Reads::pooled(&pool), alice, bob).await;
+    retention_deletes_the_oldest_in_batches(&db).await;
     scratch.drop(db).await;
 }

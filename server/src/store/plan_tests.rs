@@ -14,8 +14,8 @@ const NOW: i64 = 1_780_000_000_000;
 const IDLE_MS: i64 = 7 * 24 * 3_600_000;
 
 /// Each statement as `backend` writes it, with the index it must go through: the clean-up's
-/// deletes, the link look-up and the new-device check.
-fn statements(backend: DbBackend) -> [(&'static str, Statement); 5] {
+/// deletes (the events' retention among them), the link look-up and the new-device check.
+fn statements(backend: DbBackend) -> [(&'static str, Statement); 6] {
     let link = crate::admin::queries::by_hash("recovery_link", vec![7; 32], NOW);
     let client = crate::extract::ClientInfo {
         ip: Some("192.0.2.1".into()),
@@ -37,6 +37,10 @@ fn statements(backend: DbBackend) -> [(&'static str, Statement); 5] {
         ),
         ("idx_ceremony_code_hash", link.build(backend)),
         ("idx_event_account_at", backend.build(&device)),
+        (
+            "idx_event_at",
+            events::older_than(NOW, events::RETENTION_BATCH).build(backend),
+        ),
     ]
 }
 
@@ -114,9 +118,9 @@ async fn on_postgres_each_statement_can_use_its_index() {
     scratch.drop(db).await;
 }
 
-/// The indexes come with migrations `m20261204_000009_index_clean_up` and `…000010…`, which
-/// can be rolled back and applied again (SQLite; the clean-up then scans `session` again, and
-/// not after).
+/// The indexes come with migrations `m20261204_000009_index_clean_up`, `…000010…` and
+/// `…000011…`, which can be rolled back and applied again (SQLite; the clean-up then scans
+/// `session` and `event` again, and not after).
 #[tokio::test]
 async fn the_index_migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -125,13 +129,18 @@ async fn the_index_migrations_roll_back_and_apply_again() {
     let db = crate::db::connect(&url, 1).await.unwrap();
     crate::db::migrate(&db).await.unwrap();
     let session = || sessions::expired(NOW, IDLE_MS).build(DbBackend::Sqlite);
+    let event = || events::older_than(NOW, 10).build(DbBackend::Sqlite);
     let scans = |plan: Vec<String>| plan.iter().any(|line| line.starts_with("SCAN"));
-    Migrator::down(&db, Some(2)).await.unwrap();
-    assert!(scans(
-        plan(&db, "EXPLAIN QUERY PLAN", "detail", session()).await
-    ));
+    Migrator::down(&db, Some(3)).await.unwrap();
+    for statement in [session(), event()] {
+        assert!(scans(
+            plan(&db, "EXPLAIN QUERY PLAN", "detail", statement).await
+        ));
+    }
     Migrator::up(&db, None).await.unwrap();
-    assert!(!scans(
-        plan(&db, "EXPLAIN QUERY PLAN", "detail", session()).await
-    ));
+    for statement in [session(), event()] {
+        assert!(!scans(
+            plan(&db, "EXPLAIN QUERY PLAN", "detail", statement).await
+        ));
+    }
 }
