@@ -35,8 +35,8 @@ pub async fn insert<C: Exec>(
 }
 
 /// How many events one statement of the retention clean-up deletes ([`delete_older_than`]):
-/// a short hold of SQLite's write lock (9–48 ms with a WAL checkpoint; 5,000 held it 130–170 ms), so
-/// log-ins queued behind it wait little (docs/PERFORMANCE.md, item 38).
+/// a short hold of SQLite's write lock (9–48 ms, a WAL checkpoint included; 5,000 held it
+/// 130–170 ms), so log-ins queued behind it wait little (docs/PERFORMANCE.md, item 38).
 pub const RETENTION_BATCH: u64 = 500;
 
 /// Delete at most `batch` events older than `cutoff` (the retention period,
