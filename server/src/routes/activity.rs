@@ -42,7 +42,8 @@ pub struct EventsQuery {
 
 /// The account's security activity
 ///
-/// Newest first, one page at a time.
+/// Newest first, one page at a time. Events are kept for the server's retention period
+/// (`SESAME_EVENT_RETENTION_DAYS`, 365 days unless configured otherwise).
 #[utoipa::path(
     get,
     path = "/account/events",
