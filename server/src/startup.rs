@@ -279,6 +279,7 @@ async fn delete_old_events(state: &AppState, cutoff: i64) {
         }
     }
     if deleted > 0 {
+        crate::telemetry::metrics::events_expired(deleted);
         tracing::info!(deleted, "events past their retention deleted");
     }
 }

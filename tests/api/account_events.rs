@@ -317,14 +317,39 @@ async fn activity_older_than_the_retention_period_is_deleted(app: TestApp) {
     alices.extend([29, 31]);
     assert_eq!(ages(events(&alice, "?limit=100").await), alices);
 
-    let _instance =
-        ServerProcess::start_for(&app, None, &[("SESAME_EVENT_RETENTION_DAYS", "30")]).await;
+    const TOKEN: &str = "a-metrics-token-for-the-test";
+    let instance = ServerProcess::start_for(
+        &app,
+        None,
+        &[
+            ("SESAME_EVENT_RETENTION_DAYS", "30"),
+            ("SESAME_METRICS_TOKEN", TOKEN),
+        ],
+    )
+    .await;
+    // The instance counts what its clean-up deleted once the deletes are done.
+    let expired = || async {
+        let r = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{}/metrics", instance.port))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("GET /metrics");
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix("sesame_events_expired_total "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no sesame_events_expired_total:\n{text}"))
+    };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while ages(events(&bob, "?limit=100").await).contains(&400)
-        && std::time::Instant::now() < deadline
-    {
+    while expired().await < 2.0 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert!(
+        (expired().await - 2.0).abs() < f64::EPSILON,
+        "two events expired"
+    );
     alices.pop();
     assert_eq!(ages(events(&alice, "?limit=100").await), alices);
     let mut bobs = vec![0; signup_events];

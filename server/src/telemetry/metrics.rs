@@ -41,6 +41,7 @@ pub const SIGNUPS: &str = "sesame_signups_total";
 pub const CEREMONIES_STARTED: &str = "sesame_ceremonies_started_total";
 pub const CEREMONIES_FINISHED: &str = "sesame_ceremonies_finished_total";
 pub const CEREMONIES_EXPIRED: &str = "sesame_ceremonies_expired_total";
+pub const EVENTS_EXPIRED: &str = "sesame_events_expired_total";
 pub const CODES_SENT: &str = "sesame_codes_sent_total";
 pub const CODE_DELIVERY_FAILURES: &str = "sesame_code_delivery_failures_total";
 pub const LOCKOUTS: &str = "sesame_lockouts_total";
@@ -104,6 +105,10 @@ fn describe() {
         "Expired ceremonies removed by the clean-up."
     );
     describe_counter!(
+        EVENTS_EXPIRED,
+        "Security events past SESAME_EVENT_RETENTION_DAYS removed by the clean-up."
+    );
+    describe_counter!(
         CODES_SENT,
         "One-time codes handed to the provider, by channel."
     );
@@ -131,6 +136,7 @@ fn describe() {
     describe_gauge!(DB_POOL_MAX, "The database pool's maximum size.");
     // Zeros, so dashboards and alerts see every series before its first event.
     counter!(CEREMONIES_EXPIRED).absolute(0);
+    counter!(EVENTS_EXPIRED).absolute(0);
     for method in ["passkey", "totp", "email", "sms", "recovery"] {
         counter!(LOGINS, "method" => method).absolute(0);
         counter!(LOGIN_FAILURES, "method" => method).absolute(0);
@@ -169,6 +175,11 @@ pub fn ceremony_finished(kind: &str) {
 /// The clean-up removed `count` expired ceremonies.
 pub fn ceremonies_expired(count: u64) {
     counter!(CEREMONIES_EXPIRED).increment(count);
+}
+
+/// The clean-up removed `count` events past their retention.
+pub fn events_expired(count: u64) {
+    counter!(EVENTS_EXPIRED).increment(count);
 }
 
 /// A code was handed to the `channel` (`email`, `sms`) provider (`delivered`), or could not be.
