@@ -1,4 +1,4 @@
-//! Indexes for the once-a-minute clean-up (`server/src/startup.rs`, `cleanup_loop`).
+//! Indexes for the once-a-minute clean-up (`server/src/startup/cleanup.rs`, `cleanup_loop`).
 //!
 //! It deletes sessions idle too long (`last_seen_at` older than the idle timeout) and sent-code
 //! records past the resend look-back (`sent_at`). Neither column had an index of its own

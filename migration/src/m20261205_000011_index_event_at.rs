@@ -1,5 +1,5 @@
 //! An index on `event.at`, for the retention of the security activity log
-//! (`SESAME_EVENT_RETENTION_DAYS`; `server/src/startup.rs`, `cleanup_loop`).
+//! (`SESAME_EVENT_RETENTION_DAYS`; `server/src/startup/cleanup.rs`, `cleanup_loop`).
 //!
 //! The clean-up deletes events older than the retention period. Without an index on `at` alone
 //! (`idx_event_account_at` starts with the account) each run would read the whole table, on
