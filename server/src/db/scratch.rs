@@ -1,5 +1,5 @@
 //! Unit tests on PostgreSQL: a database of their own on the server `SESAME_TEST_POSTGRES_URL`
-//! names (as in CI), dropped at the end.
+//! names (as in CI), dropped at the end; and on SQLite, a migrated file in a temporary directory.
 
 #![allow(clippy::unwrap_used)]
 
@@ -49,3 +49,16 @@ impl ScratchDatabase {
         self.admin("DROP DATABASE {name}").await;
     }
 }
+
+/// A migrated SQLite database in a new temporary directory: the directory (removed when it is
+/// dropped, so keep it for the test's length), the database's URL and a connection to it.
+pub async fn sqlite() -> (tempfile::TempDir, String, DatabaseConnection) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/{SQLITE_FILE}", dir.path().display());
+    let db = super::connect(&url, 1).await.unwrap();
+    super::migrate(&db).await.unwrap();
+    (dir, url, db)
+}
+
+/// The file name of [`sqlite`]'s database inside its directory.
+pub const SQLITE_FILE: &str = "s.db";

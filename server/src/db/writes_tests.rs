@@ -15,10 +15,7 @@ use crate::store;
 /// A migrated database in a temporary directory, which is removed when the returned guard
 /// is dropped at the end of the test.
 async fn open() -> (tempfile::TempDir, DatabaseConnection, Writer) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/s.db", dir.path().display());
-    let db = db::connect(&url, 1).await.unwrap();
-    db::migrate(&db).await.unwrap();
+    let (dir, url, db) = db::scratch::sqlite().await;
     let inline = db::connect_inline_writer(&url).unwrap();
     assert!(inline.is_some(), "a SQLite file has an inline writer");
     (dir, db.clone(), Writer::new(db, inline).unwrap())

@@ -127,14 +127,11 @@ async fn retention_deletes_the_oldest_in_batches(db: &DatabaseConnection) {
 
 #[tokio::test]
 async fn on_sqlite_the_window_and_the_retention() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/s.db", dir.path().display());
-    let db = crate::db::connect(&url, 1).await.unwrap();
-    crate::db::migrate(&db).await.unwrap();
+    let (dir, _url, db) = crate::db::scratch::sqlite().await;
     let (alice, bob) = history(&db).await;
     let pool = ReadPool::new(db.clone());
     answers_as_expected(Reads::pooled(&pool), alice, bob).await;
-    let inline = InlineReads::open(dir.path().join("s.db")).unwrap();
+    let inline = InlineReads::open(dir.path().join(crate::db::scratch::SQLITE_FILE)).unwrap();
     let reads = Reads {
         pool: &pool,
         inline: Some(&inline),

@@ -1,6 +1,6 @@
 //! Statements that would read a whole table (or every live ceremony) without their index read
 //! only what they need, on both databases, however many rows the tables hold: the once-a-minute
-//! clean-up's deletes (`startup::cleanup_loop`) and the look-up of a recovery link by its
+//! clean-up's deletes (`startup::cleanup::cleanup_loop`) and the look-up of a recovery link by its
 //! token's hash (`POST /api/v1/recover/start`, which needs no session); and the new-device
 //! check after each log-in, which reads the account's most recent events only.
 
@@ -84,10 +84,7 @@ fn assert_goes_through(index: &str, plan: &[String], scan: &str) {
 /// SQLite's planner, without statistics, uses an index wherever one applies.
 #[tokio::test]
 async fn on_sqlite_each_statement_searches_its_index_and_scans_no_table() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/s.db", dir.path().display());
-    let db = crate::db::connect(&url, 1).await.unwrap();
-    crate::db::migrate(&db).await.unwrap();
+    let (_dir, _url, db) = crate::db::scratch::sqlite().await;
     for (index, statement) in statements(DbBackend::Sqlite) {
         let plan = plan(&db, "EXPLAIN QUERY PLAN", "detail", statement).await;
         assert_goes_through(index, &plan, "SCAN ");
@@ -124,10 +121,7 @@ async fn on_postgres_each_statement_can_use_its_index() {
 #[tokio::test]
 async fn the_index_migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/s.db", dir.path().display());
-    let db = crate::db::connect(&url, 1).await.unwrap();
-    crate::db::migrate(&db).await.unwrap();
+    let (_dir, _url, db) = crate::db::scratch::sqlite().await;
     let session = || sessions::expired(NOW, IDLE_MS).build(DbBackend::Sqlite);
     let event = || events::older_than(NOW, 10).build(DbBackend::Sqlite);
     let scans = |plan: Vec<String>| plan.iter().any(|line| line.starts_with("SCAN"));

@@ -198,10 +198,7 @@ fn reused_statements_are_what_sea_orm_builds() {
 /// partner row, and none found.
 #[tokio::test]
 async fn inline_reads_give_what_sea_orm_gives() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/s.db", dir.path().display());
-    let db = crate::db::connect(&url, 1).await.unwrap();
-    crate::db::migrate(&db).await.unwrap();
+    let (_dir, url, db) = crate::db::scratch::sqlite().await;
     let inline: std::sync::Arc<InlineReads> = crate::db::connect_inline(&url).unwrap().unwrap();
     let pool = crate::db::ReadPool::new(db.clone());
     let pooled = Reads::pooled(&pool);
