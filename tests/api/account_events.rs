@@ -337,9 +337,7 @@ async fn activity_older_than_the_retention_period_is_deleted(app: TestApp) {
             .expect("GET /metrics");
         assert_eq!(r.status(), 200);
         let text = r.text().await.unwrap_or_default();
-        text.lines()
-            .find_map(|l| l.strip_prefix("sesame_events_expired_total "))
-            .and_then(|v| v.parse::<f64>().ok())
+        sesame_tests::metrics::value(&text, "sesame_events_expired_total")
             .unwrap_or_else(|| panic!("no sesame_events_expired_total:\n{text}"))
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

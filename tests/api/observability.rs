@@ -4,7 +4,7 @@
 use std::{process::Stdio, time::Duration};
 
 use serde_json::Value;
-use sesame_tests::{TestApp, harness::TestFn, logs, process, tests};
+use sesame_tests::{TestApp, harness::TestFn, logs, metrics::value, process, tests};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub fn tests() -> Vec<(&'static str, TestFn)> {
@@ -29,15 +29,6 @@ async fn scrape(app: &TestApp, token: Option<&str>) -> (u16, String) {
     }
     let r = request.send().await.expect("GET /metrics");
     (r.status().as_u16(), r.text().await.unwrap_or_default())
-}
-
-/// The value of the series line that starts with `series` (name and labels, exactly).
-fn value(exposition: &str, series: &str) -> Option<f64> {
-    exposition
-        .lines()
-        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
 }
 
 async fn without_a_token_or_a_listener_there_is_no_metrics_endpoint(app: TestApp) {

@@ -6,6 +6,7 @@ pub mod app;
 pub mod flows;
 pub mod harness;
 pub mod logs;
+pub mod metrics;
 pub mod process;
 
 pub use app::{Backend, Browser, Resp, TestApp, spawn_app};
