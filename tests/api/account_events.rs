@@ -1,4 +1,4 @@
-//! The account's activity log, its retention, and the notice about a log-in from a new device.
+//! The account's activity log, and the notice about a log-in from a new device.
 
 use std::time::Duration;
 
@@ -12,7 +12,6 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_bad_activity_query_is_refused,
         one_account_never_sees_another_accounts_activity,
         a_log_in_from_a_new_device_is_emailed_once,
-        activity_older_than_the_retention_period_is_deleted,
     ]
 }
 
@@ -20,14 +19,14 @@ const FIREFOX_WINDOWS: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
 const SAFARI_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
 
-async fn signed_up(browser: &Browser, app: &TestApp, name: &str) -> SoftAuthenticator {
+pub(crate) async fn signed_up(browser: &Browser, app: &TestApp, name: &str) -> SoftAuthenticator {
     let mut auth = app.authenticator();
     let r = browser.signup_passkey(name, &mut auth).await;
     assert_eq!(r.status, 201, "{}", r.text);
     auth
 }
 
-async fn events(browser: &Browser, query: &str) -> Vec<Value> {
+pub(crate) async fn events(browser: &Browser, query: &str) -> Vec<Value> {
     let r = browser.get(&format!("/api/v1/account/events{query}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
     r.body.as_array().expect("a list").clone()
@@ -37,7 +36,7 @@ fn kinds(events: &[Value]) -> Vec<&str> {
     events.iter().map(|e| e["kind"].as_str().unwrap()).collect()
 }
 
-fn time_of(event: &Value) -> time::OffsetDateTime {
+pub(crate) fn time_of(event: &Value) -> time::OffsetDateTime {
     time::OffsetDateTime::parse(
         event["at"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,
@@ -270,87 +269,4 @@ async fn a_log_in_from_a_new_device_is_emailed_once(app: TestApp) {
             .is_none(),
         "only one notice"
     );
-}
-
-/// An instance started with `SESAME_EVENT_RETENTION_DAYS=30` deletes, in the clean-up it runs
-/// as it starts, every account's events older than 30 days, and nothing newer. The test's own
-/// server keeps the default (365 days), so it deletes none of them.
-async fn activity_older_than_the_retention_period_is_deleted(app: TestApp) {
-    use sea_orm::ActiveModelTrait;
-    use sesame::clock::Clock;
-    use sesame_tests::process::ServerProcess;
-    const DAY: i64 = 86_400_000;
-    let alice = app.new_browser();
-    signed_up(&alice, &app, "alice").await;
-    let bob = app.new_browser();
-    signed_up(&bob, &app, "bob").await;
-    let signup_events = events(&alice, "?limit=100").await.len();
-    let db = app.db().await;
-    let now = app.clock.now_ms();
-    for (browser, days_ago) in [(&alice, 31), (&alice, 29), (&bob, 400), (&bob, 1)] {
-        let account = browser.get("/api/v1/account").await;
-        entity::event::ActiveModel::from(entity::event::Model {
-            id: uuid::Uuid::new_v4(),
-            account_id: uuid::Uuid::parse_str(account.body["id"].as_str().unwrap()).unwrap(),
-            at: now - days_ago * DAY,
-            kind: "login".into(),
-            ip: Some("192.0.2.1".into()),
-            user_agent: None,
-            detail: "{}".into(),
-        })
-        .insert(&db)
-        .await
-        .expect("insert an event");
-    }
-    let ages = |list: Vec<Value>| {
-        let mut days: Vec<i64> = list
-            .iter()
-            .map(|e| {
-                let at = time_of(e).unix_timestamp_nanos() / 1_000_000;
-                (i64::try_from(at).unwrap() - now).abs() / DAY
-            })
-            .collect();
-        days.sort_unstable();
-        days
-    };
-    let mut alices = vec![0; signup_events];
-    alices.extend([29, 31]);
-    assert_eq!(ages(events(&alice, "?limit=100").await), alices);
-
-    const TOKEN: &str = "a-metrics-token-for-the-test";
-    let instance = ServerProcess::start_for(
-        &app,
-        None,
-        &[
-            ("SESAME_EVENT_RETENTION_DAYS", "30"),
-            ("SESAME_METRICS_TOKEN", TOKEN),
-        ],
-    )
-    .await;
-    // The instance counts what its clean-up deleted once the deletes are done.
-    let expired = || async {
-        let r = reqwest::Client::new()
-            .get(format!("http://127.0.0.1:{}/metrics", instance.port))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("GET /metrics");
-        assert_eq!(r.status(), 200);
-        let text = r.text().await.unwrap_or_default();
-        sesame_tests::metrics::value(&text, "sesame_events_expired_total")
-            .unwrap_or_else(|| panic!("no sesame_events_expired_total:\n{text}"))
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while expired().await < 2.0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(
-        (expired().await - 2.0).abs() < f64::EPSILON,
-        "two events expired"
-    );
-    alices.pop();
-    assert_eq!(ages(events(&alice, "?limit=100").await), alices);
-    let mut bobs = vec![0; signup_events];
-    bobs.push(1);
-    assert_eq!(ages(events(&bob, "?limit=100").await), bobs);
 }

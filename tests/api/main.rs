@@ -2,6 +2,7 @@
 //! on a fresh database: SQLite, and PostgreSQL too when `SESAME_TEST_POSTGRES_URL` is set.
 
 mod account_events;
+mod account_events_retention;
 mod account_passkeys;
 mod account_sessions;
 mod admin;
@@ -37,6 +38,10 @@ fn main() -> std::process::ExitCode {
         ("account_passkeys", account_passkeys::tests()),
         ("account_sessions", account_sessions::tests()),
         ("account_events", account_events::tests()),
+        (
+            "account_events_retention",
+            account_events_retention::tests(),
+        ),
         ("hardening", hardening::tests()),
         ("hardening_races", hardening_races::tests()),
         ("hardening_outage", hardening_outage::tests()),
