@@ -5,6 +5,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+#[cfg(test)]
+mod build_tests;
 pub mod liveness;
 pub mod pinned;
 pub mod read_pool;
