@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sesame_tests::{TestApp, harness::TestFn, tests};
+use sesame_tests::{TestApp, harness::TestFn, metrics, tests};
 
 use crate::account_events::{events, signed_up, time_of};
 
@@ -67,16 +67,11 @@ async fn activity_older_than_the_retention_period_is_deleted(app: TestApp) {
     )
     .await;
     // The instance counts what its clean-up deleted once the deletes are done.
+    let base = format!("http://127.0.0.1:{}", instance.port);
     let expired = || async {
-        let r = reqwest::Client::new()
-            .get(format!("http://127.0.0.1:{}/metrics", instance.port))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .expect("GET /metrics");
-        assert_eq!(r.status(), 200);
-        let text = r.text().await.unwrap_or_default();
-        sesame_tests::metrics::value(&text, "sesame_events_expired_total")
+        let (status, text) = metrics::scrape(&app.client, &base, Some(TOKEN)).await;
+        assert_eq!(status, 200);
+        metrics::value(&text, "sesame_events_expired_total")
             .unwrap_or_else(|| panic!("no sesame_events_expired_total:\n{text}"))
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(10);

@@ -4,7 +4,13 @@
 use std::{process::Stdio, time::Duration};
 
 use serde_json::Value;
-use sesame_tests::{TestApp, harness::TestFn, logs, metrics::value, process, tests};
+use sesame_tests::{
+    TestApp,
+    harness::TestFn,
+    logs,
+    metrics::{self, value},
+    process, tests,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub fn tests() -> Vec<(&'static str, TestFn)> {
@@ -23,12 +29,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
 const TOKEN: &str = "metrics-token-0123456789abcdef";
 
 async fn scrape(app: &TestApp, token: Option<&str>) -> (u16, String) {
-    let mut request = app.client.get(format!("{}/metrics", app.base));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let r = request.send().await.expect("GET /metrics");
-    (r.status().as_u16(), r.text().await.unwrap_or_default())
+    metrics::scrape(&app.client, &app.base, token).await
 }
 
 async fn without_a_token_or_a_listener_there_is_no_metrics_endpoint(app: TestApp) {
