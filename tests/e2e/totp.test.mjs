@@ -102,4 +102,12 @@ test('a person sets up an authenticator app in five steps and then logs in with 
   await page.waitForURL('**/account');
   await expectSignedInAs(page, username);
   await page.locator('#recovery-summary', { hasText: '9 codes left' }).waitFor();
+
+  // Turning the app off again, after an inline "are you sure".
+  await page.locator('#totp-off').click();
+  await page.locator('#twofa .confirm').getByRole('button', { name: 'Turn off' }).click();
+  await page.locator('#page-status', { hasText: 'The authenticator app is turned off.' }).waitFor();
+  await page.locator('#totp-state', { hasText: 'Off' }).waitFor();
+  assert.equal(await page.locator('#totp-off').isHidden(), true);
+  await page.locator('#event-list .item-title', { hasText: 'Authenticator app turned off' }).waitFor();
 });

@@ -69,7 +69,7 @@ test('every local file a page or module refers to exists', () => {
   }
   for (const file of scripts) {
     const text = fs.readFileSync(file, 'utf8');
-    for (const match of text.matchAll(/\bfrom\s+'(\.\/[^']+)'/g)) {
+    for (const match of text.matchAll(/(?:\bfrom\s+|\bimport\s+)'(\.\.?\/[^']+)'/g)) {
       assert.ok(fs.existsSync(path.join(path.dirname(file), match[1])), `${rel(file)} imports missing ${match[1]}`);
     }
   }

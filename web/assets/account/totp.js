@@ -1,0 +1,163 @@
+// Turning on the authenticator app, in five steps: save recovery codes, get
+// the app, scan the QR code (or type the key), enter a 6-digit code, save.
+// The code is checked only at the last step (`POST /account/totp/finish`).
+
+import { api, ApiError } from '../api.js';
+import { $, $$, h, showError, focusHeading, markInvalid, copyText, cleanCode } from '../ui.js';
+import { announce, act, renderCodes, reload, closeWizards, wizardOpened } from './common.js';
+
+let totpCeremony = null;
+
+function showTotpStep(step) {
+  const wizard = $('#totp-wizard');
+  for (const panel of $$('[data-step]', wizard)) panel.hidden = panel.dataset.step !== String(step);
+  const n = step === 'done' ? 6 : Number(step);
+  $$('#totp-progress li').forEach((li, i) => {
+    li.classList.toggle('done', i + 1 < n);
+    if (i + 1 === n) li.setAttribute('aria-current', 'step');
+    else li.removeAttribute('aria-current');
+  });
+  focusHeading($(`[data-step="${step}"]`, wizard));
+}
+
+/** "JBSWY3DPEHPK3PXP" → "JBSW Y3DP EHPK 3PXP" */
+function groupSecret(secret) {
+  return secret.replace(/\s+/g, '').replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+function svgDataUrl(svg) {
+  const bytes = new TextEncoder().encode(svg);
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 1) binary += String.fromCharCode(bytes[i]);
+  return `data:image/svg+xml;base64,${btoa(binary)}`;
+}
+
+async function makeRecoveryCodesForTotp() {
+  const saved = $('#totp-codes-saved');
+  saved.disabled = true;
+  $('#totp-codes').replaceChildren(h('p', { class: 'muted' }, 'Creating your recovery codes…'));
+  const error = $('#totp-step1-error');
+  const ok = await act(null, error, async () => {
+    const result = await api('POST', '/account/recovery-codes', {});
+    renderCodes($('#totp-codes'), result.codes);
+  }, { anchor: $('#totp-wizard [data-step="1"] h3') });
+  if (ok) {
+    saved.disabled = false;
+    reload('recovery');
+  } else {
+    const retry = h('button', { type: 'button', class: 'small' }, 'Try again');
+    retry.addEventListener('click', makeRecoveryCodesForTotp);
+    $('#totp-codes').replaceChildren(retry);
+  }
+}
+
+export async function startTotpWizard() {
+  totpCeremony = null;
+  $('#totp-wizard').hidden = false;
+  wizardOpened();
+  showTotpStep(1);
+  await makeRecoveryCodesForTotp();
+}
+
+async function beginTotpEnrolment() {
+  totpCeremony = null;
+  $('#totp-scanned').disabled = true;
+  $('#totp-loading').hidden = false;
+  $('#totp-qr').hidden = true;
+  $('#totp-qr').removeAttribute('src');
+  $('#totp-secret').textContent = '';
+  const ok = await act(null, $('#totp-step3-error'), async () => {
+    const start = await api('POST', '/account/totp/start', {});
+    totpCeremony = start.ceremony;
+    $('#totp-secret').textContent = groupSecret(start.secret);
+    $('#totp-secret').dataset.secret = start.secret;
+    if (start.qr_svg) {
+      $('#totp-qr').src = svgDataUrl(start.qr_svg);
+      $('#totp-qr').hidden = false;
+    }
+  }, { anchor: $('#totp-wizard [data-step="3"] h3') });
+  $('#totp-loading').hidden = true;
+  $('#totp-scanned').disabled = !ok;
+}
+
+/** Step 5: saves, or goes back to the step that can fix what the server refused. */
+async function saveTotp() {
+  const code = cleanCode($('#totp-code').value);
+  let failure = null;
+  const ok = await act($('#totp-save'), $('#totp-step5-error'), async () => {
+    try {
+      await api('POST', '/account/totp/finish', { ceremony: totpCeremony, code });
+    } catch (err) {
+      failure = err;
+      throw err;
+    }
+  }, { anchor: $('#totp-save').closest('.actions') });
+  if (ok) {
+    $('#totp-code').value = '';
+    totpCeremony = null;
+    showTotpStep('done');
+    announce('Two-factor authentication is on.');
+    reload('account', 'events');
+    return;
+  }
+  if (failure instanceof ApiError && failure.error === 'invalid_code') {
+    showTotpStep(4);
+    markInvalid($('#totp-code'), true);
+    showError($('#totp-step4-error'), "That code didn't work. Codes change every 30 seconds: enter the one the app shows now. Check that the app's clock is right.");
+    $('#totp-code').select();
+  } else if (failure instanceof ApiError && failure.error === 'invalid_ceremony') {
+    showTotpStep(3);
+    showError($('#totp-step3-error'), 'The set-up took too long, so here is a new QR code. Remove the old Sesame entry from the app and scan this one.');
+    beginTotpEnrolment();
+  }
+}
+
+export function setUpTotpWizard() {
+  const wizard = $('#totp-wizard');
+  const cancel = () => {
+    totpCeremony = null;
+    closeWizards();
+    $('#totp-code').value = '';
+    $('#twofa-setup').focus();
+  };
+  for (const button of $$('[data-totp-cancel]', wizard)) button.addEventListener('click', cancel);
+
+  $('#totp-codes-saved').addEventListener('click', () => showTotpStep(2));
+  $('#totp-have-app').addEventListener('click', () => {
+    showTotpStep(3);
+    beginTotpEnrolment();
+  });
+  $('#totp-copy').addEventListener('click', async () => {
+    const secret = $('#totp-secret').dataset.secret || '';
+    const copied = await copyText(secret);
+    $('#totp-copy').textContent = copied ? 'Copied' : 'Copy key';
+    if (!copied) showError($('#totp-step3-error'), "Couldn't copy. Select the key and copy it yourself.");
+  });
+  $('#totp-scanned').addEventListener('click', () => {
+    showTotpStep(4);
+    $('#totp-code').focus();
+  });
+  $('#totp-code-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const input = $('#totp-code');
+    const code = cleanCode(input.value);
+    if (!/^\d{6}$/.test(code)) {
+      markInvalid(input, true);
+      showError($('#totp-step4-error'), 'Enter the 6-digit code that the app shows.');
+      input.focus();
+      return;
+    }
+    markInvalid(input, false);
+    showError($('#totp-step4-error'), '');
+    showTotpStep(5);
+  });
+  $('#totp-back').addEventListener('click', () => {
+    showTotpStep(4);
+    $('#totp-code').focus();
+  });
+  $('#totp-save').addEventListener('click', saveTotp);
+  $('#totp-done').addEventListener('click', () => {
+    closeWizards();
+    focusHeading($('#twofa'));
+  });
+}
