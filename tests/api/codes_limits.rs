@@ -1,0 +1,134 @@
+//! Limits on one-time codes: the lock-out after repeated failures (also across a restart), the
+//! resend interval, and an SMTP outage.
+
+use serde_json::json;
+use sesame_tests::{
+    Tamper, TestApp,
+    flows::{login_code_finish, login_code_start},
+    harness::TestFn,
+    tests,
+};
+
+pub fn tests() -> Vec<(&'static str, TestFn)> {
+    tests![
+        repeated_failures_lock_code_log_in_but_not_passkeys,
+        the_lock_out_survives_a_restart,
+        a_resend_within_thirty_seconds_is_refused,
+        an_smtp_outage_answers_503_and_leaves_nothing_to_finish,
+    ]
+}
+
+async fn repeated_failures_lock_code_log_in_but_not_passkeys(app: TestApp) {
+    let mut auth = app.authenticator();
+    assert_eq!(
+        app.new_browser()
+            .signup_passkey("ivan", &mut auth)
+            .await
+            .status,
+        201
+    );
+    let mut saw_429 = None;
+    for i in 0..12 {
+        let ceremony = login_code_start(&app.browser, "ivan", "totp").await;
+        let r = login_code_finish(&app.browser, &ceremony, "000000", None).await;
+        if r.status == 429 {
+            assert_eq!(r.error(), "too_many_attempts");
+            assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() >= 1);
+            saw_429 = Some(i);
+            break;
+        }
+        assert_eq!(r.status, 401);
+    }
+    let first = saw_429.expect("throttled within 10 consecutive failures");
+    assert!(first <= 10);
+    // Start still answers 202, revealing nothing.
+    assert_eq!(
+        app.post(
+            "/api/v1/login/code/start",
+            &json!({"username": "ivan", "method": "totp"})
+        )
+        .await
+        .status,
+        202
+    );
+    // A passkey still works, and clears the lock-out.
+    assert_eq!(
+        app.new_browser()
+            .login_passkey(Some("ivan"), &mut auth, &Tamper::default())
+            .await
+            .status,
+        200
+    );
+    let ceremony = login_code_start(&app.browser, "ivan", "totp").await;
+    assert_eq!(
+        login_code_finish(&app.browser, &ceremony, "000000", None)
+            .await
+            .status,
+        401
+    );
+}
+
+async fn the_lock_out_survives_a_restart(mut app: TestApp) {
+    let mut auth = app.authenticator();
+    assert_eq!(
+        app.new_browser()
+            .signup_passkey("judy", &mut auth)
+            .await
+            .status,
+        201
+    );
+    for _ in 0..6 {
+        let ceremony = login_code_start(&app.browser, "judy", "recovery").await;
+        let _ = login_code_finish(&app.browser, &ceremony, "aaaa-bbbb-cccc", None).await;
+    }
+    app.restart().await;
+    let ceremony = login_code_start(&app.browser, "judy", "recovery").await;
+    let r = login_code_finish(&app.browser, &ceremony, "aaaa-bbbb-cccc", None).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+}
+
+async fn a_resend_within_thirty_seconds_is_refused(app: TestApp) {
+    let body = json!({"username": "ken", "channel": "email", "address": "ken@example.com"});
+    assert_eq!(
+        app.post("/api/v1/signup/code/start", &body).await.status,
+        202
+    );
+    let r = app.post("/api/v1/signup/code/start", &body).await;
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").is_some());
+    app.clock.advance_secs(31);
+    assert_eq!(
+        app.post("/api/v1/signup/code/start", &body).await.status,
+        202
+    );
+}
+
+async fn an_smtp_outage_answers_503_and_leaves_nothing_to_finish(app: TestApp) {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    app.mail.set_mode(sesame_fakes::SinkMode::RefuseMail);
+    let r = app
+        .post(
+            "/api/v1/signup/code/start",
+            &json!({"username": "leo", "channel": "email", "address": "leo@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.error(), "unavailable");
+    let db = app.db().await;
+    assert_eq!(
+        entity::ceremony::Entity::find().count(&db).await.unwrap(),
+        0
+    );
+    app.mail.stop();
+    let r = app
+        .post(
+            "/api/v1/signup/code/start",
+            &json!({"username": "leo2", "channel": "email", "address": "leo2@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 503);
+    assert_eq!(
+        entity::ceremony::Entity::find().count(&db).await.unwrap(),
+        0
+    );
+}

@@ -1,0 +1,70 @@
+//! The optional password: with one set, a code alone is not enough; weak passwords are refused.
+
+use serde_json::json;
+use sesame_tests::{
+    TestApp,
+    flows::{enable_totp, login_code_finish, login_code_start, read_code, totp_code},
+    harness::TestFn,
+    tests,
+};
+
+use crate::factors::account;
+
+pub fn tests() -> Vec<(&'static str, TestFn)> {
+    tests![
+        with_a_password_a_code_alone_is_not_enough,
+        a_weak_password_is_refused,
+    ]
+}
+
+async fn with_a_password_a_code_alone_is_not_enough(app: TestApp) {
+    account(&app, "judy").await;
+    let password = "violet kettle marches north";
+    assert_eq!(
+        app.put("/api/v1/account/password", &json!({"password": password}))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(app.get("/api/v1/account").await.body["password_set"], true);
+    let secret = enable_totp(&app, &app.browser).await;
+    app.clock.advance_secs(30);
+    let browser = app.new_browser();
+    for (code_offset, pw) in [
+        (0, None),
+        (0, Some("wrong password here")),
+        (0, Some(password)),
+    ] {
+        let code = totp_code(&app, &secret, code_offset);
+        let ceremony = login_code_start(&browser, "judy", "totp").await;
+        let r = login_code_finish(&browser, &ceremony, &code, pw).await;
+        if pw == Some(password) {
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(
+                browser.get("/api/v1/session").await.body["methods"],
+                json!(["password", "totp"])
+            );
+        } else {
+            assert_eq!(r.status, 401, "{pw:?}");
+            assert_eq!(r.error(), "invalid_code");
+        }
+    }
+    // A password alone (with a wrong code) never logs in.
+    let ceremony = login_code_start(&app.new_browser(), "judy", "email").await;
+    let _ = read_code(&app, "judy@example.com").await;
+    let r = login_code_finish(&app.new_browser(), &ceremony, "000000", Some(password)).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(app.delete("/api/v1/account/password").await.status, 204);
+    assert_eq!(app.get("/api/v1/account").await.body["password_set"], false);
+}
+
+async fn a_weak_password_is_refused(app: TestApp) {
+    account(&app, "ken").await;
+    for weak in ["password", "12345678", "kenken123", "short"] {
+        let r = app
+            .put("/api/v1/account/password", &json!({"password": weak}))
+            .await;
+        assert_eq!(r.status, 400, "{weak}");
+    }
+    assert_eq!(app.get("/api/v1/account").await.body["password_set"], false);
+}

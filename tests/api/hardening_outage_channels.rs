@@ -1,0 +1,136 @@
+//! A mail or SMS outage: 503 on every code start, no code leaked, nothing left to finish, and
+//! it works again afterwards.
+
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::json;
+use sesame_tests::{
+    TestApp,
+    flows::{login_code_finish, login_code_start, read_code, signup_by_email},
+    harness::TestFn,
+    tests,
+};
+
+pub fn tests() -> Vec<(&'static str, TestFn)> {
+    tests![a_mail_or_sms_outage_answers_503_on_every_code_start_and_leaves_nothing_stuck]
+}
+
+async fn a_mail_or_sms_outage_answers_503_on_every_code_start_and_leaves_nothing_stuck(
+    app: TestApp,
+) {
+    use sesame_fakes::SinkMode;
+    assert_eq!(
+        signup_by_email(&app, &app.browser, "judy", "judy@example.com")
+            .await
+            .status,
+        201
+    );
+    let db = app.db().await;
+    let ceremonies = || async { entity::ceremony::Entity::find().count(&db).await.unwrap() };
+    let baseline = ceremonies().await;
+    let sent = app.mail.messages().len();
+    let someone = app.new_browser();
+
+    for mode in [SinkMode::RefuseMail, SinkMode::RefuseData] {
+        app.mail.set_mode(mode);
+        app.clock.advance_secs(31); // past the resend gap, so each start really tries to send
+        let login = someone
+            .post(
+                "/api/v1/login/code/start",
+                &json!({"username": "judy", "method": "email"}),
+            )
+            .await;
+        let contact = app
+            .post(
+                "/api/v1/account/contacts/start",
+                &json!({"channel": "email", "address": "judy.work@example.com"}),
+            )
+            .await;
+        let signup = someone
+            .post(
+                "/api/v1/signup/code/start",
+                &json!({"username": "kim", "channel": "email", "address": "kim@example.com"}),
+            )
+            .await;
+        for (what, r) in [
+            ("log-in", &login),
+            ("contact", &contact),
+            ("sign-up", &signup),
+        ] {
+            assert_eq!(r.status, 503, "{mode:?} {what}: {}", r.text);
+            assert_eq!(r.error(), "unavailable");
+            assert!(
+                !r.text.chars().any(|c| c.is_ascii_digit()),
+                "{what}: {}",
+                r.text
+            );
+        }
+        assert_eq!(
+            ceremonies().await,
+            baseline,
+            "{mode:?}: nothing was left to finish"
+        );
+    }
+    assert_eq!(app.mail.messages().len(), sent, "nothing was delivered");
+
+    // The SMS provider failing (the webhook answers 500) is the same.
+    app.sms.set_status(500);
+    app.clock.advance_secs(31);
+    let sms_contact = app
+        .post(
+            "/api/v1/account/contacts/start",
+            &json!({"channel": "sms", "address": "+44 7911 123456"}),
+        )
+        .await;
+    let sms_signup = someone
+        .post(
+            "/api/v1/signup/code/start",
+            &json!({"username": "lee", "channel": "sms", "address": "+44 7911 123457"}),
+        )
+        .await;
+    for r in [&sms_contact, &sms_signup] {
+        assert_eq!(r.status, 503, "{}", r.text);
+        assert!(!r.text.chars().any(|c| c.is_ascii_digit()), "{}", r.text);
+    }
+    assert_eq!(ceremonies().await, baseline);
+
+    // Back up: everything works again, without waiting on anything the outage left behind.
+    app.mail.set_mode(SinkMode::Accept);
+    app.sms.set_status(200);
+    app.clock.advance_secs(31);
+    let ceremony = login_code_start(&someone, "judy", "email").await;
+    let code = read_code(&app, "judy@example.com").await;
+    assert_eq!(
+        login_code_finish(&someone, &ceremony, &code, None)
+            .await
+            .status,
+        200
+    );
+    let start = app
+        .post(
+            "/api/v1/account/contacts/start",
+            &json!({"channel": "email", "address": "judy.work@example.com"}),
+        )
+        .await;
+    assert_eq!(start.status, 202, "{}", start.text);
+    let code = read_code(&app, "judy.work@example.com").await;
+    let r = app
+        .post(
+            "/api/v1/account/contacts/finish",
+            &json!({"ceremony": start.body["ceremony"], "code": code}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let signup = signup_by_email(&app, &app.new_browser(), "kim", "kim@example.com").await;
+    assert_eq!(signup.status, 201, "{}", signup.text);
+
+    // A mail server that is gone altogether (connection refused).
+    app.mail.stop();
+    app.clock.advance_secs(31);
+    let r = someone
+        .post(
+            "/api/v1/login/code/start",
+            &json!({"username": "judy", "method": "email"}),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{}", r.text);
+}

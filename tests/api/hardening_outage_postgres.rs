@@ -1,0 +1,181 @@
+//! A PostgreSQL outage: a real `sesame` process behind a TCP proxy owned by the test, which
+//! cuts every connection and closes its port, then opens it again.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use sesame_tests::{Browser, SoftAuthenticator, TestApp, process::ServerProcess};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+use crate::hardening_outage::{outage_bodies, prepared_login, session_count};
+
+/// A TCP forwarder to PostgreSQL that the test can take down (every connection cut, the port
+/// closed) and bring back on the same port.
+struct PgProxy {
+    port: u16,
+    upstream: String,
+    state: Arc<Mutex<Option<JoinHandle<()>>>>,
+    pipes: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl PgProxy {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = Self {
+            port,
+            upstream,
+            state: Arc::new(Mutex::new(None)),
+            pipes: Arc::new(Mutex::new(Vec::new())),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let upstream = self.upstream.clone();
+        let pipes = self.pipes.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let pipe = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                pipes.lock().unwrap().push(pipe);
+            }
+        });
+        *self.state.lock().unwrap() = Some(accept);
+    }
+
+    /// Cut every connection and close the port.
+    async fn down(&self) {
+        if let Some(accept) = self.state.lock().unwrap().take() {
+            accept.abort();
+        }
+        for pipe in self.pipes.lock().unwrap().drain(..) {
+            pipe.abort();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// Listen on the same port again.
+    async fn up(&self) {
+        let mut tries = 0;
+        let listener = loop {
+            match TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    eprintln!("rebinding the proxy port: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot rebind the proxy port: {e}"),
+            }
+        };
+        self.serve(listener);
+    }
+}
+
+pub(crate) async fn postgres_outage_through_a_proxy(app: TestApp) {
+    let mut url = url::Url::parse(&app.config.database_url).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    );
+    let proxy = PgProxy::start(upstream).await;
+    url.set_port(Some(proxy.port)).unwrap();
+    let process =
+        ServerProcess::start_for(&app, None, &[("SESAME_DATABASE_URL", url.as_str())]).await;
+    let browser = Browser::new(process.port);
+    let mut alice = SoftAuthenticator::new(&process.origin);
+    assert_eq!(
+        browser.signup_passkey("alice", &mut alice).await.status,
+        201
+    );
+    let thief = Browser::new(process.port);
+    let finish = prepared_login(&thief, "alice", &mut alice).await;
+    let sessions_before = session_count(&app).await;
+
+    proxy.down().await;
+    let started = Instant::now();
+    let fresh = Browser::new(process.port);
+    let bodies = outage_bodies();
+    let (signup, login_start, login_finish, code_start, session, account, ready) = tokio::join!(
+        fresh.post("/api/v1/signup/passkey/start", &bodies[0]),
+        fresh.post("/api/v1/login/passkey/start", &bodies[1]),
+        thief.post("/api/v1/login/passkey/finish", &finish),
+        fresh.post("/api/v1/signup/code/start", &bodies[2]),
+        browser.get("/api/v1/session"),
+        browser.get("/api/v1/account"),
+        browser.get("/readyz"),
+    );
+    for (what, r) in [
+        ("sign-up start", &signup),
+        ("log-in start", &login_start),
+        ("log-in finish", &login_finish),
+        ("code start", &code_start),
+        ("session", &session),
+        ("account", &account),
+        ("readyz", &ready),
+    ] {
+        assert_eq!(r.status, 503, "{what}: {}", r.text);
+        if what != "readyz" {
+            assert_eq!(r.error(), "unavailable", "{what}");
+        }
+        assert!(r.set_cookie().is_none(), "{what} issued a cookie");
+    }
+    eprintln!(
+        "PostgreSQL down: every call answered 503 within {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        browser.get("/healthz").await.status,
+        200,
+        "the process lives"
+    );
+    assert_eq!(
+        session_count(&app).await,
+        sessions_before,
+        "no session was issued"
+    );
+
+    proxy.up().await;
+    let mut ready = false;
+    for _ in 0..100 {
+        if browser.get("/readyz").await.status == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "ready again without a restart");
+    assert_eq!(
+        browser.get("/api/v1/session").await.status,
+        200,
+        "the old session lives"
+    );
+    let r = thief.post("/api/v1/login/passkey/finish", &finish).await;
+    assert_eq!(
+        r.status, 200,
+        "the refused finish can be finished once: {}",
+        r.text
+    );
+    let r = Browser::new(process.port)
+        .login_passkey(Some("alice"), &mut alice, &Default::default())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut bob = SoftAuthenticator::new(&process.origin);
+    assert_eq!(
+        Browser::new(process.port)
+            .signup_passkey("bob", &mut bob)
+            .await
+            .status,
+        201
+    );
+    proxy.down().await;
+}

@@ -1,0 +1,110 @@
+//! Races on one-time codes: parallel requests for a code to one address (the resend limit) and
+//! parallel wrong codes (the lock-out count).
+
+use serde_json::json;
+use sesame_tests::{
+    TestApp,
+    flows::{login_code_finish, login_code_start, signup_by_email},
+    harness::TestFn,
+    tests,
+};
+
+pub fn tests() -> Vec<(&'static str, TestFn)> {
+    tests![
+        parallel_code_sends_to_one_address_send_one_code,
+        parallel_wrong_codes_are_each_counted_once,
+    ]
+}
+
+/// The resend limit (one code a 30 s per address, or per username for a log-in) holds when
+/// the requests arrive together: its check and its record are one transaction, so exactly one
+/// of them sends a code.
+async fn parallel_code_sends_to_one_address_send_one_code(app: TestApp) {
+    let signup = json!({"username": "kim", "channel": "email", "address": "kim@example.com"});
+    assert_one_send(
+        &app,
+        "/api/v1/signup/code/start",
+        &signup,
+        "kim@example.com",
+    )
+    .await;
+
+    let r = signup_by_email(&app, &app.new_browser(), "lee", "lee@example.com").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.mail.clear();
+    let login = json!({"username": "lee", "method": "email"});
+    assert_one_send(&app, "/api/v1/login/code/start", &login, "lee@example.com").await;
+}
+
+/// Eight requests for a code at once: one 202 and one email, seven 429.
+async fn assert_one_send(app: &TestApp, path: &str, body: &serde_json::Value, address: &str) {
+    let attempts = (0..8).map(|_| {
+        let browser = app.new_browser();
+        async move { browser.post(path, body).await.status }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        1,
+        "{path}: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [202, 429].contains(s)),
+        "{path}: {statuses:?}"
+    );
+    // The 202 is answered after the code was handed to the SMTP server.
+    let sent = app
+        .mail
+        .messages()
+        .iter()
+        .filter(|m| m.recipients.iter().any(|r| r.contains(address)))
+        .count();
+    assert_eq!(sent, 1, "{path}: one code was sent to {address}");
+}
+
+/// Wrong codes for one account at once, on separate ceremonies: each failure gets a count of
+/// its own (1, 2, 3, …, as the account's activity shows) and the lock-out is recorded once.
+async fn parallel_wrong_codes_are_each_counted_once(app: TestApp) {
+    let owner = app.new_browser();
+    let mut auth = app.authenticator();
+    assert_eq!(owner.signup_passkey("lena", &mut auth).await.status, 201);
+    let mut ceremonies = Vec::new();
+    for _ in 0..8 {
+        ceremonies.push(login_code_start(&app.browser, "lena", "totp").await);
+    }
+    let attempts = ceremonies.iter().map(|ceremony| {
+        let browser = app.new_browser();
+        async move {
+            login_code_finish(&browser, ceremony, "000000", None)
+                .await
+                .status
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    // 401 for a counted failure; 429 once five failures had been counted (throttled).
+    assert!(
+        statuses.iter().all(|s| [401, 429].contains(s)),
+        "{statuses:?}"
+    );
+    let failed = statuses.iter().filter(|s| **s == 401).count();
+    assert!(failed >= 5, "at least the five free failures: {statuses:?}");
+
+    let events = owner.get("/api/v1/account/events?limit=100").await;
+    assert_eq!(events.status, 200, "{}", events.text);
+    let events = events.body.as_array().cloned().unwrap_or_default();
+    let of_kind = |kind: &str| -> Vec<serde_json::Value> {
+        events
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .map(|e| e["detail"]["consecutive_failures"].clone())
+            .collect()
+    };
+    let mut counts: Vec<i64> = of_kind("login_failed")
+        .iter()
+        .filter_map(serde_json::Value::as_i64)
+        .collect();
+    counts.sort_unstable();
+    let expected: Vec<i64> = (1..=failed as i64).collect();
+    assert_eq!(counts, expected, "{statuses:?}");
+    assert_eq!(of_kind("locked_out"), vec![json!(5)], "{statuses:?}");
+}

@@ -1,0 +1,208 @@
+//! Passkey assertions that are refused: tampered, replayed, from another account's passkey, with
+//! another account's user handle, or with a counter that went back (also after a restart).
+
+use serde_json::json;
+use sesame_tests::{Tamper, TestApp, harness::TestFn, tests};
+
+use crate::login::signed_up;
+
+pub fn tests() -> Vec<(&'static str, TestFn)> {
+    tests![
+        each_tampered_assertion_is_refused_with_no_session,
+        a_replayed_assertion_is_refused,
+        another_accounts_passkey_cannot_log_in_as_this_account,
+        a_user_handle_naming_another_account_is_refused,
+        a_counter_regression_is_refused_also_after_a_restart,
+    ]
+}
+
+async fn each_tampered_assertion_is_refused_with_no_session(app: TestApp) {
+    let mut auth = signed_up(&app, "carol").await;
+    let cases: Vec<(&str, Tamper)> = vec![
+        (
+            "origin",
+            Tamper {
+                origin: Some("http://localhost:1".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "rp id hash",
+            Tamper {
+                rp_id_for_hash: Some("example.com".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "type",
+            Tamper {
+                client_data_type: Some("webauthn.create".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "challenge",
+            Tamper {
+                challenge: Some(vec![1; 32]),
+                ..Default::default()
+            },
+        ),
+        (
+            "no UV",
+            Tamper {
+                clear_uv: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "no UP",
+            Tamper {
+                clear_up: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "BS without BE",
+            Tamper {
+                backup_state_without_eligible: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "other key",
+            Tamper {
+                sign_with_other_key: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "corrupt signature",
+            Tamper {
+                corrupt_signature: true,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (what, tamper) in cases {
+        for username in [Some("carol"), None] {
+            let browser = app.new_browser();
+            let r = browser.login_passkey(username, &mut auth, &tamper).await;
+            assert_eq!(r.status, 401, "{what} {username:?}: {}", r.text);
+            assert_eq!(r.error(), "invalid_credential", "{what}");
+            assert!(r.set_cookie().is_none(), "{what}");
+            assert_eq!(browser.get("/api/v1/session").await.status, 401);
+        }
+    }
+    // The genuine authenticator still works afterwards.
+    assert_eq!(
+        app.login_passkey(Some("carol"), &mut auth, &Tamper::default())
+            .await
+            .status,
+        200
+    );
+}
+
+async fn a_replayed_assertion_is_refused(app: TestApp) {
+    let mut auth = signed_up(&app, "dave").await;
+    let start = app
+        .post("/api/v1/login/passkey/start", &json!({"username": "dave"}))
+        .await;
+    let credential = auth
+        .assert(&start.body["options"], &Tamper::default())
+        .unwrap();
+    let body = json!({"ceremony": start.body["ceremony"], "credential": credential});
+    assert_eq!(
+        app.post("/api/v1/login/passkey/finish", &body).await.status,
+        200
+    );
+    // The same request again: the ceremony is used up.
+    let again = app
+        .new_browser()
+        .post("/api/v1/login/passkey/finish", &body)
+        .await;
+    assert_eq!(again.error(), "invalid_ceremony");
+    // The same assertion against a fresh ceremony: wrong challenge.
+    let fresh = app
+        .post("/api/v1/login/passkey/start", &json!({"username": "dave"}))
+        .await;
+    let r = app
+        .new_browser()
+        .post(
+            "/api/v1/login/passkey/finish",
+            &json!({"ceremony": fresh.body["ceremony"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.error(), "invalid_credential");
+}
+
+async fn another_accounts_passkey_cannot_log_in_as_this_account(app: TestApp) {
+    let _alice = signed_up(&app, "frank").await;
+    let mut mallory = signed_up(&app, "mallory").await;
+    let start = app
+        .post("/api/v1/login/passkey/start", &json!({"username": "frank"}))
+        .await;
+    let own = mallory.credential_ids()[0].clone();
+    let credential = mallory
+        .assert_with(&own, &start.body["options"], &Tamper::default())
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/login/passkey/finish",
+            &json!({"ceremony": start.body["ceremony"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert!(r.set_cookie().is_none());
+}
+
+async fn a_user_handle_naming_another_account_is_refused(app: TestApp) {
+    let victim = signed_up(&app, "grace").await;
+    let mut mallory = signed_up(&app, "mallet").await;
+    let victim_handle = victim
+        .user_handle(&victim.credential_ids()[0])
+        .unwrap()
+        .to_vec();
+    // Mallory's own (valid) signature, but a user handle that names Grace (WebAuthn L3 §7.2 step 6).
+    let tamper = Tamper {
+        user_handle: Some(victim_handle),
+        ..Default::default()
+    };
+    let r = app.login_passkey(None, &mut mallory, &tamper).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(app.get("/api/v1/session").await.status, 401);
+}
+
+async fn a_counter_regression_is_refused_also_after_a_restart(mut app: TestApp) {
+    let mut auth = signed_up(&app, "heidi").await;
+    let clone = auth.clone();
+    for _ in 0..3 {
+        assert_eq!(
+            app.login_passkey(Some("heidi"), &mut auth, &Tamper::default())
+                .await
+                .status,
+            200
+        );
+    }
+    app.restart().await;
+    // The clone still has the old counter: its next assertion carries signCount 1 (< 3).
+    let mut clone = clone;
+    let r = app
+        .new_browser()
+        .login_passkey(Some("heidi"), &mut clone, &Tamper::default())
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    let r = app
+        .new_browser()
+        .login_passkey(None, &mut clone, &Tamper::default())
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    // The genuine authenticator, with a higher counter, still works.
+    assert_eq!(
+        app.new_browser()
+            .login_passkey(Some("heidi"), &mut auth, &Tamper::default())
+            .await
+            .status,
+        200
+    );
+}
