@@ -31,6 +31,35 @@ pub use sms::{
 };
 pub use smtp::{LogEmailSender, SmtpEmailSender, build_email_sender, is_valid_email};
 
+/// The sender of a channel that is not configured on a server that is not in development:
+/// every send fails ([`DeliveryError::Unavailable`]) and nothing, least of all the message,
+/// is written anywhere. (In development the log stand-ins, [`LogEmailSender`] and
+/// [`LogSmsSender`], show the messages instead.)
+#[derive(Clone, Copy, Debug)]
+pub struct NotConfigured(pub &'static str);
+
+impl EmailSender for NotConfigured {
+    fn send(&self, _mail: OutgoingEmail) -> BoxFuture<'_, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            Err(DeliveryError::Unavailable(format!(
+                "no {} configured",
+                self.0
+            )))
+        })
+    }
+}
+
+impl SmsSender for NotConfigured {
+    fn send(&self, _to_e164: &str, _body: &str) -> BoxFuture<'_, Result<(), DeliveryError>> {
+        Box::pin(async move {
+            Err(DeliveryError::Unavailable(format!(
+                "no {} configured",
+                self.0
+            )))
+        })
+    }
+}
+
 /// A boxed, `Send` future: what the sender traits return, so that they stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -52,11 +52,14 @@ pub struct Config {
     #[serde(deserialize_with = "comma_list")]
     pub trusted_proxies: Vec<String>,
     /// `SESAME_SMTP_URL`: `smtp://user:pass@host:port` (STARTTLS), `smtp://host:port?tls=none`,
-    /// `smtps://…` (implicit TLS). Unset: codes are written to the log (development only).
+    /// `smtps://…` (implicit TLS). Unset: with only `localhost` origins (development) emails,
+    /// codes included, are written to the log; with any other origin no email can be sent.
     pub smtp_url: Option<String>,
     /// `SESAME_MAIL_FROM`: the From address of emails.
     pub mail_from: Option<String>,
-    /// `SESAME_SMS_PROVIDER`: `log` (default), `twilio` or `webhook`.
+    /// `SESAME_SMS_PROVIDER`: `log` (the default with only `localhost` origins: texts, codes
+    /// included, are written to the log), `twilio` or `webhook`. With any other origin and no
+    /// provider no text can be sent, and `log` is refused.
     pub sms_provider: Option<String>,
     /// `SESAME_TWILIO_ACCOUNT_SID`: the Twilio account SID (Twilio is used when it is set and
     /// `SESAME_SMS_PROVIDER` is unset).

@@ -3,6 +3,7 @@
 
 mod app_state;
 mod cleanup;
+mod delivery;
 
 use std::{sync::Arc, time::Duration};
 

@@ -35,6 +35,31 @@ pub struct SmsConfig {
     pub webhook_secret: Option<String>,
 }
 
+impl SmsConfig {
+    /// The provider [`build_sms_sender`] uses: `provider` in lower case when set, else the one
+    /// inferred from the other settings (`"log"` when nothing is configured).
+    pub fn provider_name(&self) -> Result<String, DeliveryError> {
+        if let Some(provider) = value(&self.provider) {
+            return Ok(provider.to_ascii_lowercase());
+        }
+        match (value(&self.twilio_account_sid), value(&self.webhook_url)) {
+            (Some(_), Some(_)) => Err(config(
+                "both Twilio and an SMS webhook are configured: set the SMS provider",
+            )),
+            (Some(_), None) => Ok("twilio".to_owned()),
+            (None, Some(_)) => Ok("webhook".to_owned()),
+            (None, None) => Ok("log".to_owned()),
+        }
+    }
+
+    /// Whether a provider was chosen or configured at all (else the log stand-in is inferred).
+    pub fn is_set(&self) -> bool {
+        value(&self.provider).is_some()
+            || value(&self.twilio_account_sid).is_some()
+            || value(&self.webhook_url).is_some()
+    }
+}
+
 impl fmt::Debug for SmsConfig {
     // The auth token and the webhook secret are never shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,21 +178,7 @@ impl SmsSender for LogSmsSender {
 
 /// The SMS sender for the configuration (see [`SmsConfig`] for how the provider is chosen).
 pub fn build_sms_sender(cfg: &SmsConfig) -> Result<Arc<dyn SmsSender>, DeliveryError> {
-    let provider = value(&cfg.provider).map(str::to_ascii_lowercase);
-    let provider = match provider.as_deref() {
-        Some(p) => p.to_owned(),
-        None => match (value(&cfg.twilio_account_sid), value(&cfg.webhook_url)) {
-            (Some(_), Some(_)) => {
-                return Err(config(
-                    "both Twilio and an SMS webhook are configured: set the SMS provider",
-                ));
-            }
-            (Some(_), None) => "twilio".to_owned(),
-            (None, Some(_)) => "webhook".to_owned(),
-            (None, None) => "log".to_owned(),
-        },
-    };
-    match provider.as_str() {
+    match cfg.provider_name()?.as_str() {
         "log" => {
             tracing::warn!(
                 "no SMS provider configured: texts (and the codes in them) are written to the log; development only"

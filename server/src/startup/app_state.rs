@@ -33,22 +33,9 @@ pub(super) fn build_state(
         .iter()
         .filter_map(|p| p.parse().ok())
         .collect();
-    let email = sesame_delivery::build_email_sender(
-        config.smtp_url.as_deref(),
-        config.mail_from.as_deref(),
-    )
-    .map_err(|e| StartupError::Delivery(e.to_string()))?;
-    let sms = sesame_delivery::build_sms_sender(&sesame_delivery::SmsConfig {
-        provider: config.sms_provider.clone(),
-        twilio_account_sid: config.twilio_account_sid.clone(),
-        twilio_auth_token: config.twilio_auth_token.clone(),
-        twilio_from: config.twilio_from.clone(),
-        twilio_messaging_service_sid: config.twilio_messaging_service_sid.clone(),
-        twilio_base_url: config.twilio_base_url.clone(),
-        webhook_url: config.sms_webhook_url.clone(),
-        webhook_secret: config.sms_webhook_secret.clone(),
-    })
-    .map_err(|e| StartupError::Delivery(e.to_string()))?;
+    let development = super::delivery::development(&origins);
+    let email = super::delivery::email_sender(&config, development)?;
+    let sms = super::delivery::sms_sender(&config, development)?;
     let inline_writer =
         db::connect_inline_writer(&config.database_url).map_err(StartupError::Database)?;
     let writer = crate::db::Writer::new(pools.db.clone(), inline_writer).map_err(|e| {
