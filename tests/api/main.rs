@@ -21,6 +21,7 @@ mod factors_recovery;
 mod forward_auth;
 mod forward_auth_nginx;
 mod hardening;
+mod hardening_codes;
 mod hardening_crash;
 mod hardening_crash_driver;
 mod hardening_failover;
@@ -34,6 +35,7 @@ mod hardening_props_routes;
 mod hardening_races;
 mod hardening_races_codes;
 mod hardening_slow_clients;
+mod hardening_text;
 mod health;
 mod login;
 mod login_ceremonies;
@@ -135,6 +137,8 @@ fn main() -> std::process::ExitCode {
         ("hardening_crash", hardening_crash::tests()),
         ("hardening_failover", hardening_failover::tests()),
         ("hardening_props", hardening_props::tests()),
+        ("hardening_codes", hardening_codes::tests()),
+        ("hardening_text", hardening_text::tests()),
         (
             "openapi",
             [

@@ -4,27 +4,48 @@
 use super::*;
 
 /// The lock-out count and the resend limit's records through the inline connection: each
-/// failure returns its own count (`UPDATE … RETURNING`, decoded inline), and the sent-code
-/// look-up gives what sea-orm's gives.
+/// charged try returns its own count (`UPDATE … RETURNING`, decoded inline), a waiting or
+/// hard-locked account is not charged, and the sent-code look-up gives what sea-orm's gives.
 #[tokio::test]
 async fn failure_counts_and_sent_codes_on_the_inline_connection() {
     let (_dir, db, writer) = open().await;
     let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
     store::accounts::insert(&db, ada.clone()).await.unwrap();
-    let fail = |id| {
+    let charge = |id, now, hard_lock| {
         writer.write(move |conn| async move {
             let txn = conn.begin().await?;
-            let count =
-                store::accounts::add_failure(&txn, id, |n| (n >= 3).then_some(i64::from(n)))
-                    .await?;
+            let count = store::accounts::charge_try(&txn, id, now, hard_lock, |n| {
+                (n >= 3).then_some(i64::from(n))
+            })
+            .await?;
             txn.commit().await?;
             Ok(count)
         })
     };
     for expected in 1..=4 {
-        assert_eq!(fail(ada.id).await.unwrap(), expected);
+        assert_eq!(charge(ada.id, 100, 10).await.unwrap(), Some(expected));
     }
-    assert_eq!(fail(Uuid::new_v4()).await.unwrap(), 0, "no such account");
+    assert_eq!(
+        charge(Uuid::new_v4(), 100, 10).await.unwrap(),
+        None,
+        "no such account"
+    );
+    assert_eq!(
+        charge(ada.id, 3, 10).await.unwrap(),
+        None,
+        "waiting until 4"
+    );
+    assert_eq!(
+        charge(ada.id, 100, 4).await.unwrap(),
+        None,
+        "hard-locked at 4"
+    );
+    // A right code gives its try back: the next try counts 4 again (and never below 0).
+    let refund = |id| {
+        writer.write(move |conn| async move { Ok(store::accounts::refund_try(&conn, id).await?) })
+    };
+    refund(ada.id).await.unwrap();
+    assert_eq!(charge(ada.id, 100, 10).await.unwrap(), Some(4));
     let stored = store::accounts::find_by_id(&db, ada.id)
         .await
         .unwrap()

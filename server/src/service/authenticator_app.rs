@@ -82,7 +82,8 @@ pub async fn finish(
         .await?
         .filter(|c| c.account_id == Some(auth.account.id))
         .ok_or(ApiError::InvalidCeremony)?;
-    lockout::check(&auth.account, now)?;
+    // Counted before the code is checked, like a log-in's try (`lockout::charge`).
+    lockout::charge(state, auth.account.id, now).await?;
     let saved: State =
         serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
     let secret = totp::decrypt(&state.key, auth.account.id, &saved.sealed)?;
@@ -91,17 +92,18 @@ pub async fn finish(
         .then(|| totp::matching_step(&app, code, now))
         .flatten();
     let Some(step) = step else {
-        codes::record_wrong_code(state, row.id, Some(auth.account.id), None, now).await?;
+        codes::record_wrong_code(state, row.id, None, now).await?;
         return Err(ApiError::InvalidCode);
     };
     let (account_id, client_info) = (auth.account.id, client.clone());
-    state
+    let written = state
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
             store::ceremonies::take(&txn, ceremony, KIND, now)
                 .await?
                 .ok_or(ApiError::InvalidCeremony)?;
+            store::accounts::refund_try(&txn, account_id).await?;
             if !store::accounts::set_totp(&txn, account_id, saved.sealed, now, step).await? {
                 return Err(ApiError::Unauthenticated);
             }
@@ -110,7 +112,8 @@ pub async fn finish(
                 .await?;
             Ok(txn.commit().await?)
         })
-        .await?;
+        .await;
+    lockout::settle(state, account_id, written).await?;
     crate::telemetry::metrics::ceremony_finished(KIND);
     notify::security_notice(
         state,

@@ -128,6 +128,17 @@ pub async fn login_start(
     Ok(id)
 }
 
+/// Inside the transaction that removes a contact: end the account's pending log-ins by an
+/// emailed or texted code, so a code already sent to the removed address cannot sign in (only
+/// those ceremonies carry a code the server sent; TOTP and recovery codes are checked against
+/// the account when they are used).
+pub(crate) async fn end_sent_code_logins<C: crate::db::Exec>(
+    db: &C,
+    account_id: Uuid,
+) -> Result<(), sea_orm::DbErr> {
+    store::ceremonies::delete_sent_codes(db, account_id, LOGIN).await
+}
+
 /// Log-in step 2: check the lock-out, the password (when the account has one) and the code;
 /// then, in one transaction, consume the ceremony and the single-use proof and issue the
 /// session.
@@ -149,18 +160,25 @@ pub async fn login_finish(
         Some(id) => store::accounts::find_by_id(&state.reads, id).await?,
         None => None,
     };
-    if let Some(account) = &account {
-        lockout::check(account, now)?;
-    }
+    // The try is counted before anything is checked (see `lockout::charge`).
+    let charged = match &account {
+        Some(account) => Some(lockout::charge(state, account.id, now).await?),
+        None => None,
+    };
 
     // The password, when the account has one: a password alone never logs in, and a code
-    // alone is not enough for an account with a password. Unknown users verify a dummy hash.
+    // alone is not enough for an account with a password. A password given for an account
+    // without one, or for an unknown user, is checked against a dummy hash, so the time taken
+    // does not tell whether the account has a password.
     let password_ok = match (&account, password_given) {
         (Some(a), Some(given)) if a.password_hash.is_some() => {
             password::verify(given.to_owned(), a.password_hash.clone()).await?
         }
         (Some(a), None) => a.password_hash.is_none(),
-        (Some(_), Some(_)) => true,
+        (Some(_), Some(given)) => {
+            password::verify(given.to_owned(), None).await?;
+            true
+        }
         (None, Some(given)) => password::verify(given.to_owned(), None).await?,
         (None, None) => false,
     };
@@ -172,10 +190,10 @@ pub async fn login_finish(
         _ => None,
     };
     let Some((account, consume)) = account.zip(proof) else {
-        return Err(fail(state, &row, client, now, saved.method).await);
+        return Err(fail(state, &row, client, now, saved.method, charged).await);
     };
     if account.disabled {
-        return Err(fail(state, &row, client, now, saved.method).await);
+        return Err(fail(state, &row, client, now, saved.method, charged).await);
     }
 
     let mut methods = Vec::new();
@@ -183,7 +201,7 @@ pub async fn login_finish(
         methods.push(Method::Password);
     }
     methods.push(saved.method.method());
-    let issued = state
+    let written = state
         .writer
         .write({
             let (state, account, client) = (state.clone(), account.clone(), client.clone());
@@ -217,7 +235,8 @@ pub async fn login_finish(
                     )
                     .await?;
                 }
-                store::accounts::clear_failures_of(&txn, &account).await?;
+                // This try was charged: clear it with any before it.
+                store::accounts::clear_failures(&txn, account.id).await?;
                 let issued = sessions::complete_login(
                     &txn,
                     &state.config,
@@ -232,10 +251,10 @@ pub async fn login_finish(
                 Ok(Some(issued))
             }
         })
-        .await?;
-    let Some(issued) = issued else {
+        .await;
+    let Some(issued) = lockout::settle(state, account.id, written).await? else {
         // The TOTP step or recovery code was used by a concurrent log-in meanwhile.
-        return Err(fail(state, &row, client, now, saved.method).await);
+        return Err(fail(state, &row, client, now, saved.method, charged).await);
     };
     // Counted once committed: a transaction rolled back above took nothing.
     crate::telemetry::metrics::ceremony_finished(LOGIN);

@@ -74,7 +74,7 @@ pub async fn signup_finish(
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     if !codes::matches(state, &row, code) {
-        codes::record_wrong_code(state, row.id, None, None, now).await?;
+        codes::record_wrong_code(state, row.id, None, now).await?;
         return Err(ApiError::InvalidCode);
     }
     let saved: SignupState = from_json(&row.state)?;

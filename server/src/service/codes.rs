@@ -128,39 +128,54 @@ pub fn matches(state: &AppState, ceremony: &entity::ceremony::Model, code: &str)
 
 /// Refuse a send to `target` within 30 s of the last one, or past five an hour; 429 with
 /// `Retry-After`. Records the send when allowed.
+pub async fn allow_send(state: &AppState, target: &str, now: i64) -> Result<(), ApiError> {
+    allow_sends(state, vec![target.to_owned()], now).await
+}
+
+/// [`allow_send`] for a send that counts against several limits at once (e.g. the address and
+/// the account asking): refused when any of them refuses, and then recorded against none.
 ///
 /// The check and the record are one write transaction, so concurrent requests for one target
 /// cannot all pass the check before any has recorded its send (each would send a code: a way
 /// to flood an inbox, or an SMS bill). SQLite: `BEGIN IMMEDIATE` already runs the writes one
-/// after the other. PostgreSQL: a transaction-scoped advisory lock on the target's hash makes
-/// the sends to one target wait for each other (a collision of two targets' hashes only makes
-/// them wait too).
-pub async fn allow_send(state: &AppState, target: &str, now: i64) -> Result<(), ApiError> {
-    let target = target.to_owned();
+/// after the other. PostgreSQL: a transaction-scoped advisory lock on each target's hash, taken
+/// in sorted order, makes the sends to one target wait for each other (a collision of two
+/// targets' hashes only makes them wait too).
+pub async fn allow_sends(
+    state: &AppState,
+    mut targets: Vec<String>,
+    now: i64,
+) -> Result<(), ApiError> {
+    targets.sort_unstable();
+    targets.dedup();
     state
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
-            if txn.backend() == DbBackend::Postgres {
-                let lock = Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                    [target.clone().into()],
-                );
-                txn.exec_statement(lock).await?;
+            for target in &targets {
+                if txn.backend() == DbBackend::Postgres {
+                    let lock = Statement::from_sql_and_values(
+                        DbBackend::Postgres,
+                        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                        [target.clone().into()],
+                    );
+                    txn.exec_statement(lock).await?;
+                }
+                let sent = store::code_sends::since(&txn, target, now - 3_600_000).await?;
+                if let Some(last) = sent.last()
+                    && now - last < RESEND_GAP_MS
+                {
+                    return Err(too_many(last + RESEND_GAP_MS - now));
+                }
+                if sent.len() >= SENDS_PER_HOUR
+                    && let Some(oldest) = sent.first()
+                {
+                    return Err(too_many(oldest + 3_600_000 - now));
+                }
             }
-            let sent = store::code_sends::since(&txn, &target, now - 3_600_000).await?;
-            if let Some(last) = sent.last()
-                && now - last < RESEND_GAP_MS
-            {
-                return Err(too_many(last + RESEND_GAP_MS - now));
+            for target in &targets {
+                store::code_sends::record(&txn, target, now).await?;
             }
-            if sent.len() >= SENDS_PER_HOUR
-                && let Some(oldest) = sent.first()
-            {
-                return Err(too_many(oldest + 3_600_000 - now));
-            }
-            store::code_sends::record(&txn, &target, now).await?;
             txn.commit().await?;
             Ok(())
         })
@@ -216,32 +231,35 @@ pub struct LoginFailure {
     pub client: ClientInfo,
     /// The method, as the events name it.
     pub method: serde_json::Value,
+    pub account_id: Uuid,
+    /// The account's consecutive failures with this one ([`lockout::charge`] counted it).
+    pub count: i32,
 }
 
 /// A wrong code, recorded in one write transaction: one more wrong try on the ceremony (the
-/// fifth ends it); for an account, one more consecutive failure and its back-off; for a
-/// log-in, the `login_failed` event and, when throttling starts or the hard lock is reached,
-/// `locked_out`. One transaction, so that each of several concurrent failures gets a count of
-/// its own and the lock-out is recorded exactly once (OWASP ASVS 5.0 V6.3.1 / NIST SP 800-63B
-/// rev 4 §3.2.2 rate limiting). Returns the account's new count.
+/// fifth ends it); for a log-in, the `login_failed` event and, when throttling starts or the
+/// hard lock is reached, `locked_out`. The account's count was charged before the code was
+/// checked ([`lockout::charge`]), so each of several concurrent failures has a count of its own
+/// and the lock-out is recorded exactly once (OWASP ASVS 5.0 V6.3.1 / NIST SP 800-63B rev 4
+/// §3.2.2 rate limiting).
 pub async fn record_wrong_code(
     state: &AppState,
     ceremony: Uuid,
-    account: Option<Uuid>,
     login: Option<LoginFailure>,
     now: i64,
-) -> Result<Option<i32>, ApiError> {
-    let count = state
+) -> Result<(), ApiError> {
+    state
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
             store::ceremonies::add_wrong_attempt(&txn, ceremony, MAX_WRONG_PER_CODE).await?;
-            let Some(account_id) = account else {
-                txn.commit().await?;
-                return Ok(None);
-            };
-            let count = lockout::record_failure(&txn, account_id, now).await?;
-            if let Some(LoginFailure { client, method }) = login {
+            if let Some(LoginFailure {
+                client,
+                method,
+                account_id,
+                count,
+            }) = login
+            {
                 let failed = serde_json::json!({"method": method, "consecutive_failures": count});
                 store::events::insert(&txn, account_id, "login_failed", &client, failed, now)
                     .await?;
@@ -253,8 +271,7 @@ pub async fn record_wrong_code(
                 }
             }
             txn.commit().await?;
-            Ok(Some(count))
+            Ok(())
         })
-        .await?;
-    Ok(count)
+        .await
 }

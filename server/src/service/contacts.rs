@@ -63,7 +63,13 @@ pub async fn start(
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let address = codes::normalize_address(channel, raw_address)?;
-    codes::allow_send(state, &format!("{}:{address}", channel.as_str()), now).await?;
+    // The address's resend limit, and the same limit per account: one account cannot send
+    // codes to address after address (SMS pumping: each text to a premium number is billed).
+    let targets = vec![
+        format!("{}:{address}", channel.as_str()),
+        format!("account:{}:contact-codes", auth.account.id),
+    ];
+    codes::allow_sends(state, targets, now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);
     let state_json = serde_json::to_string(&State {
@@ -105,21 +111,23 @@ pub async fn finish(
         .await?
         .filter(|c| c.account_id == Some(auth.account.id))
         .ok_or(ApiError::InvalidCeremony)?;
-    lockout::check(&auth.account, now)?;
+    // Counted before the code is checked, like a log-in's try (`lockout::charge`).
+    lockout::charge(state, auth.account.id, now).await?;
     if !codes::matches(state, &row, code) {
-        codes::record_wrong_code(state, row.id, Some(auth.account.id), None, now).await?;
+        codes::record_wrong_code(state, row.id, None, now).await?;
         return Err(ApiError::InvalidCode);
     }
     let saved: State =
         serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
     let (account_id, client_info) = (auth.account.id, client.clone());
-    let contact = state
+    let written = state
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
             store::ceremonies::take(&txn, ceremony, KIND, now)
                 .await?
                 .ok_or(ApiError::InvalidCeremony)?;
+            store::accounts::refund_try(&txn, account_id).await?;
             let contact = add_verified(
                 &txn,
                 account_id,
@@ -132,7 +140,8 @@ pub async fn finish(
             txn.commit().await?;
             Ok(contact)
         })
-        .await?;
+        .await;
+    let contact = lockout::settle(state, account_id, written).await?;
     crate::telemetry::metrics::ceremony_finished(KIND);
     notify::security_notice(
         state,
@@ -183,6 +192,7 @@ pub async fn remove(
             let removed = store::contacts::delete(&txn, removal.account_id, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;
+            super::code_login::end_sent_code_logins(&txn, removal.account_id).await?;
             let event = serde_json::json!({"contact_id": removed.id, "channel": removed.channel});
             ways_in::finish_removal(txn, &removal, event).await
         })

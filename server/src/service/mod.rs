@@ -64,6 +64,16 @@ pub fn methods_list(text: &str) -> Vec<String> {
 
 /// Ceremony and passkey state is stored as JSON; a value that does not serialise or a stored
 /// row that no longer reads back is a server fault, never the client's.
+/// Free text a person typed that is stored as given (a display name, a new passkey's name):
+/// control characters dropped (a NUL cannot be stored in PostgreSQL's `text`, the others only
+/// garble the pages and the logs), trimmed, at most `max` characters; `None` when nothing is
+/// left.
+pub(crate) fn tidy_text(raw: &str, max: usize) -> Option<String> {
+    let text: String = raw.chars().filter(|c| !c.is_control()).collect();
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.chars().take(max).collect())
+}
+
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, crate::error::ApiError> {
     serde_json::to_string(value)
         .map_err(|e| crate::error::ApiError::Internal(format!("serialise state: {e}")))

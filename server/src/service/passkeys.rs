@@ -73,12 +73,8 @@ pub async fn signup_start(
 ) -> Result<Started, ApiError> {
     let username = super::username::normalize(raw_username).map_err(ApiError::InvalidUsername)?;
     let display_name = display_name
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .unwrap_or(&username)
-        .chars()
-        .take(64)
-        .collect::<String>();
+        .and_then(|d| super::tidy_text(d, 64))
+        .unwrap_or_else(|| username.clone());
     if store::accounts::find_by_username(&state.reads, &username)
         .await?
         .is_some()

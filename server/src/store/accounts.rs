@@ -121,21 +121,37 @@ pub async fn clear_failures_of<C: Exec>(db: &C, account: &account::Model) -> Res
     Ok(())
 }
 
-/// Count one more failed code log-in and set the back-off `locked_until(count)`; returns the
-/// new count. The increment returns the row it wrote (`UPDATE … RETURNING`), so each of several
-/// concurrent failures gets its own count; run it in the transaction that records the failure.
-pub async fn add_failure<C: Exec>(
+/// Charge one code try to the account before its code is checked: count it and set the
+/// back-off `locked_until(count)`, unless the account is waiting (`locked_until` after `now`)
+/// or hard-locked (`hard_lock` tries counted). Returns the new count; `None` when the try was
+/// refused or there is no such account. The increment is conditional and returns the row it
+/// wrote (`UPDATE … WHERE … RETURNING`): tries sent at once are charged one after another
+/// (SQLite's one writer; PostgreSQL's row lock, after which the waiting `UPDATE` checks its
+/// `WHERE` again on the new row), so none slips past a lock-out that the try before it set.
+/// Run it in a transaction of its own, committed before the code is checked.
+pub async fn charge_try<C: Exec>(
     db: &C,
     id: Uuid,
+    now: i64,
+    hard_lock: i32,
     locked_until: impl Fn(i32) -> Option<i64>,
-) -> Result<i32, DbErr> {
-    use sea_orm::sea_query::{Expr, ExprTrait};
+) -> Result<Option<i32>, DbErr> {
+    use sea_orm::{
+        Condition,
+        sea_query::{Expr, ExprTrait},
+    };
     let mut increment = account::Entity::update_many()
         .col_expr(
             account::Column::FailedAttempts,
             Expr::col(account::Column::FailedAttempts).add(1),
         )
         .filter(account::Column::Id.eq(id))
+        .filter(account::Column::FailedAttempts.lt(hard_lock))
+        .filter(
+            Condition::any()
+                .add(account::Column::LockedUntil.is_null())
+                .add(account::Column::LockedUntil.lte(now)),
+        )
         .into_query();
     increment.returning_all();
     let Some(count) = db
@@ -144,7 +160,7 @@ pub async fn add_failure<C: Exec>(
         .pop()
         .map(|a| a.failed_attempts)
     else {
-        return Ok(0);
+        return Ok(None);
     };
     let back_off = account::Entity::update_many()
         .col_expr(
@@ -153,7 +169,24 @@ pub async fn add_failure<C: Exec>(
         )
         .filter(account::Column::Id.eq(id));
     db.exec_query(&back_off).await?;
-    Ok(count)
+    Ok(Some(count))
+}
+
+/// Give back a try charged by [`charge_try`] whose code turned out right, inside the
+/// transaction that uses the code (for a code that is not a log-in, which clears the count
+/// instead). A back-off the try started stays: it is at most the wait the next wrong try
+/// would have started anyway.
+pub async fn refund_try<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let update = account::Entity::update_many()
+        .col_expr(
+            account::Column::FailedAttempts,
+            Expr::col(account::Column::FailedAttempts).sub(1),
+        )
+        .filter(account::Column::Id.eq(id))
+        .filter(account::Column::FailedAttempts.gt(0));
+    db.exec_query(&update).await?;
+    Ok(())
 }
 
 /// Turn the account's TOTP on: its sealed secret, when, and the step of the code that

@@ -122,6 +122,17 @@ pub async fn add_wrong_attempt<C: Exec>(db: &C, id: Uuid, max: i32) -> Result<()
     Ok(())
 }
 
+/// Remove the account's ceremonies of `kind` that wait for a code the server sent (those with a
+/// `code_hash`), e.g. every emailed or texted log-in code once one of its contacts is removed.
+pub async fn delete_sent_codes<C: Exec>(db: &C, account_id: Uuid, kind: &str) -> Result<(), DbErr> {
+    let delete = ceremony::Entity::delete_many()
+        .filter(ceremony::Column::AccountId.eq(account_id))
+        .filter(ceremony::Column::Kind.eq(kind))
+        .filter(ceremony::Column::CodeHash.is_not_null());
+    db.exec_query(&delete).await?;
+    Ok(())
+}
+
 /// Remove a ceremony (e.g. when its code could not be delivered).
 pub async fn delete<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
     let delete = ceremony::Entity::delete_many().filter(ceremony::Column::Id.eq(id));

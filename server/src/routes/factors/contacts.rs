@@ -67,8 +67,8 @@ async fn contacts_list(
     responses(
         (status = 202, description = "The code was sent", body = CeremonyBody),
         (status = 400, description = "`invalid_request`: not a valid email address or phone number"),
-        (status = 429, description = "`too_many_attempts`: a code was sent to that address \
-            less than 30 s ago, or five in the last hour"),
+        (status = 429, description = "`too_many_attempts`: a code was sent to that address, \
+            or by this account to any address, less than 30 s ago, or five in the last hour"),
     ),
 )]
 async fn contact_start(

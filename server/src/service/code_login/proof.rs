@@ -54,28 +54,34 @@ pub(super) async fn check_code(
     })
 }
 
-/// A failed proof: one more wrong try on the ceremony, one more failure on the account (with
-/// `login_failed` and, when throttling starts or the hard lock is reached, `locked_out`).
+/// A failed proof: one more wrong try on the ceremony; for an account, whose try `charged`
+/// counted, `login_failed` and, when throttling starts or the hard lock is reached,
+/// `locked_out`.
 pub(super) async fn fail(
     state: &AppState,
     ceremony: &entity::ceremony::Model,
     client: &ClientInfo,
     now: i64,
     method: CodeMethod,
+    charged: Option<i32>,
 ) -> ApiError {
     crate::telemetry::metrics::login_failed(method.method().as_str());
-    let login = codes::LoginFailure {
-        client: client.clone(),
-        method: serde_json::to_value(method).unwrap_or_default(),
-    };
-    let recorded =
-        codes::record_wrong_code(state, ceremony.id, ceremony.account_id, Some(login), now).await;
-    match recorded {
-        Ok(Some(count)) if lockout::starts_or_hardens(count) => {
-            crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
+    let login = ceremony
+        .account_id
+        .zip(charged)
+        .map(|(account_id, count)| codes::LoginFailure {
+            client: client.clone(),
+            method: serde_json::to_value(method).unwrap_or_default(),
+            account_id,
+            count,
+        });
+    match codes::record_wrong_code(state, ceremony.id, login, now).await {
+        Ok(()) => {
+            if let Some(count) = charged.filter(|n| lockout::starts_or_hardens(*n)) {
+                crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
+            }
             ApiError::InvalidCode
         }
-        Ok(_) => ApiError::InvalidCode,
         Err(e) => e,
     }
 }

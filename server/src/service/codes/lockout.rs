@@ -26,11 +26,59 @@ pub fn check(account: &entity::account::Model, now: i64) -> Result<(), ApiError>
     }
 }
 
-/// Count a failure; returns the new consecutive count.
-pub async fn record_failure<C: Exec>(db: &C, account_id: Uuid, now: i64) -> Result<i32, ApiError> {
-    let count = store::accounts::add_failure(db, account_id, |n| {
-        (n >= FREE_FAILURES).then(|| now + 1000 * (1i64 << (n - FREE_FAILURES).min(12)).min(3600))
-    })
-    .await?;
-    Ok(count)
+/// The wait that the `count`-th consecutive failure starts: none for the first
+/// `FREE_FAILURES − 1`, then 2^(count−5) s, at most an hour.
+fn back_off(count: i32, now: i64) -> Option<i64> {
+    (count >= FREE_FAILURES)
+        .then(|| now + 1000 * (1i64 << (count - FREE_FAILURES).min(12)).min(3600))
+}
+
+/// Charge one try to the account before its code is checked, in a write transaction of its
+/// own: 429 while the account waits, else the account's count with this try. Charging first
+/// means tries sent at once are counted one after another, so a burst of guesses gets no more
+/// tries past the lock-out than guesses sent one by one (OWASP ASVS 5.0 V6.3.1, NIST SP 800-63B
+/// rev 4 §3.2.2). A log-in whose code is right clears the count in its session transaction;
+/// another right code gives its try back ([`store::accounts::refund_try`]).
+pub async fn charge(state: &AppState, account_id: Uuid, now: i64) -> Result<i32, ApiError> {
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let charged =
+                store::accounts::charge_try(&txn, account_id, now, HARD_LOCK, |n| back_off(n, now))
+                    .await?;
+            let result = match charged {
+                Some(count) => Ok(count),
+                // Waiting or hard-locked; an account deleted meanwhile fails like a wrong code.
+                None => Err(match store::accounts::find_by_id(&txn, account_id).await? {
+                    Some(account) => check(&account, now).err().unwrap_or(too_many(1000)),
+                    None => ApiError::InvalidCode,
+                }),
+            };
+            txn.commit().await?;
+            result
+        })
+        .await
+}
+
+/// Give back a try that [`charge`] counted whose code was right but whose ceremony another
+/// request had finished first (the same code sent twice at once): that was no guess.
+pub async fn give_back(state: &AppState, account_id: Uuid) -> Result<(), ApiError> {
+    state
+        .writer
+        .write(move |conn| async move { Ok(store::accounts::refund_try(&conn, account_id).await?) })
+        .await
+}
+
+/// After a charged try's write: when its ceremony was gone ([`ApiError::InvalidCeremony`]),
+/// [`give_back`] the try; then the write's result.
+pub async fn settle<T>(
+    state: &AppState,
+    account_id: Uuid,
+    written: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if matches!(written, Err(ApiError::InvalidCeremony)) {
+        give_back(state, account_id).await?;
+    }
+    written
 }

@@ -101,9 +101,7 @@ pub async fn insert_passkey<C: crate::db::Exec>(
     now: i64,
 ) -> Result<passkey::Model, ApiError> {
     let label = label
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(|l| l.chars().take(64).collect::<String>())
+        .and_then(|l| crate::service::tidy_text(l, crate::service::account_passkeys::LABEL_MAX))
         .unwrap_or_else(|| {
             crate::aaguid::name(facts.aaguid)
                 .unwrap_or("Passkey")

@@ -1,0 +1,108 @@
+//! Codes after the security review of 2026-12-05: a contact's removal ends the log-in codes
+//! already sent to it, and one account cannot send verification codes to address after address.
+
+use serde_json::json;
+use sesame_tests::{
+    TestApp,
+    flows::{enable_totp, login_code_finish, login_code_start, read_code},
+    harness::TestFn,
+    tests,
+};
+
+use crate::factors::account;
+
+pub fn tests() -> Vec<(&'static str, TestFn)> {
+    tests![
+        removing_a_contact_ends_the_codes_already_sent_to_it,
+        one_account_cannot_send_codes_to_address_after_address,
+    ]
+}
+
+/// Someone who can read the mailbox asks for a log-in code; the owner removes that address.
+/// The code already sent must not sign in afterwards (the removal also ends every other
+/// session: a way in that is gone must not leave a door open for ten more minutes).
+async fn removing_a_contact_ends_the_codes_already_sent_to_it(app: TestApp) {
+    account(&app, "nora").await;
+    enable_totp(&app, &app.browser).await;
+    let intruder = app.new_browser();
+    let ceremony = login_code_start(&intruder, "nora", "email").await;
+    let code = read_code(&app, "nora@example.com").await;
+
+    let contacts = app.get("/api/v1/account/contacts").await;
+    let id = contacts.body[0]["id"].as_str().unwrap().to_owned();
+    let r = app.delete(&format!("/api/v1/account/contacts/{id}")).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+
+    let r = login_code_finish(&intruder, &ceremony, &code, None).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.error(), "invalid_ceremony");
+    assert_eq!(intruder.get("/api/v1/session").await.status, 401);
+
+    // Asking again sends nothing (there is no address); finishing fails like a wrong code.
+    app.clock.advance_secs(31);
+    let ceremony = login_code_start(&intruder, "nora", "email").await;
+    let r = login_code_finish(&intruder, &ceremony, "123456", None).await;
+    assert_eq!(
+        r.status, 401,
+        "no address any more: fails like a wrong code"
+    );
+    assert_eq!(r.error(), "invalid_code");
+}
+
+/// Each code sent to a new address costs money (SMS) or reputation (email): besides the limit
+/// per address, the account asking has the same limit, one a 30 s and five an hour.
+async fn one_account_cannot_send_codes_to_address_after_address(app: TestApp) {
+    account(&app, "otto").await;
+    let start = |n: u32| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/account/contacts/start",
+                &json!({"channel": "email", "address": format!("otto{n}@example.com")}),
+            )
+            .await
+        }
+    };
+    let sent_to = |n: u32| {
+        app.mail
+            .messages()
+            .iter()
+            .filter(|m| {
+                m.recipients
+                    .iter()
+                    .any(|r| r.contains(&format!("otto{n}@")))
+            })
+            .count()
+    };
+    assert_eq!(start(1).await.status, 202);
+    let r = start(2).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert_eq!(r.error(), "too_many_attempts");
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+    assert_eq!(sent_to(2), 0, "a refused send sends nothing");
+
+    for n in 2..=5 {
+        app.clock.advance_secs(31);
+        let r = start(n).await;
+        assert_eq!(r.status, 202, "{n}: {}", r.text);
+    }
+    app.clock.advance_secs(31);
+    let r = start(6).await;
+    assert_eq!(r.status, 429, "five an hour: {}", r.text);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((3_600 - 5 * 31..=3_600 - 4 * 31).contains(&wait), "{wait}");
+    assert_eq!(sent_to(6), 0);
+
+    // Another account is not held up by this one.
+    let other = app.new_browser();
+    let r = sesame_tests::flows::signup_by_email(&app, &other, "pia", "pia@example.com").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = other
+        .post(
+            "/api/v1/account/contacts/start",
+            &json!({"channel": "email", "address": "pia.work@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+}
