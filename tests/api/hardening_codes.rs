@@ -1,5 +1,6 @@
 //! Codes after the security review of 2026-12-05: a contact's removal ends the log-in codes
-//! already sent to it, and one account cannot send verification codes to address after address.
+//! already sent to it, one account cannot send verification codes to address after address,
+//! and a contact's code is confirmed only in the session that asked for it.
 
 use serde_json::json;
 use sesame_tests::{
@@ -15,6 +16,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         removing_a_contact_ends_the_codes_already_sent_to_it,
         one_account_cannot_send_codes_to_address_after_address,
+        a_contact_is_confirmed_only_in_the_session_that_added_it,
     ]
 }
 
@@ -105,4 +107,34 @@ async fn one_account_cannot_send_codes_to_address_after_address(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
+}
+
+/// Like adding a passkey, confirming a new address belongs to the session that started it:
+/// another session of the same account cannot finish it, even with the right code.
+async fn a_contact_is_confirmed_only_in_the_session_that_added_it(app: TestApp) {
+    account(&app, "rosa").await;
+    let other = app.new_browser();
+    let ceremony = login_code_start(&other, "rosa", "email").await;
+    let code = read_code(&app, "rosa@example.com").await;
+    assert_eq!(
+        login_code_finish(&other, &ceremony, &code, None)
+            .await
+            .status,
+        200
+    );
+
+    let start = app
+        .post(
+            "/api/v1/account/contacts/start",
+            &json!({"channel": "email", "address": "rosa.work@example.com"}),
+        )
+        .await;
+    assert_eq!(start.status, 202, "{}", start.text);
+    let code = read_code(&app, "rosa.work@example.com").await;
+    let body = json!({"ceremony": start.body["ceremony"], "code": code});
+    let r = other.post("/api/v1/account/contacts/finish", &body).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.error(), "invalid_ceremony");
+    let r = app.post("/api/v1/account/contacts/finish", &body).await;
+    assert_eq!(r.status, 201, "{}", r.text);
 }

@@ -80,7 +80,8 @@ pub async fn finish(
 ) -> Result<(), ApiError> {
     let row = store::ceremonies::find_live(&state.reads, ceremony, KIND, now)
         .await?
-        .filter(|c| c.account_id == Some(auth.account.id))
+        // Bound to the session that started it, like adding a passkey.
+        .filter(|c| c.account_id == Some(auth.account.id) && c.session_id == Some(auth.session.id))
         .ok_or(ApiError::InvalidCeremony)?;
     // Counted before the code is checked, like a log-in's try (`lockout::charge`).
     lockout::charge(state, auth.account.id, now).await?;

@@ -60,8 +60,11 @@ pub async fn login_start(
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).ok();
+    // A disabled account is treated like an unknown one: nothing is sent to it.
     let account = match &username {
-        Some(name) => store::accounts::find_by_username(&state.reads, name).await?,
+        Some(name) => store::accounts::find_by_username(&state.reads, name)
+            .await?
+            .filter(|a| !a.disabled),
         None => None,
     };
     let id = Uuid::new_v4();
