@@ -39,6 +39,10 @@ pub use smtp::{LogEmailSender, SmtpEmailSender, build_email_sender, is_valid_ema
 pub struct NotConfigured(pub &'static str);
 
 impl EmailSender for NotConfigured {
+    fn configured(&self) -> bool {
+        false
+    }
+
     fn send(&self, _mail: OutgoingEmail) -> BoxFuture<'_, Result<(), DeliveryError>> {
         Box::pin(async move {
             Err(DeliveryError::Unavailable(format!(
@@ -50,6 +54,10 @@ impl EmailSender for NotConfigured {
 }
 
 impl SmsSender for NotConfigured {
+    fn configured(&self) -> bool {
+        false
+    }
+
     fn send(&self, _to_e164: &str, _body: &str) -> BoxFuture<'_, Result<(), DeliveryError>> {
         Box::pin(async move {
             Err(DeliveryError::Unavailable(format!(
@@ -115,12 +123,22 @@ pub enum DeliveryError {
 /// Sends email. Object-safe: use it as `Arc<dyn EmailSender>`.
 pub trait EmailSender: Send + Sync + Debug {
     fn send(&self, mail: OutgoingEmail) -> BoxFuture<'_, Result<(), DeliveryError>>;
+
+    /// False for [`NotConfigured`]: every send would fail, so callers may skip it.
+    fn configured(&self) -> bool {
+        true
+    }
 }
 
 /// Sends SMS. Object-safe: use it as `Arc<dyn SmsSender>`.
 pub trait SmsSender: Send + Sync + Debug {
     /// `to_e164` is a phone number in E.164 form (`+` and 8 to 15 digits).
     fn send(&self, to_e164: &str, body: &str) -> BoxFuture<'_, Result<(), DeliveryError>>;
+
+    /// False for [`NotConfigured`]: every send would fail, so callers may skip it.
+    fn configured(&self) -> bool {
+        true
+    }
 }
 
 impl<T: EmailSender + ?Sized> EmailSender for Arc<T> {

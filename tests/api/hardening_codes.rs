@@ -1,11 +1,14 @@
 //! Codes after the security review of 2026-12-05: a contact's removal ends the log-in codes
-//! already sent to it, one account cannot send verification codes to address after address,
-//! and a contact's code is confirmed only in the session that asked for it.
+//! already sent to it (also while one is being used), one account cannot send verification
+//! codes to address after address, set-ups are confirmed only in their own session, and a
+//! disabled account is sent no code.
 
 use serde_json::json;
 use sesame_tests::{
     TestApp,
-    flows::{enable_totp, login_code_finish, login_code_start, read_code},
+    flows::{
+        enable_totp, login_code_finish, login_code_start, read_code, signup_by_email, totp_code,
+    },
     harness::TestFn,
     tests,
 };
@@ -16,7 +19,9 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         removing_a_contact_ends_the_codes_already_sent_to_it,
         one_account_cannot_send_codes_to_address_after_address,
-        a_contact_is_confirmed_only_in_the_session_that_added_it,
+        set_ups_are_confirmed_only_in_the_session_that_started_them,
+        a_log_in_racing_the_removal_of_its_contact_leaves_no_session,
+        a_disabled_account_is_sent_no_code,
     ]
 }
 
@@ -98,7 +103,7 @@ async fn one_account_cannot_send_codes_to_address_after_address(app: TestApp) {
 
     // Another account is not held up by this one.
     let other = app.new_browser();
-    let r = sesame_tests::flows::signup_by_email(&app, &other, "pia", "pia@example.com").await;
+    let r = signup_by_email(&app, &other, "pia", "pia@example.com").await;
     assert_eq!(r.status, 201, "{}", r.text);
     let r = other
         .post(
@@ -109,9 +114,10 @@ async fn one_account_cannot_send_codes_to_address_after_address(app: TestApp) {
     assert_eq!(r.status, 202, "{}", r.text);
 }
 
-/// Like adding a passkey, confirming a new address belongs to the session that started it:
-/// another session of the same account cannot finish it, even with the right code.
-async fn a_contact_is_confirmed_only_in_the_session_that_added_it(app: TestApp) {
+/// Like adding a passkey, confirming a new address or authenticator app belongs to the session
+/// that started it: another session of the same account cannot finish it, even with the right
+/// code.
+async fn set_ups_are_confirmed_only_in_the_session_that_started_them(app: TestApp) {
     account(&app, "rosa").await;
     let other = app.new_browser();
     let ceremony = login_code_start(&other, "rosa", "email").await;
@@ -137,4 +143,72 @@ async fn a_contact_is_confirmed_only_in_the_session_that_added_it(app: TestApp) 
     assert_eq!(r.error(), "invalid_ceremony");
     let r = app.post("/api/v1/account/contacts/finish", &body).await;
     assert_eq!(r.status, 201, "{}", r.text);
+
+    let start = app.post("/api/v1/account/totp/start", &json!({})).await;
+    assert_eq!(start.status, 200, "{}", start.text);
+    let code = totp_code(&app, start.body["secret"].as_str().unwrap(), 0);
+    let body = json!({"ceremony": start.body["ceremony"], "code": code});
+    let r = other.post("/api/v1/account/totp/finish", &body).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.error(), "invalid_ceremony");
+    let r = app.post("/api/v1/account/totp/finish", &body).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+}
+
+/// The owner removes an address while someone finishes a code sent to it, in both orders: the
+/// two writes take the account's row before the ceremony's, so neither waits on the other in a
+/// cycle (on PostgreSQL a deadlock would abort one with 503), and no session is left from it.
+async fn a_log_in_racing_the_removal_of_its_contact_leaves_no_session(app: TestApp) {
+    for round in 0..8u64 {
+        let name = format!("uma{round}");
+        let owner = app.new_browser();
+        let r = signup_by_email(&app, &owner, &name, &format!("{name}@example.com")).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        enable_totp(&app, &owner).await;
+        let id = owner.get("/api/v1/account/contacts").await.body[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let intruder = app.new_browser();
+        let ceremony = login_code_start(&intruder, &name, "email").await;
+        let code = read_code(&app, &format!("{name}@example.com")).await;
+        let remove = format!("/api/v1/account/contacts/{id}");
+        let (login, removal) = tokio::join!(
+            login_code_finish(&intruder, &ceremony, &code, None),
+            async {
+                tokio::time::sleep(std::time::Duration::from_millis(2 * round)).await;
+                owner.delete(&remove).await
+            },
+        );
+        assert_eq!(removal.status, 204, "{}", removal.text);
+        assert!(
+            [200, 400].contains(&login.status),
+            "{}: {}",
+            login.status,
+            login.text
+        );
+        // Signed in first, then signed out by the removal; or refused.
+        assert_eq!(intruder.get("/api/v1/session").await.status, 401);
+    }
+}
+
+/// A code log-in for a disabled account answers like any other (202) and sends nothing: the
+/// account could not sign in with it anyway.
+async fn a_disabled_account_is_sent_no_code(app: TestApp) {
+    account(&app, "dora").await;
+    let out = crate::admin::sesame(&app, &["account", "disable", "dora"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    app.mail.clear();
+    let someone = app.new_browser();
+    let ceremony = login_code_start(&someone, "dora", "email").await;
+    let sent = app
+        .mail
+        .messages()
+        .iter()
+        .filter(|m| m.recipients.iter().any(|r| r.contains("dora@")))
+        .count();
+    assert_eq!(sent, 0, "nothing is sent to a disabled account");
+    let r = login_code_finish(&someone, &ceremony, "123456", None).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.error(), "invalid_code");
 }

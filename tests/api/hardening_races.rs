@@ -190,7 +190,11 @@ async fn parallel_finishes_of_one_contact_ceremony_add_one_contact(app: TestApp)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(account.failed_attempts, 0, "{statuses:?}");
+    assert_eq!(
+        (account.failed_attempts, account.locked_until),
+        (0, None),
+        "{statuses:?}"
+    );
 }
 
 async fn parallel_finishes_of_one_add_passkey_ceremony_store_one_passkey(app: TestApp) {

@@ -1,10 +1,11 @@
-//! Races on one-time codes: parallel requests for a code to one address (the resend limit) and
-//! parallel wrong codes (the lock-out count).
+//! Races on one-time codes: parallel requests for a code to one address (the resend limit),
+//! parallel wrong codes (the lock-out count) and parallel right ones (which owe it nothing).
 
+use sea_orm::EntityTrait;
 use serde_json::json;
 use sesame_tests::{
     TestApp,
-    flows::{login_code_finish, login_code_start, signup_by_email},
+    flows::{login_code_finish, login_code_start, read_code, signup_by_email},
     harness::TestFn,
     tests,
 };
@@ -13,6 +14,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         parallel_code_sends_to_one_address_send_one_code,
         parallel_wrong_codes_are_each_counted_once,
+        parallel_right_codes_of_one_log_in_leave_no_failures,
     ]
 }
 
@@ -114,4 +116,44 @@ async fn parallel_wrong_codes_are_each_counted_once(app: TestApp) {
     let expected: Vec<i64> = (1..=failed as i64).collect();
     assert_eq!(counts, expected, "{statuses:?}");
     assert_eq!(of_kind("locked_out"), vec![json!(5)], "{statuses:?}");
+}
+
+/// The same right code sent eight times at once: one log-in, the others find the ceremony used
+/// (400) or, past five tries in flight, are throttled (429); and the account owes nothing
+/// afterwards: the winner cleared the count and the others gave their tries back.
+async fn parallel_right_codes_of_one_log_in_leave_no_failures(app: TestApp) {
+    let r = signup_by_email(&app, &app.new_browser(), "mona", "mona@example.com").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let ceremony = login_code_start(&app.browser, "mona", "email").await;
+    let code = read_code(&app, "mona@example.com").await;
+    let attempts = (0..8).map(|_| {
+        let browser = app.new_browser();
+        let (ceremony, code) = (ceremony.clone(), code.clone());
+        async move {
+            login_code_finish(&browser, &ceremony, &code, None)
+                .await
+                .status
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 400, 429].contains(s)),
+        "{statuses:?}"
+    );
+    let db = app.db().await;
+    let account = entity::account::Entity::find()
+        .one(&db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (account.failed_attempts, account.locked_until),
+        (0, None),
+        "{statuses:?}"
+    );
 }

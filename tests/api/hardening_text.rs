@@ -39,7 +39,7 @@ async fn names_with_control_characters_are_stored_without_them(app: TestApp) {
 
     let mut laptop = app.authenticator();
     let r = app
-        .add_passkey(&mut laptop, Some("\u{0}Work\u{7} laptop\n"))
+        .add_passkey(&mut laptop, Some("\u{0}Work\u{7}\tlaptop\u{202E}\n"))
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["label"], "Work laptop");

@@ -51,13 +51,6 @@ impl SmsConfig {
             (None, None) => Ok("log".to_owned()),
         }
     }
-
-    /// Whether a provider was chosen or configured at all (else the log stand-in is inferred).
-    pub fn is_set(&self) -> bool {
-        value(&self.provider).is_some()
-            || value(&self.twilio_account_sid).is_some()
-            || value(&self.webhook_url).is_some()
-    }
 }
 
 impl fmt::Debug for SmsConfig {

@@ -79,7 +79,27 @@ impl Config {
             crate::crypto::ServerKey::from_hex(key)
                 .ok_or_else(|| bad("SESAME_SERVER_KEY", "must be 64 hex digits"))?;
         }
+        let log_sms = self
+            .sms_provider
+            .as_deref()
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("log"));
+        if log_sms && !Self::development(&self.origins()?) {
+            return Err(bad(
+                "SESAME_SMS_PROVIDER",
+                "log writes every text, code included, to the log: only with localhost origins",
+            ));
+        }
         Ok(())
+    }
+
+    /// A development set-up: every origin on `localhost` or a `*.localhost` name. Only there
+    /// may the delivery stand-ins write messages, codes included, to the log.
+    pub fn development(origins: &[Url]) -> bool {
+        origins.iter().all(|origin| {
+            origin
+                .host_str()
+                .is_some_and(|host| host == "localhost" || host.ends_with(".localhost"))
+        })
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {

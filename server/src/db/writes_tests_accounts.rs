@@ -40,17 +40,27 @@ async fn failure_counts_and_sent_codes_on_the_inline_connection() {
         None,
         "hard-locked at 4"
     );
-    // A right code gives its try back: the next try counts 4 again (and never below 0).
-    let refund = |id| {
-        writer.write(move |conn| async move { Ok(store::accounts::refund_try(&conn, id).await?) })
-    };
-    refund(ada.id).await.unwrap();
-    assert_eq!(charge(ada.id, 100, 10).await.unwrap(), Some(4));
     let stored = store::accounts::find_by_id(&db, ada.id)
         .await
         .unwrap()
         .unwrap();
     assert_eq!((stored.failed_attempts, stored.locked_until), (4, Some(4)));
+    // A right code gives its try back: the next try counts 4 again.
+    let refund = |id| {
+        writer
+            .write(move |conn| async move { Ok(store::accounts::refund_try(&conn, id, 3).await?) })
+    };
+    refund(ada.id).await.unwrap();
+    assert_eq!(charge(ada.id, 100, 10).await.unwrap(), Some(4));
+    // Below the free tries again, the back-off goes too.
+    refund(ada.id).await.unwrap();
+    refund(ada.id).await.unwrap();
+    let stored = store::accounts::find_by_id(&db, ada.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.failed_attempts, stored.locked_until), (2, None));
+    assert_eq!(charge(ada.id, 0, 10).await.unwrap(), Some(3));
 
     for (target, sent_at) in [("a", 10), ("a", 30), ("a", 20), ("b", 40)] {
         writer

@@ -101,10 +101,12 @@ pub async fn finish(
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
+            // The account row before the ceremony's, the order every write takes them in
+            // (a contact's removal too), so that none waits on another in a cycle.
+            store::accounts::refund_try(&txn, account_id, lockout::FREE_FAILURES).await?;
             store::ceremonies::take(&txn, ceremony, KIND, now)
                 .await?
                 .ok_or(ApiError::InvalidCeremony)?;
-            store::accounts::refund_try(&txn, account_id).await?;
             if !store::accounts::set_totp(&txn, account_id, saved.sealed, now, step).await? {
                 return Err(ApiError::Unauthenticated);
             }

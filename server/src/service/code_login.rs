@@ -6,6 +6,7 @@
 //! V6.3.8) and counts against the account's lock-out.
 
 mod proof;
+mod session;
 
 use serde::{Deserialize, Serialize};
 use sesame_delivery::CodePurpose;
@@ -14,12 +15,12 @@ use uuid::Uuid;
 use super::{
     Method,
     codes::{self, Channel, lockout},
-    password,
-    sessions::{self, Authenticated, Issued},
+    sessions::{Authenticated, Issued},
 };
 pub(crate) use super::{from_json, to_json};
 use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
-use proof::{Consume, check_code, fail};
+use proof::{Consume, check_code, fail, password_ok};
+use session::{Proven, issue_session};
 
 const LOGIN: &str = "login_code";
 
@@ -86,9 +87,20 @@ pub async fn login_start(
             now,
         )
         .await?;
-        if let Some(contact) =
-            store::contacts::latest_of_channel(&state.reads, account.id, channel.as_str()).await?
-        {
+        // A channel with no sender configured is like having no contact there: 202, nothing
+        // sent (API.md: `code/start` answers 202 always).
+        let configured = match channel {
+            Channel::Email => state.email.configured(),
+            Channel::Sms => state.sms.configured(),
+        };
+        let contact = match configured {
+            true => {
+                store::contacts::latest_of_channel(&state.reads, account.id, channel.as_str())
+                    .await?
+            }
+            false => None,
+        };
+        if let Some(contact) = contact {
             let (code, hash) = codes::new_code(state, id);
             code_hash = Some(hash);
             delivery = Some((channel, contact.address, code));
@@ -142,9 +154,9 @@ pub(crate) async fn end_sent_code_logins<C: crate::db::Exec>(
     store::ceremonies::delete_sent_codes(db, account_id, LOGIN).await
 }
 
-/// Log-in step 2: check the lock-out, the password (when the account has one) and the code;
-/// then, in one transaction, consume the ceremony and the single-use proof and issue the
-/// session.
+/// Log-in step 2: charge the try to the account's lock-out, check the password (when the
+/// account has one) and the code; then, in one transaction, consume the ceremony and the
+/// single-use proof and issue the session.
 #[tracing::instrument(skip_all)]
 pub async fn login_finish(
     state: &AppState,
@@ -169,23 +181,7 @@ pub async fn login_finish(
         None => None,
     };
 
-    // The password, when the account has one: a password alone never logs in, and a code
-    // alone is not enough for an account with a password. A password given for an account
-    // without one, or for an unknown user, is checked against a dummy hash, so the time taken
-    // does not tell whether the account has a password.
-    let password_ok = match (&account, password_given) {
-        (Some(a), Some(given)) if a.password_hash.is_some() => {
-            password::verify(given.to_owned(), a.password_hash.clone()).await?
-        }
-        (Some(a), None) => a.password_hash.is_none(),
-        (Some(_), Some(given)) => {
-            password::verify(given.to_owned(), None).await?;
-            true
-        }
-        (None, Some(given)) => password::verify(given.to_owned(), None).await?,
-        (None, None) => false,
-    };
-
+    let password_ok = password_ok(account.as_ref(), password_given).await?;
     let proof = match &account {
         Some(account) if password_ok => {
             check_code(state, &row, account, saved.method, code, now).await?
@@ -204,57 +200,14 @@ pub async fn login_finish(
         methods.push(Method::Password);
     }
     methods.push(saved.method.method());
-    let written = state
-        .writer
-        .write({
-            let (state, account, client) = (state.clone(), account.clone(), client.clone());
-            let current = current.cloned();
-            move |db| async move {
-                let txn = db.begin().await?;
-                store::ceremonies::take(&txn, ceremony, LOGIN, now)
-                    .await?
-                    .ok_or(ApiError::InvalidCeremony)?;
-                let consumed = match consume {
-                    Consume::Nothing => true,
-                    Consume::TotpStep(step) => {
-                        store::accounts::advance_totp_step(&txn, account.id, step).await?
-                    }
-                    Consume::RecoveryCode(id) => {
-                        store::recovery_codes::consume(&txn, id, now).await?
-                    }
-                };
-                if !consumed {
-                    txn.rollback().await?;
-                    return Ok(None);
-                }
-                if let Consume::RecoveryCode(id) = consume {
-                    store::events::insert(
-                        &txn,
-                        account.id,
-                        "recovery_code_used",
-                        &client,
-                        serde_json::json!({"recovery_code_id": id}),
-                        now,
-                    )
-                    .await?;
-                }
-                // This try was charged: clear it with any before it.
-                store::accounts::clear_failures(&txn, account.id).await?;
-                let issued = sessions::complete_login(
-                    &txn,
-                    &state.config,
-                    &account,
-                    &methods,
-                    &client,
-                    current.as_ref(),
-                    now,
-                )
-                .await?;
-                txn.commit().await?;
-                Ok(Some(issued))
-            }
-        })
-        .await;
+    let proven = Proven {
+        ceremony,
+        account: account.clone(),
+        consume,
+        methods,
+        now,
+    };
+    let written = issue_session(state, proven, client, current).await;
     let Some(issued) = lockout::settle(state, account.id, written).await? else {
         // The TOTP step or recovery code was used by a concurrent log-in meanwhile.
         return Err(fail(state, &row, client, now, saved.method, charged).await);

@@ -64,7 +64,8 @@ pub async fn start(
 ) -> Result<Uuid, ApiError> {
     let address = codes::normalize_address(channel, raw_address)?;
     // The address's resend limit, and the same limit per account: one account cannot send
-    // codes to address after address (SMS pumping: each text to a premium number is billed).
+    // codes to address after address (SMS pumping: each text to a premium number is billed;
+    // OWASP ASVS 5.0 V2.4.1, anti-automation for costly functions).
     let targets = vec![
         format!("{}:{address}", channel.as_str()),
         format!("account:{}:contact-codes", auth.account.id),
@@ -125,10 +126,12 @@ pub async fn finish(
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
+            // The account row before the ceremony's, the order every write takes them in
+            // (a contact's removal too), so that none waits on another in a cycle.
+            store::accounts::refund_try(&txn, account_id, lockout::FREE_FAILURES).await?;
             store::ceremonies::take(&txn, ceremony, KIND, now)
                 .await?
                 .ok_or(ApiError::InvalidCeremony)?;
-            store::accounts::refund_try(&txn, account_id).await?;
             let contact = add_verified(
                 &txn,
                 account_id,

@@ -62,18 +62,30 @@ pub fn methods_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Ceremony and passkey state is stored as JSON; a value that does not serialise or a stored
-/// row that no longer reads back is a server fault, never the client's.
 /// Free text a person typed that is stored as given (a display name, a new passkey's name):
-/// control characters dropped (a NUL cannot be stored in PostgreSQL's `text`, the others only
-/// garble the pages and the logs), trimmed, at most `max` characters; `None` when nothing is
-/// left.
+/// tabs and line breaks become spaces; other control characters (a NUL cannot be stored in
+/// PostgreSQL's `text`; the others garble pages and logs) and the bidirectional-text controls
+/// (which can make a name read as another, Unicode TR36 §2.1) are dropped; trimmed, at most
+/// `max` characters; `None` when nothing is left.
 pub(crate) fn tidy_text(raw: &str, max: usize) -> Option<String> {
-    let text: String = raw.chars().filter(|c| !c.is_control()).collect();
+    const BIDI: [char; 12] = [
+        '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+        '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+    ];
+    let text: String = raw
+        .chars()
+        .filter_map(|c| match c {
+            '\t' | '\n' | '\r' => Some(' '),
+            c if c.is_control() || BIDI.contains(&c) => None,
+            c => Some(c),
+        })
+        .collect();
     let text = text.trim();
     (!text.is_empty()).then(|| text.chars().take(max).collect())
 }
 
+/// Ceremony and passkey state is stored as JSON; a value that does not serialise or a stored
+/// row that no longer reads back is a server fault, never the client's.
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String, crate::error::ApiError> {
     serde_json::to_string(value)
         .map_err(|e| crate::error::ApiError::Internal(format!("serialise state: {e}")))

@@ -33,7 +33,7 @@ pub(super) fn build_state(
         .iter()
         .filter_map(|p| p.parse().ok())
         .collect();
-    let development = super::delivery::development(&origins);
+    let development = Config::development(&origins);
     let email = super::delivery::email_sender(&config, development)?;
     let sms = super::delivery::sms_sender(&config, development)?;
     let inline_writer =

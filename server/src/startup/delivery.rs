@@ -9,19 +9,9 @@
 use std::sync::Arc;
 
 use sesame_delivery::{EmailSender, NotConfigured, SmsConfig, SmsSender};
-use webauthn_rs::prelude::Url;
 
 use super::StartupError;
 use crate::config::Config;
-
-/// Is this a development set-up: every origin on `localhost`?
-pub(super) fn development(origins: &[Url]) -> bool {
-    origins.iter().all(|origin| {
-        origin
-            .host_str()
-            .is_some_and(|host| host == "localhost" || host.ends_with(".localhost"))
-    })
-}
 
 pub(super) fn email_sender(
     config: &Config,
@@ -56,13 +46,8 @@ pub(super) fn sms_sender(
     let provider = sms
         .provider_name()
         .map_err(|e| StartupError::Delivery(e.to_string()))?;
+    // An explicit `log` with a real origin is refused earlier, by `Config::validate`.
     if provider == "log" && !development {
-        if sms.is_set() {
-            return Err(StartupError::Delivery(
-                "the log SMS provider writes codes to the log: it is for a localhost origin only"
-                    .into(),
-            ));
-        }
         tracing::warn!("no SMS provider configured (SESAME_SMS_PROVIDER): no texts can be sent");
         return Ok(Arc::new(NotConfigured("SMS provider")));
     }
@@ -72,6 +57,8 @@ pub(super) fn sms_sender(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use webauthn_rs::prelude::Url;
+
     use super::*;
 
     fn config(origin: &str, rp_id: &str) -> (Config, Vec<Url>) {
@@ -87,12 +74,12 @@ mod tests {
     #[tokio::test]
     async fn codes_reach_the_log_only_in_development() {
         let (local, origins) = config("http://localhost:8080", "localhost");
-        assert!(development(&origins));
+        assert!(Config::development(&origins));
         let (public, origins) = config("https://id.example.com", "id.example.com");
-        assert!(!development(&origins));
+        assert!(!Config::development(&origins));
         let mixed =
             ["https://id.example.com", "http://id.localhost:8080"].map(|o| Url::parse(o).unwrap());
-        assert!(!development(&mixed), "one public origin is enough");
+        assert!(!Config::development(&mixed), "one public origin is enough");
 
         // In development the stand-ins take each message (and show it in the log).
         let mail = sesame_delivery::OutgoingEmail::new(
@@ -129,14 +116,12 @@ mod tests {
             Err(sesame_delivery::DeliveryError::Unavailable(_))
         ));
 
-        // Asking for the log provider there is a configuration error, not a silent fallback.
+        // Asking for the log provider there is a configuration error (`check-config` too).
         let explicit = Config {
             sms_provider: Some("log".into()),
             ..public
         };
-        assert!(matches!(
-            sms_sender(&explicit, false),
-            Err(StartupError::Delivery(_))
-        ));
+        let refused = explicit.validate().unwrap_err().to_string();
+        assert!(refused.contains("SESAME_SMS_PROVIDER"), "{refused}");
     }
 }

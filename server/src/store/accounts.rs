@@ -172,11 +172,10 @@ pub async fn charge_try<C: Exec>(
     Ok(Some(count))
 }
 
-/// Give back a try charged by [`charge_try`] whose code turned out right, inside the
-/// transaction that uses the code (for a code that is not a log-in, which clears the count
-/// instead). A back-off the try started stays: it is at most the wait the next wrong try
-/// would have started anyway.
-pub async fn refund_try<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
+/// Give back a try charged by [`charge_try`] whose code turned out right (for a code that is
+/// not a log-in, which clears the count instead): one less, and no back-off once fewer than
+/// `free` remain, since the back-off came from a try that no longer counts.
+pub async fn refund_try<C: Exec>(db: &C, id: Uuid, free: i32) -> Result<(), DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     let update = account::Entity::update_many()
         .col_expr(
@@ -186,6 +185,15 @@ pub async fn refund_try<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
         .filter(account::Column::Id.eq(id))
         .filter(account::Column::FailedAttempts.gt(0));
     db.exec_query(&update).await?;
+    let unlock = account::Entity::update_many()
+        .col_expr(
+            account::Column::LockedUntil,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(account::Column::Id.eq(id))
+        .filter(account::Column::FailedAttempts.lt(free))
+        .filter(account::Column::LockedUntil.is_not_null());
+    db.exec_query(&unlock).await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use crate::{
     extract::ClientInfo,
     service::{
         codes::{self, lockout},
-        recovery, totp,
+        password, recovery, totp,
     },
     state::AppState,
 };
@@ -51,6 +51,28 @@ pub(super) async fn check_code(
         CodeMethod::Recovery => recovery::find(state, account.id, code)
             .await?
             .map(Consume::RecoveryCode),
+    })
+}
+
+/// The password, when the account has one: a password alone never logs in, and a code alone
+/// is not enough for an account with a password (API.md "Log-in rules"). A password given for
+/// an account without one, or for an unknown user, is checked against a dummy hash, so the
+/// time taken does not tell whether the account has a password.
+pub(super) async fn password_ok(
+    account: Option<&entity::account::Model>,
+    given: Option<&str>,
+) -> Result<bool, ApiError> {
+    Ok(match (account, given) {
+        (Some(a), Some(given)) if a.password_hash.is_some() => {
+            password::verify(given.to_owned(), a.password_hash.clone()).await?
+        }
+        (Some(a), None) => a.password_hash.is_none(),
+        (Some(_), Some(given)) => {
+            password::verify(given.to_owned(), None).await?;
+            true
+        }
+        (None, Some(given)) => password::verify(given.to_owned(), None).await?,
+        (None, None) => false,
     })
 }
 

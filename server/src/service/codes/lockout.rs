@@ -61,24 +61,31 @@ pub async fn charge(state: &AppState, account_id: Uuid, now: i64) -> Result<i32,
         .await
 }
 
-/// Give back a try that [`charge`] counted whose code was right but whose ceremony another
-/// request had finished first (the same code sent twice at once): that was no guess.
-pub async fn give_back(state: &AppState, account_id: Uuid) -> Result<(), ApiError> {
-    state
+/// Give back a try that [`charge`] counted whose code was right but whose write did not go
+/// through: another request had finished the ceremony first (the same code sent twice at
+/// once), or the database failed. Neither was a guess. Best effort: when the database is down
+/// too, the try stays counted until the next successful log-in clears it.
+async fn give_back(state: &AppState, account_id: Uuid) {
+    let refunded = state
         .writer
-        .write(move |conn| async move { Ok(store::accounts::refund_try(&conn, account_id).await?) })
-        .await
+        .write(move |conn| async move {
+            Ok(store::accounts::refund_try(&conn, account_id, FREE_FAILURES).await?)
+        })
+        .await;
+    if refunded.is_err() {
+        tracing::debug!("a charged try could not be given back");
+    }
 }
 
-/// After a charged try's write: when its ceremony was gone ([`ApiError::InvalidCeremony`]),
-/// [`give_back`] the try; then the write's result.
+/// The outcome of the write that uses a right code, after its try was charged: on any error
+/// the try is given back ([`give_back`]); then the write's result.
 pub async fn settle<T>(
     state: &AppState,
     account_id: Uuid,
     written: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    if matches!(written, Err(ApiError::InvalidCeremony)) {
-        give_back(state, account_id).await?;
+    if written.is_err() {
+        give_back(state, account_id).await;
     }
     written
 }
