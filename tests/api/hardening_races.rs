@@ -184,17 +184,7 @@ async fn parallel_finishes_of_one_contact_ceremony_add_one_contact(app: TestApp)
     assert_eq!(contacts.as_array().map(Vec::len), Some(2), "{contacts}");
     // A right code is no failure: the winner and the tries that found the ceremony used gave
     // their tries back, so the account owes nothing for the burst.
-    let db = app.db().await;
-    let account = entity::account::Entity::find()
-        .one(&db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (account.failed_attempts, account.locked_until),
-        (0, None),
-        "{statuses:?}"
-    );
+    crate::hardening_races_codes::assert_owes_nothing(&app, &statuses).await;
 }
 
 async fn parallel_finishes_of_one_add_passkey_ceremony_store_one_passkey(app: TestApp) {

@@ -145,6 +145,11 @@ async fn parallel_right_codes_of_one_log_in_leave_no_failures(app: TestApp) {
         statuses.iter().all(|s| [200, 400, 429].contains(s)),
         "{statuses:?}"
     );
+    assert_owes_nothing(&app, &statuses).await;
+}
+
+/// The app's one account has no failures counted and no back-off after a burst of `statuses`.
+pub(crate) async fn assert_owes_nothing(app: &TestApp, statuses: &[u16]) {
     let db = app.db().await;
     let account = entity::account::Entity::find()
         .one(&db)
