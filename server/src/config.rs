@@ -191,6 +191,13 @@ impl Config {
             .unwrap_or_default()
     }
 
+    /// Is an SMTP server set (`SESAME_SMTP_URL` neither unset nor blank)?
+    pub fn smtp_configured(&self) -> bool {
+        self.smtp_url
+            .as_deref()
+            .is_some_and(|url| !url.trim().is_empty())
+    }
+
     /// `https` origins get `__Host-` cookies with `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.primary_origin().starts_with("https://")

@@ -93,12 +93,10 @@ pub async fn login_start(
             Channel::Email => state.email.configured(),
             Channel::Sms => state.sms.configured(),
         };
-        let contact = match configured {
-            true => {
-                store::contacts::latest_of_channel(&state.reads, account.id, channel.as_str())
-                    .await?
-            }
-            false => None,
+        let contact = if configured {
+            store::contacts::latest_of_channel(&state.reads, account.id, channel.as_str()).await?
+        } else {
+            None
         };
         if let Some(contact) = contact {
             let (code, hash) = codes::new_code(state, id);

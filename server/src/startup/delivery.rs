@@ -17,11 +17,7 @@ pub(super) fn email_sender(
     config: &Config,
     development: bool,
 ) -> Result<Arc<dyn EmailSender>, StartupError> {
-    let configured = config
-        .smtp_url
-        .as_deref()
-        .is_some_and(|url| !url.trim().is_empty());
-    if !configured && !development {
+    if !config.smtp_configured() && !development {
         tracing::warn!("no SMTP server configured (SESAME_SMTP_URL): no email codes can be sent");
         return Ok(Arc::new(NotConfigured("SMTP server")));
     }

@@ -124,11 +124,7 @@ async fn email_link(
         ));
     }
     let config = &admin.config;
-    if config
-        .smtp_url
-        .as_deref()
-        .is_none_or(|u| u.trim().is_empty())
-    {
+    if !config.smtp_configured() {
         return Ok((
             Vec::new(),
             Some("no SMTP server is configured (SESAME_SMTP_URL)".into()),
