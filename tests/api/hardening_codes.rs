@@ -1,7 +1,7 @@
 //! Codes after the security review of 2026-12-05: a contact's removal ends the log-in codes
-//! already sent to it (also while one is being used), one account cannot send verification
-//! codes to address after address, set-ups are confirmed only in their own session, and a
-//! disabled account is sent no code.
+//! already sent to it (also while one is being used or sent), one account cannot send
+//! verification codes to address after address, set-ups are confirmed only in their own
+//! session, and a disabled account is sent no code.
 
 use serde_json::json;
 use sesame_tests::{
@@ -21,6 +21,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         one_account_cannot_send_codes_to_address_after_address,
         set_ups_are_confirmed_only_in_the_session_that_started_them,
         a_log_in_racing_the_removal_of_its_contact_leaves_no_session,
+        a_code_sent_while_its_contact_is_removed_does_not_sign_in,
         a_disabled_account_is_sent_no_code,
     ]
 }
@@ -190,6 +191,54 @@ async fn a_log_in_racing_the_removal_of_its_contact_leaves_no_session(app: TestA
         // Signed in first, then signed out by the removal; or refused.
         assert_eq!(intruder.get("/api/v1/session").await.status, 401);
     }
+}
+
+/// Someone asks for a log-in code while the owner removes the address it goes to, in both
+/// orders: either nothing is sent, or the code sent stops working once the removal has
+/// answered. (Before, the start read the address, the removal committed and ended the pending
+/// log-ins, and only then was the new ceremony saved: its code went to the removed address and
+/// signed in for ten minutes.)
+async fn a_code_sent_while_its_contact_is_removed_does_not_sign_in(app: TestApp) {
+    for round in 0..12u64 {
+        let name = format!("vera{round}");
+        let address = format!("{name}@example.com");
+        let owner = app.new_browser();
+        let r = signup_by_email(&app, &owner, &name, &address).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        enable_totp(&app, &owner).await;
+        let id = owner.get("/api/v1/account/contacts").await.body[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let intruder = app.new_browser();
+        let remove = format!("/api/v1/account/contacts/{id}");
+        let (ceremony, removal) =
+            tokio::join!(login_code_start(&intruder, &name, "email"), async {
+                tokio::time::sleep(std::time::Duration::from_millis(round % 3)).await;
+                owner.delete(&remove).await
+            });
+        assert_eq!(removal.status, 204, "{}", removal.text);
+        if let Some(code) = code_mailed(&app, &address).await {
+            let r = login_code_finish(&intruder, &ceremony, &code, None).await;
+            assert!(
+                [400, 401].contains(&r.status),
+                "round {round}: a code sent to a removed address signed in: {}",
+                r.text
+            );
+            assert_eq!(intruder.get("/api/v1/session").await.status, 401);
+        }
+    }
+}
+
+/// The code in a message to `address` not read before, if one has arrived.
+async fn code_mailed(app: &TestApp, address: &str) -> Option<String> {
+    while let Some(mail) = app.mail.wait_for(address, std::time::Duration::ZERO).await {
+        let subject = mail.subject.as_deref().unwrap_or_default();
+        if let Some(code) = mail.find_code().filter(|_| subject.contains("code")) {
+            return Some(code);
+        }
+    }
+    None
 }
 
 /// A code log-in for a disabled account answers like any other (202) and sends nothing: the

@@ -69,8 +69,7 @@ pub async fn login_start(
         None => None,
     };
     let id = Uuid::new_v4();
-    let mut delivery = None;
-    let mut code_hash = None;
+    let mut pending = None;
     if let (Some(account), Some(channel)) = (
         &account,
         match method {
@@ -100,8 +99,7 @@ pub async fn login_start(
         };
         if let Some(contact) = contact {
             let (code, hash) = codes::new_code(state, id);
-            code_hash = Some(hash);
-            delivery = Some((channel, contact.address, code));
+            pending = Some((channel, contact.id, code, hash));
         }
     } else if let (None, Some(name), CodeMethod::Email | CodeMethod::Sms) =
         (&account, &username, method)
@@ -123,7 +121,6 @@ pub async fn login_start(
     let row = entity::ceremony::Model {
         id,
         account_id: account.as_ref().map(|a| a.id),
-        code_hash,
         ..super::new_ceremony(
             LOGIN,
             to_json(&LoginState { method })?,
@@ -131,7 +128,15 @@ pub async fn login_start(
             codes::CODE_TTL_MS,
         )
     };
-    crate::service::save_ceremony(state, row).await?;
+    let delivery = match pending {
+        Some((channel, contact_id, code, hash)) => save_with_code(state, row, contact_id, hash)
+            .await?
+            .map(|address| (channel, address, code)),
+        None => {
+            crate::service::save_ceremony(state, row).await?;
+            None
+        }
+    };
     if let Some((channel, address, code)) = delivery
         && let Err(e) = codes::deliver(state, channel, &address, CodePurpose::LogIn, &code).await
     {
@@ -139,6 +144,37 @@ pub async fn login_start(
         return Err(e);
     }
     Ok(id)
+}
+
+/// Save a log-in ceremony with the hash of the code to send, in one transaction with a fresh
+/// read of the contact it goes to (`store::contacts::hold`); the address to send to, or `None`
+/// when the contact was removed meanwhile: the ceremony is then saved without a code, nothing
+/// is sent, and finishing fails like a wrong code. A removal that commits after this
+/// transaction ends the ceremony ([`end_sent_code_logins`]), so a code sent to a removed
+/// address never signs in (NIST SP 800-63B rev 4 §3.1.3: an out-of-band secret goes only to an
+/// address bound to the account).
+async fn save_with_code(
+    state: &AppState,
+    mut row: entity::ceremony::Model,
+    contact_id: Uuid,
+    hash: Vec<u8>,
+) -> Result<Option<String>, ApiError> {
+    let account_id = row.account_id.ok_or(ApiError::Internal(
+        "a code log-in with a contact has an account".into(),
+    ))?;
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let contact = store::contacts::hold(&txn, account_id, contact_id).await?;
+            if contact.is_some() {
+                row.code_hash = Some(hash);
+            }
+            store::ceremonies::insert(&txn, row).await?;
+            txn.commit().await?;
+            Ok(contact.map(|c| c.address))
+        })
+        .await
 }
 
 /// Inside the transaction that removes a contact: end the account's pending log-ins by an

@@ -2,8 +2,9 @@
 
 use entity::contact;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+    sea_query::{Expr, LockType},
 };
 use uuid::Uuid;
 
@@ -33,6 +34,28 @@ pub async fn latest_of_channel<C: ConnectionTrait>(
         .order_by_desc(contact::Column::VerifiedAt)
         .one(db)
         .await
+}
+
+/// Inside a write transaction: the contact `id` of this account if it is still there. On
+/// PostgreSQL the row is held `FOR SHARE` until the transaction ends, so a removal of it
+/// (`delete`, which then ends the account's sent-code log-ins) waits for this transaction to
+/// commit, or this read waits for the removal and finds nothing. (On SQLite the one writer
+/// runs the two in turn.)
+pub async fn hold<C: Exec>(
+    db: &C,
+    account_id: Uuid,
+    id: Uuid,
+) -> Result<Option<contact::Model>, DbErr> {
+    let mut select = contact::Entity::find()
+        .filter(contact::Column::Id.eq(id))
+        .filter(contact::Column::AccountId.eq(account_id));
+    if db.backend() == DbBackend::Postgres {
+        select = select.lock(LockType::Share);
+    }
+    Ok(db
+        .fetch(select.build(db.backend()), rows::contact)
+        .await?
+        .pop())
 }
 
 /// Add a verified contact, or refresh the verification time of an existing one; true when
