@@ -7,6 +7,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 #[cfg(test)]
 mod build_tests;
+mod checkpoint;
 pub mod liveness;
 pub mod pinned;
 pub mod read_pool;

@@ -27,6 +27,7 @@ use sea_orm::{
     QueryTrait, Statement,
 };
 
+use super::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use super::reads::{params, run, to_db_err};
 
 /// Decodes one entity's model from a row, given sea-orm's column prefix (see `store::rows`).
@@ -85,6 +86,8 @@ impl<C: ConnectionTrait> Exec for C {
 #[derive(Debug)]
 pub struct InlineWriter {
     conn: Mutex<Connection>,
+    /// Runs the WAL checkpoints beside the writer (see `super::checkpoint`).
+    checkpoint: Checkpointer,
 }
 
 /// Prepared statements kept: a log-in writes with about eight different ones.
@@ -105,9 +108,13 @@ impl InlineWriter {
              PRAGMA temp_store = MEMORY; PRAGMA cache_size = -1024;",
         )
         .map_err(to_db_err)?;
+        conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+            .map_err(to_db_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let checkpoint = Checkpointer::start(path).map_err(|e| DbErr::Custom(e.to_string()))?;
         Ok(Self {
             conn: Mutex::new(conn),
+            checkpoint,
         })
     }
 
@@ -120,19 +127,34 @@ impl InlineWriter {
 
     fn execute(&self, stmt: &Statement) -> Result<u64, DbErr> {
         let conn = self.conn();
+        let alone = conn.is_autocommit();
         let mut prepared = conn.prepare_cached(&stmt.sql).map_err(to_db_err)?;
         let changed = prepared.execute(params(stmt)?).map_err(to_db_err)?;
+        if alone && changed > 0 {
+            self.checkpoint.committed();
+        }
         Ok(changed as u64)
     }
 
     fn fetch<M>(&self, stmt: &Statement, decode: Decode<M>) -> Result<Vec<M>, DbErr> {
-        run(&self.conn(), stmt, &mut |row| decode(row, ""))
+        let conn = self.conn();
+        // A statement outside a transaction that changed rows (`… RETURNING`) committed.
+        let alone = conn.is_autocommit().then(|| conn.total_changes());
+        let rows = run(&conn, stmt, &mut |row| decode(row, ""))?;
+        if alone.is_some_and(|before| conn.total_changes() > before) {
+            self.checkpoint.committed();
+        }
+        Ok(rows)
     }
 
     fn control(&self, sql: &str) -> Result<(), DbErr> {
         let conn = self.conn();
         let mut prepared = conn.prepare_cached(sql).map_err(to_db_err)?;
-        prepared.execute([]).map_err(to_db_err).map(|_| ())
+        prepared.execute([]).map_err(to_db_err)?;
+        if sql == "COMMIT" {
+            self.checkpoint.committed();
+        }
+        Ok(())
     }
 }
 

@@ -120,3 +120,56 @@ async fn an_inline_transaction_not_committed_or_failing_leaves_nothing() {
         .unwrap();
     assert_eq!(stored(&db, later.id).await, Some(later));
 }
+
+/// Each commit of the inline writer counts towards the checkpoint thread's next pass
+/// (`super::super::checkpoint`): a statement on its own, one with `RETURNING`, a transaction;
+/// a transaction rolled back and a plain read do not. The [`EVERY`]-th commit wakes it.
+#[tokio::test]
+async fn the_writers_commits_wake_the_checkpoint_thread() {
+    use crate::db::checkpoint::EVERY;
+    use crate::db::writes::WriteConn;
+
+    let (_dir, url, _db) = db::scratch::sqlite().await;
+    let inline = std::sync::Arc::new(db::connect_inline_writer(&url).unwrap().unwrap());
+    let conn = WriteConn::Inline(inline.clone());
+    let count = || inline.checkpoint.commits();
+
+    let txn = conn.begin().await.unwrap();
+    store::ceremonies::insert(&txn, ceremony(1, false, 5_000))
+        .await
+        .unwrap();
+    txn.rollback().await.unwrap();
+    assert_eq!(count(), 0, "rolled back");
+
+    let first = ceremony(2, false, 5_000);
+    store::ceremonies::insert(&conn, first.clone())
+        .await
+        .unwrap();
+    assert_eq!(count(), 1, "an insert on its own");
+    let txn = conn.begin().await.unwrap();
+    for n in 3..5 {
+        store::ceremonies::insert(&txn, ceremony(n, true, 5_000))
+            .await
+            .unwrap();
+    }
+    txn.commit().await.unwrap();
+    assert_eq!(count(), 2, "a transaction is one commit");
+    let missing = store::ceremonies::take(&conn, Uuid::new_v4(), "test", 1_000).await;
+    assert_eq!(missing.unwrap(), None);
+    assert_eq!(count(), 2, "a delete that removed nothing");
+    let taken = store::ceremonies::take(&conn, first.id, "test", 1_000).await;
+    assert_eq!(taken.unwrap().map(|c| c.id), Some(first.id));
+    assert_eq!(count(), 3, "a delete … RETURNING on its own");
+
+    while count() < EVERY {
+        store::ceremonies::insert(&conn, ceremony(9, false, 5_000))
+            .await
+            .unwrap();
+    }
+    assert!(
+        inline
+            .checkpoint
+            .wait_for_passes(1, std::time::Duration::from_secs(10)),
+        "the {EVERY}th commit woke the checkpoint thread"
+    );
+}
