@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use sesame_tests::{
-    TestApp,
+    Browser, TestApp,
     flows::{
         enable_totp, login_code_finish, login_code_start, read_code, signup_by_email, totp_code,
     },
@@ -162,18 +162,10 @@ async fn set_ups_are_confirmed_only_in_the_session_that_started_them(app: TestAp
 async fn a_log_in_racing_the_removal_of_its_contact_leaves_no_session(app: TestApp) {
     for round in 0..8u64 {
         let name = format!("uma{round}");
-        let owner = app.new_browser();
-        let r = signup_by_email(&app, &owner, &name, &format!("{name}@example.com")).await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        enable_totp(&app, &owner).await;
-        let id = owner.get("/api/v1/account/contacts").await.body[0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let (owner, remove) = owner_of_address(&app, &name).await;
         let intruder = app.new_browser();
         let ceremony = login_code_start(&intruder, &name, "email").await;
         let code = read_code(&app, &format!("{name}@example.com")).await;
-        let remove = format!("/api/v1/account/contacts/{id}");
         let (login, removal) = tokio::join!(
             login_code_finish(&intruder, &ceremony, &code, None),
             async {
@@ -202,16 +194,8 @@ async fn a_code_sent_while_its_contact_is_removed_does_not_sign_in(app: TestApp)
     for round in 0..12u64 {
         let name = format!("vera{round}");
         let address = format!("{name}@example.com");
-        let owner = app.new_browser();
-        let r = signup_by_email(&app, &owner, &name, &address).await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        enable_totp(&app, &owner).await;
-        let id = owner.get("/api/v1/account/contacts").await.body[0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+        let (owner, remove) = owner_of_address(&app, &name).await;
         let intruder = app.new_browser();
-        let remove = format!("/api/v1/account/contacts/{id}");
         let (ceremony, removal) =
             tokio::join!(login_code_start(&intruder, &name, "email"), async {
                 tokio::time::sleep(std::time::Duration::from_millis(round % 3)).await;
@@ -228,6 +212,20 @@ async fn a_code_sent_while_its_contact_is_removed_does_not_sign_in(app: TestApp)
             assert_eq!(intruder.get("/api/v1/session").await.status, 401);
         }
     }
+}
+
+/// A new account `name` signed up with `name@example.com` and an authenticator app (so the
+/// address can be removed): its owner's browser and the path that removes the address.
+async fn owner_of_address(app: &TestApp, name: &str) -> (Browser, String) {
+    let owner = app.new_browser();
+    let r = signup_by_email(app, &owner, name, &format!("{name}@example.com")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    enable_totp(app, &owner).await;
+    let id = owner.get("/api/v1/account/contacts").await.body[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (owner, format!("/api/v1/account/contacts/{id}"))
 }
 
 /// The code in a message to `address` not read before, if one has arrived.
