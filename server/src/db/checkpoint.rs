@@ -58,10 +58,13 @@ impl Shared {
     }
 }
 
-/// The checkpoint thread of one database file; dropping this ends it.
+/// The checkpoint thread of one database file; dropping this ends it and waits for it, so its
+/// connection is closed before the writer's (the last connection to close a WAL database
+/// copies the log into it and deletes the `-wal` file: a stopped Sesame leaves one file).
 pub struct Checkpointer {
     shared: Arc<Shared>,
     commits: AtomicU32,
+    thread: Option<thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Checkpointer {
@@ -79,13 +82,14 @@ impl Checkpointer {
         let shared = Arc::new(Shared::default());
         let path = path.to_owned();
         let theirs = shared.clone();
-        thread::Builder::new()
+        let thread = thread::Builder::new()
             .name("sesame-checkpoint".into())
             .stack_size(256 * 1024)
             .spawn(move || run(&path, &theirs))?;
         Ok(Self {
             shared,
             commits: AtomicU32::new(0),
+            thread: Some(thread),
         })
     }
 
@@ -119,6 +123,10 @@ impl Drop for Checkpointer {
     fn drop(&mut self) {
         self.shared.state().stop = true;
         self.shared.wake.notify_all();
+        // At most one pass (milliseconds) to finish; a panic in it has nothing left to tell.
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -85,9 +85,10 @@ impl<C: ConnectionTrait> Exec for C {
 /// out, inside the lock described above.
 #[derive(Debug)]
 pub struct InlineWriter {
-    conn: Mutex<Connection>,
-    /// Runs the WAL checkpoints beside the writer (see `super::checkpoint`).
+    /// Runs the WAL checkpoints beside the writer (see `super::checkpoint`). Declared first, so
+    /// it is dropped (its connection closed) before `conn`.
     checkpoint: Checkpointer,
+    conn: Mutex<Connection>,
 }
 
 /// Prepared statements kept: a log-in writes with about eight different ones.
@@ -113,8 +114,8 @@ impl InlineWriter {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let checkpoint = Checkpointer::start(path).map_err(|e| DbErr::Custom(e.to_string()))?;
         Ok(Self {
-            conn: Mutex::new(conn),
             checkpoint,
+            conn: Mutex::new(conn),
         })
     }
 
