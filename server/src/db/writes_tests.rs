@@ -123,7 +123,8 @@ async fn an_inline_transaction_not_committed_or_failing_leaves_nothing() {
 
 /// Each commit of the inline writer counts towards the checkpoint thread's next pass
 /// (`super::super::checkpoint`): a statement on its own, one with `RETURNING`, a transaction;
-/// a transaction rolled back and a plain read do not. The [`EVERY`]-th commit wakes it.
+/// a transaction rolled back and a delete that removed nothing do not. The [`EVERY`]-th commit
+/// wakes it.
 #[tokio::test]
 async fn the_writers_commits_wake_the_checkpoint_thread() {
     use crate::db::checkpoint::EVERY;
