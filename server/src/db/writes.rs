@@ -151,11 +151,7 @@ impl InlineWriter {
     fn control(&self, sql: &str) -> Result<(), DbErr> {
         let conn = self.conn();
         let mut prepared = conn.prepare_cached(sql).map_err(to_db_err)?;
-        prepared.execute([]).map_err(to_db_err)?;
-        if sql == "COMMIT" {
-            self.checkpoint.committed();
-        }
-        Ok(())
+        prepared.execute([]).map_err(to_db_err).map(|_| ())
     }
 }
 
@@ -214,6 +210,9 @@ impl WriteTxn {
                 let committed = txn.writer.control("COMMIT");
                 // A failed COMMIT leaves the transaction open (SQLite: BUSY); drop rolls it back.
                 txn.open = committed.is_err();
+                if committed.is_ok() {
+                    txn.writer.checkpoint.committed();
+                }
                 committed
             }
         }

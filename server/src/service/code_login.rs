@@ -99,7 +99,7 @@ pub async fn login_start(
         };
         if let Some(contact) = contact {
             let (code, hash) = codes::new_code(state, id);
-            pending = Some((channel, contact.id, code, hash));
+            pending = Some((channel, contact, code, hash));
         }
     } else if let (None, Some(name), CodeMethod::Email | CodeMethod::Sms) =
         (&account, &username, method)
@@ -129,7 +129,7 @@ pub async fn login_start(
         )
     };
     let delivery = match pending {
-        Some((channel, contact_id, code, hash)) => save_with_code(state, row, contact_id, hash)
+        Some((channel, contact, code, hash)) => save_with_code(state, row, &contact, hash)
             .await?
             .map(|address| (channel, address, code)),
         None => {
@@ -156,12 +156,10 @@ pub async fn login_start(
 async fn save_with_code(
     state: &AppState,
     mut row: entity::ceremony::Model,
-    contact_id: Uuid,
+    contact: &entity::contact::Model,
     hash: Vec<u8>,
 ) -> Result<Option<String>, ApiError> {
-    let account_id = row.account_id.ok_or(ApiError::Internal(
-        "a code log-in with a contact has an account".into(),
-    ))?;
+    let (account_id, contact_id) = (contact.account_id, contact.id);
     state
         .writer
         .write(move |conn| async move {
