@@ -5,7 +5,9 @@ use std::time::Duration;
 use serde_json::json;
 use sesame_tests::{
     TestApp,
-    flows::{login_code_finish, login_code_start, read_code, signup_by_email},
+    flows::{
+        login_code_finish, login_code_finish_at_once, login_code_start, read_code, signup_by_email,
+    },
     harness::TestFn,
     tests,
 };
@@ -121,17 +123,7 @@ async fn parallel_uses_of_one_valid_code_let_exactly_one_through(app: TestApp) {
     app.clock.advance_secs(31);
     let ceremony = login_code_start(&app.browser, "dave", "email").await;
     let code = read_code(&app, "dave@example.com").await;
-    let attempts = (0..10).map(|_| {
-        let browser = app.new_browser();
-        let ceremony = ceremony.clone();
-        let code = code.clone();
-        async move {
-            login_code_finish(&browser, &ceremony, &code, None)
-                .await
-                .status
-        }
-    });
-    let statuses = futures::future::join_all(attempts).await;
+    let statuses = login_code_finish_at_once(&app, &ceremony, &code, 10).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,

@@ -5,7 +5,9 @@ use sea_orm::EntityTrait;
 use serde_json::json;
 use sesame_tests::{
     TestApp,
-    flows::{login_code_finish, login_code_start, read_code, signup_by_email},
+    flows::{
+        login_code_finish, login_code_finish_at_once, login_code_start, read_code, signup_by_email,
+    },
     harness::TestFn,
     tests,
 };
@@ -126,16 +128,7 @@ async fn parallel_right_codes_of_one_log_in_leave_no_failures(app: TestApp) {
     assert_eq!(r.status, 201, "{}", r.text);
     let ceremony = login_code_start(&app.browser, "mona", "email").await;
     let code = read_code(&app, "mona@example.com").await;
-    let attempts = (0..8).map(|_| {
-        let browser = app.new_browser();
-        let (ceremony, code) = (ceremony.clone(), code.clone());
-        async move {
-            login_code_finish(&browser, &ceremony, &code, None)
-                .await
-                .status
-        }
-    });
-    let statuses = futures::future::join_all(attempts).await;
+    let statuses = login_code_finish_at_once(&app, &ceremony, &code, 8).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,

@@ -77,6 +77,25 @@ pub async fn login_code_finish(
     browser.post("/api/v1/login/code/finish", &body).await
 }
 
+/// Finish one code log-in with the same code `times` times at once, each from a new browser;
+/// the statuses, in order.
+pub async fn login_code_finish_at_once(
+    app: &TestApp,
+    ceremony: &serde_json::Value,
+    code: &str,
+    times: usize,
+) -> Vec<u16> {
+    let attempts = (0..times).map(|_| {
+        let browser = app.new_browser();
+        async move {
+            login_code_finish(&browser, ceremony, code, None)
+                .await
+                .status
+        }
+    });
+    futures::future::join_all(attempts).await
+}
+
 /// The TOTP code for a base32 secret at the app's (injected) time, `offset_steps` from now.
 pub fn totp_code(app: &TestApp, secret_b32: &str, offset_steps: i64) -> String {
     let secret = totp_rs::Secret::try_from_base32(secret_b32).expect("base32 secret");
