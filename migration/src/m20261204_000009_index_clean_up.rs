@@ -4,7 +4,7 @@
 //! records past the resend look-back (`sent_at`). Neither column had an index of its own
 //! (`idx_code_send_target_at` starts with the target), so each minute both deletes read their
 //! whole table, and on SQLite they did it holding the one write lock: with 1,000,000 sessions
-//! (440 MB) 118 ms in which no log-in could write, on every instance (docs/PERFORMANCE.md,
+//! (440 MB) 118 ms in which no log-in could write, on every instance (docs/performance-history.md,
 //! twelfth session). With these indexes each delete reads only what it deletes: SQLite answers
 //! `expires_at <= ? OR last_seen_at <= ?` with a "multi-index OR" over both indexes (SQLite,
 //! "The SQLite Query Optimizer Overview" §3.0, "OR-connected terms"), PostgreSQL with a bitmap

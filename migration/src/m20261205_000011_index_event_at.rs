@@ -5,7 +5,7 @@
 //! (`idx_event_account_at` starts with the account) each run would read the whole table, on
 //! SQLite while holding the one write lock (as the session clean-up did before
 //! `m20261204_000009`). Times only grow, so each new entry goes to the right-hand edge of the
-//! index: one page that every insert of the moment shares (docs/PERFORMANCE.md, item 38).
+//! index: one page that every insert of the moment shares (docs/performance-history.md, item 38).
 
 use sea_orm_migration::prelude::*;
 

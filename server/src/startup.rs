@@ -188,7 +188,7 @@ pub fn app_router(state: AppState) -> Router {
     // Every layer, outermost first, in one stack and one `Router::layer` call: each call boxes
     // every route once more, and each `from_fn` layer clones, per request, every box below it.
     // One call per layer made ~110 allocations per request, 22 % of a session check's
-    // instructions (callgrind, docs/PERFORMANCE.md). Layered on the router, they all run
+    // instructions (callgrind, docs/performance-history.md). Layered on the router, they all run
     // after routing and see the matched route.
     let layers = ServiceBuilder::new()
         // The request id, the request's span and access log, the HTTP metrics

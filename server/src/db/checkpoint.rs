@@ -4,8 +4,8 @@
 //! copies them back into the database file and `fsync`s both files. By default SQLite runs a
 //! checkpoint inside the commit that takes the log past 1,000 pages, on the connection that
 //! committed: here the one writer, so every write of the process waited for those `fsync`s.
-//! Profiled during `passkey-login` (docs/PERFORMANCE.md, sixteenth session), the writer thread
-//! spent about a fifth of its time blocked in `fsync`, about 95 of them a second.
+//! Profiled during `passkey-login` (docs/performance-history.md, sixteenth session), the
+//! writer thread spent about a fifth of its time blocked in `fsync`, about 95 of them a second.
 //!
 //! [`Checkpointer`] moves that work to its own thread and connection: every [`EVERY`] commits
 //! the writer wakes it, and it runs a `PASSIVE` checkpoint, which copies what it can without
@@ -24,7 +24,7 @@ use std::thread;
 use rusqlite::{Connection, OpenFlags};
 
 /// Commits between two wake-ups of the checkpoint thread. A passkey log-in's two commits
-/// write about 20 pages to the log (measured, docs/PERFORMANCE.md), so a pass copies about
+/// write about 20 pages to the log (measured, docs/performance-history.md), so a pass copies about
 /// 300 pages.
 pub const EVERY: u32 = 32;
 

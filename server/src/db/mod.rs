@@ -40,7 +40,7 @@ pub const SQLITE_MAX_CONNECTIONS: u32 = 4;
 /// process both want to write, the loser waits in SQLite's busy handler, which *sleeps*
 /// 1, 2, 5, 10 … 100 ms between retries, whatever happened meanwhile. With one writer
 /// connection, writers queue for it (first come, first served) and are woken the
-/// moment it is free. Measured with `sesame-bench` (docs/PERFORMANCE.md).
+/// moment it is free. Measured with `sesame-bench` (docs/performance-history.md).
 /// WAL mode lets the readers run while the writer writes; a reader sees every transaction
 /// that committed before its statement began, so a read right after a committed write sees
 /// it.

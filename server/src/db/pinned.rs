@@ -98,7 +98,7 @@ impl PinnedReads {
             Some(pinned) => pinned,
             // Boxed: sqlx's check-out is a 14.5 KB future, needed only when a slot is empty.
             // Inline, it would make every read's future, and every session check's, that
-            // large (docs/PERFORMANCE.md, item 28).
+            // large (docs/performance-history.md, item 28).
             None => {
                 let conn = Box::pin(self.pool.acquire()).await.map_err(acquire_err)?;
                 slot.insert(self.pinned(conn))

@@ -2,7 +2,7 @@
 //!
 //! sqlx gives every SQLite connection a thread of its own: each statement is a command sent to
 //! that thread and a result sent back, two thread switches that cost more than the indexed
-//! look-up itself (docs/PERFORMANCE.md, "Where the time goes"). The hottest reads, the
+//! look-up itself (docs/performance-history.md, "Where the time goes"). The hottest reads, the
 //! session check behind `GET /api/v1/session` and every signed-in request above all, run
 //! instead right here, on the task's own thread, on a rusqlite connection to the same file
 //! (measured: session checks 10.6–11.5k/s → 20.2–21.8k/s). sea-orm still builds the statement

@@ -6,7 +6,7 @@
 //! thread and back. Run on the request runtime, the task holding the connection waits after
 //! every statement until a worker thread is free, and the two workers are busy verifying
 //! signatures and writing JSON for other requests: the writer sat idle most of the time.
-//! Measured with `sesame-bench` (docs/PERFORMANCE.md): passkey log-ins stopped at about
+//! Measured with `sesame-bench` (docs/performance-history.md): passkey log-ins stopped at about
 //! 1,000/s with the server using barely half the machine, at 4 clients as at 64.
 //!
 //! [`Writer::write`] runs a whole write (a transaction, or one statement) as a task on a

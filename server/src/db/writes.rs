@@ -3,7 +3,7 @@
 //!
 //! Each statement sent through sqlx is a command to the connection's thread and a result back,
 //! two thread switches; a passkey log-in's writes were eight such statements, one after the
-//! other on the one chain that every write of the process queues on (docs/PERFORMANCE.md,
+//! other on the one chain that every write of the process queues on (docs/performance-history.md,
 //! "Where the time goes"). [`super::Writer::write`] runs a write instead on a rusqlite
 //! connection, right on the writer thread: a whole transaction takes one poll of its task.
 //! sea-orm still builds every statement from the entities.

@@ -12,7 +12,7 @@
 //!
 //! A plain tower service whose future is the inner one's with the answer finished on the way
 //! out. The two `axum::middleware::from_fn` layers it replaces each boxed the service below
-//! them and its future, for every request (docs/PERFORMANCE.md, item 21).
+//! them and its future, for every request (docs/performance-history.md, item 21).
 
 use std::{
     future::Future,

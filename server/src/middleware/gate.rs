@@ -3,7 +3,7 @@
 //!
 //! A plain tower service: a request that passes costs no allocation, its future is the inner
 //! one's. `axum::middleware::from_fn`, which these checks used before, boxed a clone of the
-//! service below it and its future on every request (docs/PERFORMANCE.md, item 25). Only a
+//! service below it and its future on every request (docs/performance-history.md, item 25). Only a
 //! refusal, which reads and drops the rest of the body first ([`super::refuse`]), is boxed.
 
 use std::{

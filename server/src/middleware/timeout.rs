@@ -8,7 +8,7 @@
 //!
 //! A plain tower service: the inner future inside tokio's `Timeout`, with no box. The
 //! `axum::middleware::from_fn` it replaces boxed a clone of the service below and its future on
-//! every request (docs/PERFORMANCE.md, item 25).
+//! every request (docs/performance-history.md, item 25).
 
 use std::{
     future::Future,

@@ -41,8 +41,9 @@ pub(crate) fn describing() -> bool {
 /// needs only each handler's path and methods, which come from the same `#[utoipa::path]`
 /// attribute, so the served routes and the document still cannot drift apart; but the server
 /// no longer runs the generated description code of every operation at start-up and keeps
-/// none of its allocations (0.8 MiB less anonymous memory at idle, docs/PERFORMANCE.md). The
-/// document is built on the first request for `/api/v1/openapi.json`.
+/// none of its allocations (0.8 MiB less anonymous memory at idle,
+/// docs/performance-history.md). The document is built on the first request for
+/// `/api/v1/openapi.json`.
 macro_rules! routes {
     ($($handler:ident),+ $(,)?) => {
         if $crate::routes::describing() {

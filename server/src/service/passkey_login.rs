@@ -135,7 +135,7 @@ fn stand_in_options(state: &AppState, raw_username: &str) -> Result<serde_json::
 /// instances at once) only the one whose `DELETE … RETURNING` removed it gets a session. A
 /// refused proof consumes the ceremony as well, so each challenge is answered at most once
 /// (WebAuthn L3 §13.4.3, challenges used once). One write per finish instead of two: a write is a
-/// hand-off to the writer thread and a commit (docs/PERFORMANCE.md, item 27).
+/// hand-off to the writer thread and a commit (docs/performance-history.md, item 27).
 #[tracing::instrument(skip_all)]
 pub async fn login_finish(
     state: &AppState,

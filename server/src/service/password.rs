@@ -123,7 +123,7 @@ thread_local! {
     /// The memory argon2 fills (m KiB), kept by each hashing thread for its next hash. argon2
     /// 0.6 allocates it afresh, 19 MiB aligned, for every hash; glibc keeps fragments of those
     /// blocks, and a few hundred password log-ins left the process at 150–230 MiB resident
-    /// (docs/PERFORMANCE.md). Reused, it is 19 MiB per hashing thread, once.
+    /// (docs/performance-history.md). Reused, it is 19 MiB per hashing thread, once.
     static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 

@@ -52,7 +52,7 @@ pub async fn authenticate(
     if now - session.last_seen_at >= 60_000 {
         let id = session.id;
         // Boxed: at most once a minute per session, and inline its state would be part of
-        // every check's future (docs/PERFORMANCE.md, item 28).
+        // every check's future (docs/performance-history.md, item 28).
         Box::pin(
             writer.write(move |db| async move { Ok(store::sessions::touch(&db, id, now).await?) }),
         )
@@ -148,7 +148,7 @@ mod tests {
     /// The session check's future carries no state of a path it rarely takes. sqlx's check-out
     /// of a connection is a future of 14.5 KB; inline in the pinned read, it made every
     /// check's future 15 KB (release build), copied and allocated whole on every request, on
-    /// SQLite too (docs/PERFORMANCE.md, item 28). The check-out and the once-a-minute write
+    /// SQLite too (docs/performance-history.md, item 28). The check-out and the once-a-minute write
     /// are boxed.
     #[tokio::test]
     async fn the_session_checks_future_carries_no_connection_check_out() {

@@ -36,7 +36,7 @@ pub async fn insert<C: Exec>(
 
 /// How many events one statement of the retention clean-up deletes ([`delete_older_than`]):
 /// a short hold of SQLite's write lock (9–48 ms, a WAL checkpoint included; 5,000 held it
-/// 130–170 ms), so log-ins queued behind it wait little (docs/PERFORMANCE.md, item 38).
+/// 130–170 ms), so log-ins queued behind it wait little (docs/performance-history.md, item 38).
 pub const RETENTION_BATCH: u64 = 500;
 
 /// Delete at most `batch` events older than `cutoff` (the retention period,
@@ -91,7 +91,7 @@ pub async fn list<C: ConnectionTrait>(
 }
 
 /// How many of an account's most recent events the new-device check looks at
-/// ([`has_login_from`]): about 0.3 ms of reading at most (docs/PERFORMANCE.md, item 37).
+/// ([`has_login_from`]): about 0.3 ms of reading at most (docs/performance-history.md, item 37).
 pub const NEW_DEVICE_WINDOW: u64 = 1_000;
 
 /// Was there a `login` event of the account from exactly this IP address and user agent
@@ -111,7 +111,7 @@ pub async fn has_login_from(
 ) -> Result<bool, DbErr> {
     let query = login_from(account_id, client, before, window);
     // After every log-in: on SQLite on the calling thread, not a round trip to a pool
-    // connection's own thread (docs/PERFORMANCE.md, item 26).
+    // connection's own thread (docs/performance-history.md, item 26).
     match reads.inline {
         Some(inline) => {
             let found = inline.query(&DbBackend::Sqlite.build(&query), |_| Ok(()))?;

@@ -24,8 +24,8 @@ pub use crate::db::writes::Decode;
 /// `find_also_related`, a left join), of which the first row counts. sea-orm builds the SQL
 /// from the entities once per dialect, and later calls bind their value to that SQL: building
 /// the select and rendering it took 27 % of the session check's instructions, more than the
-/// indexed read itself (callgrind, docs/PERFORMANCE.md). The SQL is kept only when the value
-/// is the statement's first bound one, so that it is the one replaced; the unit test
+/// indexed read itself (callgrind, docs/performance-history.md). The SQL is kept only when the
+/// value is the statement's first bound one, so that it is the one replaced; the unit test
 /// `reused_statements_are_what_sea_orm_builds` compares both with a fresh build.
 pub struct PairBy<A: EntityTrait, B> {
     column: A::Column,

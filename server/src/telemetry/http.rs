@@ -98,7 +98,7 @@ pub fn usable_id(id: &[u8]) -> bool {
 }
 
 /// The HTTP metrics: each request counted and timed, labelled by its matched route. A plain
-/// tower service with no box per request (docs/PERFORMANCE.md, item 25).
+/// tower service with no box per request (docs/performance-history.md, item 25).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RecordLayer;
 
