@@ -60,6 +60,11 @@ pub(crate) struct Cli {
     /// session runs, i.e. the run-to-run noise).
     #[arg(long, default_value_t = 4)]
     pub(crate) hash_clients: usize,
+    /// session-under-hashing: alternate the two runs this many times (each one --warmup +
+    /// --duration) and pool each side's latencies, so that the machine's drift and the
+    /// run-to-run noise of a p99 fall on both sides alike; the report adds each round's rise.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) hashing_rounds: u32,
     /// Measured time per scenario (e.g. 15s, 500ms, 1m).
     #[arg(long, default_value = "15s", value_parser = parse_duration)]
     pub(crate) duration: Duration,

@@ -86,7 +86,7 @@ pub(crate) async fn measure(
         };
         if scenario == Scenario::SessionUnderHashing {
             session_under_hashing =
-                Some(run_session_under_hashing(ctx.clone(), spec, cli.hash_clients, pid, v).await?);
+                Some(run_session_under_hashing(ctx.clone(), spec, cli, pid, v).await?);
             continue;
         }
         eprintln!("running {} ({}) …", scenario.name(), describe(&spec));
@@ -146,33 +146,56 @@ fn describe(spec: &LoadSpec) -> String {
 }
 
 /// `session` alone, then `session` with `hash_clients` closed-loop `password-login` clients
-/// running from before its warm-up to the end of its measurement.
+/// running from before its warm-up to the end of its measurement; `--hashing-rounds` times,
+/// alternating, with each side's runs pooled.
 async fn run_session_under_hashing(
     ctx: Arc<Ctx>,
     spec: LoadSpec,
-    hash_clients: usize,
+    cli: &Cli,
     pid: Option<u32>,
     v: Option<f64>,
 ) -> Result<SessionUnderHashing> {
-    eprintln!(
-        "running session-under-hashing, 1/2: session alone ({}) …",
-        describe(&spec)
-    );
-    let outcome = load::drive(ctx.clone(), Scenario::Session, spec, pid).await?;
-    let baseline = summarize(Scenario::Session, &spec, outcome, v);
-    eprintln!("  {}", one_line(&baseline));
-    eprintln!(
-        "running session-under-hashing, 2/2: session ({}) beside {hash_clients} password-login clients …",
-        describe(&spec)
-    );
-    let mut outcome = load::drive_with_background(
-        ctx,
-        Scenario::Session,
-        spec,
-        pid,
-        Some((Scenario::PasswordLogin, hash_clients)),
-    )
-    .await?;
+    let (hash_clients, rounds) = (cli.hash_clients, cli.hashing_rounds);
+    let mut pooled: Option<(load::Outcome, load::Outcome)> = None;
+    let mut rises = Vec::new();
+    for round in 1..=rounds {
+        eprintln!(
+            "running session-under-hashing, round {round}/{rounds}: session alone ({}) …",
+            describe(&spec)
+        );
+        let alone = load::drive(ctx.clone(), Scenario::Session, spec, pid).await?;
+        eprintln!(
+            "running session-under-hashing, round {round}/{rounds}: session ({}) beside {hash_clients} password-login clients …",
+            describe(&spec)
+        );
+        let beside = load::drive_with_background(
+            ctx.clone(),
+            Scenario::Session,
+            spec,
+            pid,
+            Some((Scenario::PasswordLogin, hash_clients)),
+        )
+        .await?;
+        let rise = (beside.p99_micros() as f64 / alone.p99_micros().max(1) as f64 - 1.0) * 100.0;
+        eprintln!(
+            "  p99 {:.2} ms alone, {:.2} ms beside the hashing: {rise:+.1} %",
+            alone.p99_micros() as f64 / 1000.0,
+            beside.p99_micros() as f64 / 1000.0
+        );
+        rises.push(rise);
+        match &mut pooled {
+            None => pooled = Some((alone, beside)),
+            Some((all_alone, all_beside)) => {
+                all_alone.absorb(alone);
+                all_beside.absorb(beside);
+            }
+        }
+    }
+    let Some((alone, mut outcome)) = pooled else {
+        anyhow::bail!("--hashing-rounds must be at least 1");
+    };
+    let baseline = summarize(Scenario::Session, &spec, alone, v);
+    eprintln!("  session alone: {}", one_line(&baseline));
     let background = outcome.background.take().unwrap_or_default();
     let measured = outcome.measured;
     let mut under_hashing = summarize(Scenario::Session, &spec, outcome, v);
@@ -200,6 +223,7 @@ async fn run_session_under_hashing(
     eprintln!("  password-login: {}", one_line(&password_login));
     Ok(SessionUnderHashing::new(
         hash_clients,
+        rises,
         baseline,
         under_hashing,
         password_login,

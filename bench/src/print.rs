@@ -60,10 +60,14 @@ fn print_session_under_hashing(h: &SessionUnderHashing, cores: usize) {
     let (base, under, pw) = (&h.baseline, &h.under_hashing, &h.password_login);
     println!();
     println!(
-        "Session check under password hashing ({} session clients{}; {} password-login clients, closed loop, from before the warm-up to the end):",
+        "Session check under password hashing ({} session clients{}; {} password-login clients, closed loop, from before the warm-up to the end{}):",
         base.concurrency,
         base.rate.map(|r| format!(" at {r}/s")).unwrap_or_default(),
-        h.hash_clients
+        h.hash_clients,
+        match h.round_p99_rise_percent.len() {
+            0 | 1 => String::new(),
+            n => format!("; {n} alternating rounds, each side's pooled"),
+        }
     );
     println!(
         "  session, baseline        {:>9.0} ops/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {} errors",
@@ -78,6 +82,14 @@ fn print_session_under_hashing(h: &SessionUnderHashing, cores: usize) {
         percent(h.p99_rise_percent),
         percent(h.throughput_change_percent)
     );
+    if h.round_p99_rise_percent.len() > 1 {
+        let each: Vec<String> = h
+            .round_p99_rise_percent
+            .iter()
+            .map(|r| format!("{r:+.1}"))
+            .collect();
+        println!("  p99 rise of each round   {} %", each.join(", "));
+    }
     println!(
         "  password-login           {:>9.1} ops/s   p50 {:>7.2} ms   p99 {:>7.2} ms   {} errors{}",
         h.password_login_per_sec,

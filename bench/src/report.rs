@@ -131,8 +131,10 @@ pub(crate) struct SessionUnderHashing {
     pub(crate) under_hashing_ops_per_sec: f64,
     pub(crate) under_hashing_p50_ms: f64,
     pub(crate) under_hashing_p99_ms: f64,
-    /// (p99 under hashing / p99 baseline − 1) × 100.
+    /// (p99 under hashing / p99 baseline − 1) × 100, of each side's pooled rounds.
     pub(crate) p99_rise_percent: Option<f64>,
+    /// The same for each round alone (`--hashing-rounds`), in order.
+    pub(crate) round_p99_rise_percent: Vec<f64>,
     /// (ops/s under hashing / ops/s baseline − 1) × 100.
     pub(crate) throughput_change_percent: Option<f64>,
     /// Password log-ins (401 `invalid_code`, one argon2id verification each) per second,
@@ -149,6 +151,7 @@ pub(crate) struct SessionUnderHashing {
 impl SessionUnderHashing {
     pub(crate) fn new(
         hash_clients: usize,
+        round_p99_rise_percent: Vec<f64>,
         baseline: ScenarioReport,
         under_hashing: ScenarioReport,
         password_login: ScenarioReport,
@@ -171,6 +174,7 @@ impl SessionUnderHashing {
             under_hashing_p50_ms: under_hashing.latency_ms.p50,
             under_hashing_p99_ms: under_hashing.latency_ms.p99,
             p99_rise_percent,
+            round_p99_rise_percent,
             throughput_change_percent: change(baseline.throughput, under_hashing.throughput),
             password_login_per_sec: password_login.throughput,
             target_percent: HASHING_TARGET_PERCENT,

@@ -47,6 +47,28 @@ pub struct Outcome {
     pub client_cpu_ms: Option<f64>,
 }
 
+impl Outcome {
+    /// Pool a later run of the same load into this one: its operations, measured time and
+    /// CPU time (a CPU time stays known only when both runs know it).
+    pub fn absorb(&mut self, other: Outcome) {
+        self.rec.merge(other.rec);
+        match (&mut self.background, other.background) {
+            (Some(mine), Some(theirs)) => mine.merge(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+        self.measured += other.measured;
+        let sum = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a + b);
+        self.server_cpu_ms = sum(self.server_cpu_ms, other.server_cpu_ms);
+        self.client_cpu_ms = sum(self.client_cpu_ms, other.client_cpu_ms);
+    }
+
+    /// The 99th percentile of the recorded operations, in microseconds.
+    pub fn p99_micros(&self) -> u64 {
+        self.rec.op.value_at_quantile(0.99)
+    }
+}
+
 /// Count one finished operation (when it is being recorded), and pause a moment after an
 /// error that asks for it.
 async fn settle(rec: &mut Recorder, intended: tokio::time::Instant, result: Result<(), OpError>) {
@@ -182,4 +204,58 @@ pub async fn drive_with_background(
         server_cpu_ms,
         client_cpu_ms,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn run(latencies_us: &[u64], secs: u64, server_ms: Option<f64>, bg: bool) -> Outcome {
+        let mut rec = Recorder::new();
+        for &us in latencies_us {
+            rec.op.record(us).unwrap();
+            rec.ok += 1;
+        }
+        let background = bg.then(|| {
+            let mut r = Recorder::new();
+            r.ok = 1;
+            r
+        });
+        Outcome {
+            rec,
+            background,
+            measured: Duration::from_secs(secs),
+            server_cpu_ms: server_ms,
+            client_cpu_ms: Some(1.0),
+        }
+    }
+
+    #[test]
+    fn pooled_runs_add_their_operations_time_and_cpu() {
+        let mut pooled = run(&[100; 99], 5, Some(10.0), true);
+        pooled.absorb(run(&[100; 99], 5, Some(30.0), true));
+        assert_eq!(pooled.rec.ok, 198);
+        assert_eq!(pooled.measured, Duration::from_secs(10));
+        assert_eq!(pooled.server_cpu_ms, Some(40.0));
+        assert_eq!(pooled.client_cpu_ms, Some(2.0));
+        assert_eq!(pooled.background.map(|b| b.ok), Some(2));
+    }
+
+    #[test]
+    fn the_pooled_p99_counts_the_tail_of_every_run() {
+        // 100 fast operations, then a run whose slowest 3 % took 10 ms: pooled, more than 1 %
+        // of the operations are slow, so the p99 is one of them.
+        let mut pooled = run(&[100; 100], 5, None, false);
+        assert!(pooled.p99_micros() < 200);
+        let mut slow = vec![100; 97];
+        slow.extend([10_000; 3]);
+        pooled.absorb(run(&slow, 5, Some(1.0), false));
+        assert!(pooled.p99_micros() >= 9_000, "{}", pooled.p99_micros());
+        assert_eq!(
+            pooled.server_cpu_ms, None,
+            "unknown CPU time on one side stays unknown"
+        );
+        assert!(pooled.background.is_none());
+    }
 }
