@@ -11,7 +11,7 @@ use crate::{
     cli::Cli,
     load::{self, Ctx, LoadSpec, Scenario, Target},
     print::one_line,
-    report::{ScenarioReport, ServerReport, SessionUnderHashing, summarize},
+    report::{ScenarioReport, ServerReport, SessionUnderHashing, percent_change, summarize},
     server,
 };
 
@@ -176,11 +176,13 @@ async fn run_session_under_hashing(
             Some((Scenario::PasswordLogin, hash_clients)),
         )
         .await?;
-        let rise = (beside.p99_micros() as f64 / alone.p99_micros().max(1) as f64 - 1.0) * 100.0;
+        let (p99_alone, p99_beside) = (alone.p99_micros() as f64, beside.p99_micros() as f64);
+        let rise = percent_change(p99_alone, p99_beside);
         eprintln!(
-            "  p99 {:.2} ms alone, {:.2} ms beside the hashing: {rise:+.1} %",
-            alone.p99_micros() as f64 / 1000.0,
-            beside.p99_micros() as f64 / 1000.0
+            "  p99 {:.2} ms alone, {:.2} ms beside the hashing: {}",
+            p99_alone / 1000.0,
+            p99_beside / 1000.0,
+            rise.map_or("-".into(), |r| format!("{r:+.1} %"))
         );
         rises.push(rise);
         match &mut pooled {

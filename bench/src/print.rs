@@ -86,7 +86,7 @@ fn print_session_under_hashing(h: &SessionUnderHashing, cores: usize) {
         let each: Vec<String> = h
             .round_p99_rise_percent
             .iter()
-            .map(|r| format!("{r:+.1}"))
+            .map(|r| r.map_or("-".into(), |r| format!("{r:+.1}")))
             .collect();
         println!("  p99 rise of each round   {} %", each.join(", "));
     }

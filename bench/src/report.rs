@@ -134,7 +134,7 @@ pub(crate) struct SessionUnderHashing {
     /// (p99 under hashing / p99 baseline − 1) × 100, of each side's pooled rounds.
     pub(crate) p99_rise_percent: Option<f64>,
     /// The same for each round alone (`--hashing-rounds`), in order.
-    pub(crate) round_p99_rise_percent: Vec<f64>,
+    pub(crate) round_p99_rise_percent: Vec<Option<f64>>,
     /// (ops/s under hashing / ops/s baseline − 1) × 100.
     pub(crate) throughput_change_percent: Option<f64>,
     /// Password log-ins (401 `invalid_code`, one argon2id verification each) per second,
@@ -148,18 +148,21 @@ pub(crate) struct SessionUnderHashing {
     pub(crate) password_login: ScenarioReport,
 }
 
+/// (after / before − 1) × 100; none when there is nothing to compare with.
+pub(crate) fn percent_change(before: f64, after: f64) -> Option<f64> {
+    (before > 0.0 && after.is_finite()).then(|| (after / before - 1.0) * 100.0)
+}
+
 impl SessionUnderHashing {
     pub(crate) fn new(
         hash_clients: usize,
-        round_p99_rise_percent: Vec<f64>,
+        round_p99_rise_percent: Vec<Option<f64>>,
         baseline: ScenarioReport,
         under_hashing: ScenarioReport,
         password_login: ScenarioReport,
     ) -> Self {
-        let change = |before: f64, after: f64| {
-            (before > 0.0 && after.is_finite()).then(|| (after / before - 1.0) * 100.0)
-        };
-        let p99_rise_percent = change(baseline.latency_ms.p99, under_hashing.latency_ms.p99);
+        let p99_rise_percent =
+            percent_change(baseline.latency_ms.p99, under_hashing.latency_ms.p99);
         let target_met = p99_rise_percent.is_some_and(|r| r < HASHING_TARGET_PERCENT)
             && password_login.ok > 0
             && baseline.ok > 0
@@ -175,7 +178,10 @@ impl SessionUnderHashing {
             under_hashing_p99_ms: under_hashing.latency_ms.p99,
             p99_rise_percent,
             round_p99_rise_percent,
-            throughput_change_percent: change(baseline.throughput, under_hashing.throughput),
+            throughput_change_percent: percent_change(
+                baseline.throughput,
+                under_hashing.throughput,
+            ),
             password_login_per_sec: password_login.throughput,
             target_percent: HASHING_TARGET_PERCENT,
             target_met,
