@@ -1,6 +1,7 @@
 //! Optional passwords: argon2id with the OWASP parameters (m = 19456 KiB, t = 2, p = 1), hashed
 //! on a few low-priority threads of its own (a bounded pool), so log-ins never stall the async
-//! runtime and a password flood does not slow the session check.
+//! runtime and a password flood does not take the session check's CPU time (its tail still
+//! feels it: see `lower_priority`).
 //!
 //! Policy (NIST SP 800-63B rev 4 §3.1.1.2): 8–128 characters after NFKC, no composition rules,
 //! refused when the `zxcvbn` estimator scores it below 3 (≈10^10 guesses): that catches common,
@@ -74,6 +75,10 @@ fn hashing_threads() -> Option<&'static mpsc::Sender<Job>> {
 /// the session check every app depends on; on an idle machine a hash runs at full speed.
 /// (`nice 19` alone was not enough: under the EEVDF scheduler a running nice-19 thread keeps
 /// the core for the rest of its time slice, which added a millisecond to the session p99.)
+/// "At once" holds for most wake-ups, not all: at a steady 20,000 session checks/s their p99
+/// still goes from under 1 ms to about 3 ms while a hash runs, and the same happens with a
+/// hash that touches no memory (docs/performance-history.md, item 46; pinning the thread to
+/// one core did not help, item 47).
 /// Elsewhere the lowest priority of the normal class is used.
 fn lower_priority() {
     use thread_priority::ThreadPriority;
