@@ -3,14 +3,12 @@
 //! so a stalled server is not hidden by coordinated omission).
 
 mod accounts;
+mod pacer;
 mod recorder;
 mod scenario;
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -21,6 +19,7 @@ pub use self::{
     scenario::Scenario,
 };
 use self::{
+    pacer::Pacer,
     recorder::{OpError, Recorder, micros},
     scenario::run_op,
 };
@@ -86,44 +85,6 @@ async fn settle(rec: &mut Recorder, intended: tokio::time::Instant, result: Resu
     }
 }
 
-/// The fixed-rate slots from `begin` to `end`, handed out on time: a permit for each slot as it
-/// comes due, and the semaphore closed at `end`. tokio's timer has a resolution of 1 ms, so
-/// clients that slept until their slot started in bursts up to a millisecond late, and since
-/// latency runs from the slot's time, that lateness was in every figure (a p50 of 1.4 ms for a
-/// 0.1 ms session check). This thread wakes at each slot, at least 50 µs apart (plus the
-/// kernel's timer slack).
-fn pace(begin: Instant, end: Instant, rate: f64) -> Result<Arc<tokio::sync::Semaphore>> {
-    let permits = Arc::new(tokio::sync::Semaphore::new(0));
-    let handed_out = permits.clone();
-    std::thread::Builder::new()
-        .name("sesame-bench-pacer".into())
-        .spawn(move || {
-            let mut released = 0u64;
-            loop {
-                let now = Instant::now();
-                if now >= end {
-                    handed_out.close();
-                    return;
-                }
-                if now >= begin {
-                    let due = (now.duration_since(begin).as_secs_f64() * rate) as u64 + 1;
-                    if due > released {
-                        handed_out.add_permits((due - released) as usize);
-                        released = due;
-                    }
-                }
-                // Until the next slot (at a low rate), at most 50 µs otherwise.
-                let next = begin + Duration::from_secs_f64(released as f64 / rate);
-                let wait = next
-                    .saturating_duration_since(now)
-                    .max(Duration::from_micros(50));
-                std::thread::sleep(wait.min(end.saturating_duration_since(now)));
-            }
-        })
-        .context("start the pacer thread")?;
-    Ok(permits)
-}
-
 /// Run `scenario` with `spec`; only operations that start after the warm-up count.
 pub async fn drive(
     ctx: Arc<Ctx>,
@@ -168,37 +129,25 @@ pub async fn drive_with_background(
             }));
         }
     }
-    let slot = Arc::new(AtomicU64::new(0));
     let pacer = spec
         .rate
-        .map(|rate| pace(begin.into_std(), end.into_std(), rate))
+        .map(|rate| Pacer::start(begin.into_std(), end.into_std(), rate))
         .transpose()?;
     let mut workers = Vec::new();
     for _ in 0..spec.concurrency.max(1) {
         let ctx = ctx.clone();
-        let slot = slot.clone();
         let pacer = pacer.clone();
         workers.push(tokio::spawn(async move {
             let mut conn = Conn::new(ctx.target.addr, &ctx.target.host)?;
             let mut rec = Recorder::new();
             tokio::time::sleep_until(begin).await;
             loop {
-                let intended = match (spec.rate, &pacer) {
-                    (Some(rate), Some(pacer)) => {
-                        // One permit per slot, handed out when the slot comes due; closed at
-                        // the end.
-                        let Ok(permit) = pacer.acquire().await else {
-                            break;
-                        };
-                        permit.forget();
-                        let i = slot.fetch_add(1, Ordering::Relaxed);
-                        let at = begin + Duration::from_secs_f64(i as f64 / rate);
-                        if at >= end {
-                            break;
-                        }
-                        at
-                    }
-                    _ => {
+                let intended = match &pacer {
+                    Some(pacer) => match pacer.next().await {
+                        Some(at) => tokio::time::Instant::from_std(at),
+                        None => break,
+                    },
+                    None => {
                         let now = tokio::time::Instant::now();
                         if now >= end {
                             break;
@@ -305,31 +254,5 @@ mod tests {
             "unknown CPU time on one side stays unknown"
         );
         assert!(pooled.background.is_none());
-    }
-
-    #[tokio::test]
-    async fn the_pacer_hands_out_each_slot_on_time_never_early_and_closes_at_the_end() {
-        let rate = 2_000.0;
-        let begin = Instant::now() + Duration::from_millis(5);
-        let end = begin + Duration::from_millis(40);
-        let permits = pace(begin, end, rate).unwrap();
-        let mut handed_out = 0u32;
-        let mut latest_lateness = Duration::ZERO;
-        while let Ok(permit) = permits.acquire().await {
-            permit.forget();
-            let slot = begin + Duration::from_secs_f64(f64::from(handed_out) / rate);
-            let now = Instant::now();
-            assert!(now >= slot, "slot {handed_out} handed out early");
-            latest_lateness = now - slot;
-            handed_out += 1;
-        }
-        // 80 slots in 40 ms; the last few may fall after the pacer's last wake-up (and a
-        // loaded machine may wake it late).
-        assert!((40..=80).contains(&handed_out), "{handed_out} slots");
-        assert!(Instant::now() >= end);
-        assert!(
-            latest_lateness < Duration::from_millis(20),
-            "{latest_lateness:?}"
-        );
     }
 }
