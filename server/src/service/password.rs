@@ -1,7 +1,8 @@
 //! Optional passwords: argon2id with the OWASP parameters (m = 19456 KiB, t = 2, p = 1), hashed
 //! on a few low-priority threads of its own (a bounded pool), so log-ins never stall the async
-//! runtime and a password flood does not take the session check's CPU time (its tail still
-//! feels it: see `lower_priority`).
+//! runtime and a password flood does not take the session check's CPU time. Under load a
+//! hashing thread also rests after each hash that had to wait for the CPU (`rest`), which
+//! keeps most of a flood out of the session check's tail (see `lower_priority`).
 //!
 //! Policy (NIST SP 800-63B rev 4 §3.1.1.2): 8–128 characters after NFKC, no composition rules,
 //! refused when the `zxcvbn` estimator scores it below 3 (≈10^10 guesses): that catches common,
@@ -55,7 +56,7 @@ fn hashing_threads() -> Option<&'static mpsc::Sender<Job>> {
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(),
+                            Ok(job) => rest::run_then_rest(job),
                             Err(_) => return,
                         }
                     }
@@ -78,7 +79,7 @@ fn hashing_threads() -> Option<&'static mpsc::Sender<Job>> {
 /// "At once" holds for most wake-ups, not all: at a steady 20,000 session checks/s their p99
 /// still goes from under 1 ms to about 3 ms while a hash runs, and the same happens with a
 /// hash that touches no memory (docs/performance-history.md, item 46; pinning the thread to
-/// one core did not help, item 47).
+/// one core did not help, item 47). What helps is wanting the CPU less often: see `rest`.
 /// Elsewhere the lowest priority of the normal class is used.
 fn lower_priority() {
     use thread_priority::ThreadPriority;
@@ -235,6 +236,7 @@ fn dummy_hash() -> &'static str {
 }
 
 pub mod account;
+mod rest;
 
 #[cfg(test)]
 #[path = "password_tests.rs"]
