@@ -26,10 +26,15 @@ const REST_PER_WALL: u32 = 3;
 /// time was contended.
 const WAITED_FRACTION: u32 = 10;
 
+/// The longest rest. A hash's wall time also counts a pause of the whole process (stopped,
+/// or its VM paused mid-hash); without a bound, a minute's pause would stop password log-ins
+/// for three more. The contended hashes measured took up to about a third of a second.
+const LONGEST_REST: Duration = Duration::from_secs(1);
+
 /// The rest after a hash that took `wall` in all and `cpu` of this thread's CPU time, if any.
 pub(super) fn after(wall: Duration, cpu: Duration) -> Option<Duration> {
     let waited = wall.saturating_sub(cpu);
-    (waited > wall / WAITED_FRACTION).then(|| wall * REST_PER_WALL)
+    (waited > wall / WAITED_FRACTION).then(|| (wall * REST_PER_WALL).min(LONGEST_REST))
 }
 
 /// Run `job` and then rest as `after` says, measuring the calling thread's CPU time.
@@ -78,6 +83,12 @@ mod tests {
     fn a_hash_that_waited_for_the_cpu_is_followed_by_three_times_its_wall_time() {
         assert_eq!(after(20 * MS, 17 * MS), Some(60 * MS));
         assert_eq!(after(100 * MS, 25 * MS), Some(300 * MS));
+    }
+
+    #[test]
+    fn a_pause_of_the_whole_process_mid_hash_is_followed_by_a_second_at_most() {
+        assert_eq!(after(60_000 * MS, 20 * MS), Some(1000 * MS));
+        assert_eq!(after(400 * MS, 40 * MS), Some(1000 * MS));
     }
 
     #[test]
