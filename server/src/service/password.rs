@@ -2,7 +2,7 @@
 //! on a few low-priority threads of its own (a bounded pool), so log-ins never stall the async
 //! runtime and a password flood does not take the session check's CPU time. Under load a
 //! hashing thread also rests after each hash that had to wait for the CPU (`rest`), which
-//! keeps most of a flood out of the session check's tail (see `lower_priority`).
+//! keeps most of a flood out of the session check's tail on SQLite (see `lower_priority`).
 //!
 //! Policy (NIST SP 800-63B rev 4 §3.1.1.2): 8–128 characters after NFKC, no composition rules,
 //! refused when the `zxcvbn` estimator scores it below 3 (≈10^10 guesses): that catches common,
