@@ -34,7 +34,7 @@ const WAITED_FRACTION: u32 = 10;
 const LONGEST_REST: Duration = Duration::from_secs(1);
 
 /// The rest after a hash that took `wall` in all and `cpu` of this thread's CPU time, if any.
-pub(super) fn after(wall: Duration, cpu: Duration) -> Option<Duration> {
+fn after(wall: Duration, cpu: Duration) -> Option<Duration> {
     let waited = wall.saturating_sub(cpu);
     (waited > wall / WAITED_FRACTION).then(|| (wall * REST_PER_WALL).min(LONGEST_REST))
 }
