@@ -11,10 +11,13 @@
 //! then rests three times that wall time before it takes the next job, which holds it to a
 //! quarter of the time while the machine is busy. The same p99 was then a median 1.3 ms (5
 //! runs), and the session check's p50 no longer moved; password log-ins under that load went
-//! from 6.6–11 to 1.7–2.3/s (item 48). On PostgreSQL it showed in a closed loop at saturation
-//! (+29.8 → +18.1 %), not at a fixed 3,000/s, where the tail did not follow the hashing
-//! thread's CPU time (docs/PERFORMANCE.md). On a machine with CPU to spare a hash never waits, the
-//! thread never rests and a password log-in runs at full speed. Under load a flood of them is
+//! from 6.6–11 to 1.7–2.3/s (item 48). On PostgreSQL at a fixed 6,000/s it kept the p99 while
+//! hashing at 2.1–6.3 ms (10 runs) where the build without it reached 1.8–49.5 ms (7 runs), and
+//! in a closed loop at saturation the rise went from +44.6 to +4.8 % (item 49). A rest of once
+//! the wall time did as well at a fixed rate, with twice the password log-ins, but rose +17.8 %
+//! in PostgreSQL's closed loop against +4.8 % (one run each), so the factor stays 3. On a
+//! machine with CPU to spare a hash never waits, the thread never rests and a password log-in
+//! runs at full speed. Under load a flood of them is
 //! slowed, which is the point: password hashing is the costliest thing a client can make the
 //! server do (OWASP Password Storage Cheat Sheet, on argon2id's cost as a denial-of-service
 //! risk), and the session check behind every app's request comes first.
