@@ -13,14 +13,15 @@
 //! runs), and the session check's p50 no longer moved; password log-ins under that load went
 //! from 6.6–11 to 1.7–2.3/s (item 48). On PostgreSQL at a fixed 6,000/s it kept the p99 while
 //! hashing at 2.1–6.3 ms (10 runs) where the build without it reached 1.8–49.5 ms (7 runs), and
-//! in a closed loop at saturation the rise went from +44.6 to +4.8 % (item 49). A rest of once
-//! the wall time did as well at a fixed rate, with twice the password log-ins, but rose +17.8 %
-//! in PostgreSQL's closed loop against +4.8 % (one run each), so the factor stays 3. On a
-//! machine with CPU to spare a hash never waits, the thread never rests and a password log-in
-//! runs at full speed. Under load a flood of them is
-//! slowed, which is the point: password hashing is the costliest thing a client can make the
-//! server do (OWASP Password Storage Cheat Sheet, on argon2id's cost as a denial-of-service
-//! risk), and the session check behind every app's request comes first.
+//! in a closed loop at saturation the rise went from +44.6 % to −2.0…+18.6 % (item 49). A rest
+//! of once the wall time did as well at a fixed rate, with twice the password log-ins, but rose
+//! +17.8 to +42.0 % in PostgreSQL's closed loop (three runs each), so the factor stays 3.
+//!
+//! On a machine with CPU to spare a hash never waits, the thread never rests and a password
+//! log-in runs at full speed. Under load a flood of them is slowed, which is the point:
+//! password hashing is the costliest thing a client can make the server do (OWASP Password
+//! Storage Cheat Sheet, on argon2id's cost as a denial-of-service risk), and the session check
+//! behind every app's request comes first.
 
 use std::time::{Duration, Instant};
 
