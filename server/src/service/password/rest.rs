@@ -16,6 +16,9 @@
 //! in a closed loop at saturation the rise went from +44.6 % to −2.0…+18.6 % (item 49). A rest
 //! of once the wall time did as well at a fixed rate, with twice the password log-ins, but rose
 //! +17.8 to +42.0 % in PostgreSQL's closed loop (three runs each), so the factor stays 3.
+//! An idle cgroup for the hashing threads in place of the rest (`cpu.idle = 1`, item 50) let
+//! password log-ins run 4× faster under load but left the check's p99 higher on both
+//! backends (PostgreSQL's closed loop +42 to +80 %), so it was not kept.
 //!
 //! On a machine with CPU to spare a hash never waits, the thread never rests and a password
 //! log-in runs at full speed. Under load a flood of them is slowed, which is the point:
