@@ -21,8 +21,9 @@ pub struct Config {
     /// `SESAME_DATABASE_URL`: `sqlite://path/to/file.db` or `postgres://user@host/db`
     /// (`sqlite::memory:` for a throw-away server: everything is gone when it stops).
     pub database_url: String,
-    /// `SESAME_DATABASE_MAX_CONNECTIONS`: pool size on PostgreSQL (when 4 or more, two of them
-    /// are kept out of the pool for the session check, see `db::pinned`). SQLite uses one
+    /// `SESAME_DATABASE_MAX_CONNECTIONS`: connections to PostgreSQL (when 4 or more, a third of
+    /// them, at least two, are kept out of the pool for the session check and the log-in's
+    /// look-up, see `db::pinned::pinned_connections`). SQLite uses one
     /// writing connection and up to three readers, never more than this in all.
     pub database_max_connections: u32,
     /// `SESAME_DATA_DIR`: where the generated server key lives (`server.key`, mode 0600).
@@ -106,7 +107,7 @@ impl Default for Config {
         Self {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/sesame.db".into(),
-            database_max_connections: 8,
+            database_max_connections: 12,
             data_dir: PathBuf::from("data"),
             server_key: None,
             rp_id: "localhost".into(),

@@ -28,17 +28,31 @@ use sea_orm::sqlx::{
     postgres::{PgPool, PgRow},
 };
 use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Semaphore};
 
-/// Connections kept out of the pool. The pool keeps the rest (`SESAME_DATABASE_MAX_CONNECTIONS`,
-/// default 8) for everything else, the writes' transactions above all.
-pub const PINNED_CONNECTIONS: usize = 2;
+/// How many of `max_connections` (`SESAME_DATABASE_MAX_CONNECTIONS`) are kept out of the pool:
+/// a third, and at least two, when the pool holds four or more; none in a smaller pool, which
+/// keeps every connection for itself. The pool keeps the rest for everything else, the writes'
+/// transactions above all. At the default of 12 that is four pinned and eight in the pool.
+///
+/// Measured on 2 cores with PostgreSQL on the same machine (docs/performance-history.md,
+/// item 52): four pinned connections gave 8–17 % more session checks per second than two, and
+/// a p99 a third lower; eight or sixteen gave less than four (more backends taking turns on the
+/// same cores). Passkey log-ins lost 12 % when the pool kept only four of eight for their
+/// writes, and nothing with eight of twelve.
+pub fn pinned_connections(max_connections: u32) -> usize {
+    let max = max_connections as usize;
+    if max < 4 { 0 } else { (max / 3).max(2) }
+}
 
 #[derive(Debug)]
 pub struct PinnedReads {
     pool: PgPool,
     slots: Vec<Mutex<Option<Pinned>>>,
     next: AtomicUsize,
+    /// One permit per slot: a read waits for whichever connection is given back first, in the
+    /// order the reads came (tokio's semaphore is fair), not for one slot picked in advance.
+    free: Semaphore,
     /// How long a connection stays pinned before it is closed and replaced: the pool's
     /// `max_lifetime` (sqlx's default, 30 minutes), which does not reach connections kept out of
     /// the pool. `None`: for as long as it works.
@@ -53,21 +67,21 @@ struct Pinned {
 }
 
 impl PinnedReads {
-    /// Pinned readers taken from `db`'s pool when it is PostgreSQL's and holds at least twice
-    /// [`PINNED_CONNECTIONS`] (a smaller pool keeps every connection for itself), else
-    /// `None`. Connections are taken when first needed.
+    /// Pinned readers taken from `db`'s pool when it is PostgreSQL's and
+    /// [`pinned_connections`] keeps some of it, else `None`. Connections are taken when first
+    /// needed.
     pub fn new(db: &DatabaseConnection, max_connections: u32) -> Option<Self> {
-        if db.get_database_backend() != DbBackend::Postgres
-            || (max_connections as usize) < 2 * PINNED_CONNECTIONS
-        {
+        let n = pinned_connections(max_connections);
+        if db.get_database_backend() != DbBackend::Postgres || n == 0 {
             return None;
         }
         let pool = db.get_postgres_connection_pool().clone();
         Some(Self {
             lifetime: pool.options().get_max_lifetime(),
             pool,
-            slots: (0..PINNED_CONNECTIONS).map(|_| Mutex::new(None)).collect(),
+            slots: (0..n).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
+            free: Semaphore::new(n),
         })
     }
 
@@ -86,7 +100,10 @@ impl PinnedReads {
     /// once more on a tested connection ([`super::liveness`]), so that a session check does not
     /// fail for a connection that was already gone. A read is safe to repeat.
     pub async fn query_one(&self, statement: &Statement) -> Result<Option<PgRow>, DbErr> {
-        // A free connection if there is one, else wait for the next in turn.
+        // Wait until a connection is free, then take it. Only `release` holds a slot without a
+        // permit (at shutdown); a read that finds none free then waits for one in turn. The
+        // semaphore is never closed.
+        let _permit = self.free.acquire().await.ok();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.slots.len();
         let free = (0..n).find_map(|i| self.slots[(start + i) % n].try_lock().ok());

@@ -47,3 +47,88 @@ async fn a_pinned_connection_is_kept_and_replaced_when_its_lifetime_is_over() {
 
     scratch.drop(db).await;
 }
+
+#[test]
+fn a_third_of_the_pool_is_pinned_and_at_least_two() {
+    let pinned: Vec<usize> = [1, 3, 4, 6, 8, 9, 12, 16, 40]
+        .into_iter()
+        .map(pinned_connections)
+        .collect();
+    assert_eq!(pinned, [0, 0, 2, 2, 2, 3, 4, 5, 13]);
+}
+
+/// How many sessions wait for an advisory lock.
+async fn lock_waiters(admin: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        .fetch_one(admin)
+        .await
+        .unwrap()
+}
+
+/// Reads that find every pinned connection busy take whichever is given back first: with the
+/// first connection held up, a waiting read goes to the second as soon as it is free.
+#[tokio::test]
+async fn a_waiting_read_takes_the_first_connection_given_back() {
+    use sea_orm::sqlx::Connection;
+    let Some(scratch) = ScratchDatabase::create("sesame_pinned_wait").await else {
+        return;
+    };
+    let db = crate::db::connect(&scratch.url, 4).await.unwrap();
+    let pinned = Arc::new(PinnedReads::new(&db, 4).unwrap());
+    assert_eq!(pinned.slots.len(), 2);
+
+    // Another session holds advisory locks 1 and 2; each of the two reads waits for one.
+    let mut holder = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(1), pg_advisory_lock(2)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut watcher = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
+    let blocked = |key: i64| {
+        let pinned = Arc::clone(&pinned);
+        tokio::spawn(async move {
+            let sql = format!("SELECT pg_advisory_lock({key}), pg_advisory_unlock({key})");
+            let statement = Statement::from_string(DbBackend::Postgres, sql);
+            pinned.query_one(&statement).await.map(|row| row.is_some())
+        })
+    };
+    let first = blocked(1);
+    while lock_waiters(&mut watcher).await < 1 {
+        tokio::task::yield_now().await;
+    }
+    let second = blocked(2);
+    while lock_waiters(&mut watcher).await < 2 {
+        tokio::task::yield_now().await;
+    }
+
+    // Both connections are busy: a third read waits. Freeing the second connection lets it
+    // through while the first is still held up.
+    let third = {
+        let pinned = Arc::clone(&pinned);
+        tokio::spawn(async move {
+            let statement = Statement::from_string(DbBackend::Postgres, "SELECT 1");
+            pinned.query_one(&statement).await.map(|row| row.is_some())
+        })
+    };
+    sqlx::query("SELECT pg_advisory_unlock(2)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert!(second.await.unwrap().unwrap());
+    let third = tokio::time::timeout(Duration::from_secs(10), third).await;
+    assert!(
+        matches!(third, Ok(Ok(Ok(true)))),
+        "the third read waited for the held-up connection: {third:?}"
+    );
+    assert!(!first.is_finished());
+
+    sqlx::query("SELECT pg_advisory_unlock(1)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert!(first.await.unwrap().unwrap());
+    holder.close().await.unwrap();
+    watcher.close().await.unwrap();
+    pinned.release().await;
+    scratch.drop(db).await;
+}
