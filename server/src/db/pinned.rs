@@ -36,9 +36,9 @@ use tokio::sync::{Mutex, Semaphore};
 /// transactions above all. At the default of 12 that is four pinned and eight in the pool.
 ///
 /// Measured on 2 cores with PostgreSQL on the same machine (docs/performance-history.md,
-/// item 52): four pinned connections gave 8–17 % more session checks per second than two, and
-/// a p99 a third lower; eight or sixteen gave less than four (more backends taking turns on the
-/// same cores). Passkey log-ins lost 12 % when the pool kept only four of eight for their
+/// item 52): four pinned connections, with the fair wait below, gave 6–23 % more session checks
+/// per second than two in alternated pairs, at a p99 14–37 % lower; eight or sixteen gave fewer
+/// than four (more backends taking turns on the same cores). Passkey log-ins lost 12 % when the pool kept only four of eight for their
 /// writes, and nothing with eight of twelve.
 pub fn pinned_connections(max_connections: u32) -> usize {
     let max = max_connections as usize;
