@@ -38,8 +38,8 @@ use tokio::sync::{Mutex, Semaphore};
 /// Measured on 2 cores with PostgreSQL on the same machine (docs/performance-history.md,
 /// item 52): four pinned connections, with the fair wait below, gave 6–23 % more session checks
 /// per second than two in alternated pairs, at a p99 14–37 % lower; eight or sixteen gave fewer
-/// than four (more backends taking turns on the same cores). Passkey log-ins lost 12 % when the pool kept only four of eight for their
-/// writes, and nothing with eight of twelve.
+/// than four (more backends taking turns on the same cores). Passkey log-ins lost 12 % when the
+/// pool kept only four of eight for their writes, and nothing with eight of twelve.
 pub fn pinned_connections(max_connections: u32) -> usize {
     let max = max_connections as usize;
     if max < 4 { 0 } else { (max / 3).max(2) }

@@ -84,13 +84,17 @@ async fn a_waiting_read_takes_the_first_connection_given_back() {
         .await
         .unwrap();
     let mut watcher = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
-    let blocked = |key: i64| {
+    let read = |sql: String| {
         let pinned = Arc::clone(&pinned);
         tokio::spawn(async move {
-            let sql = format!("SELECT pg_advisory_lock({key}), pg_advisory_unlock({key})");
             let statement = Statement::from_string(DbBackend::Postgres, sql);
             pinned.query_one(&statement).await.map(|row| row.is_some())
         })
+    };
+    let blocked = |key: i64| {
+        read(format!(
+            "SELECT pg_advisory_lock({key}), pg_advisory_unlock({key})"
+        ))
     };
     let first = blocked(1);
     while lock_waiters(&mut watcher).await < 1 {
@@ -103,13 +107,7 @@ async fn a_waiting_read_takes_the_first_connection_given_back() {
 
     // Both connections are busy: a third read waits. Freeing the second connection lets it
     // through while the first is still held up.
-    let third = {
-        let pinned = Arc::clone(&pinned);
-        tokio::spawn(async move {
-            let statement = Statement::from_string(DbBackend::Postgres, "SELECT 1");
-            pinned.query_one(&statement).await.map(|row| row.is_some())
-        })
-    };
+    let third = read("SELECT 1".into());
     sqlx::query("SELECT pg_advisory_unlock(2)")
         .execute(&mut holder)
         .await
