@@ -12,23 +12,31 @@
 //! closed and replaced, as the pool does with its own: a PostgreSQL backend's caches grow with
 //! its age, and a proxy in between may cut connections after a time. sea-orm still builds the
 //! statement from the entities; the row is read by position (`store::rows::Columns`). A
-//! connection whose statement fails is given back to the pool (which tests it and closes it
-//! when it is broken, as after a fail-over or `pg_terminate_backend`), and the slot takes a
-//! fresh one at its next read. A read that is cancelled half way leaves the connection waiting
-//! for its answer; sqlx reads that answer away before the connection's next statement
-//! (`wait_until_ready`).
+//! connection whose statement fails is closed, and the slot takes a fresh one at its next read
+//! (after a fail-over or `pg_terminate_backend`, a tested one: [`super::liveness`]). A read that
+//! is cancelled half way leaves the connection waiting for its answer; sqlx reads that answer
+//! away before the connection's next statement (`wait_until_ready`).
+//!
+//! The look-ups by key (the session check's, the passkey log-in's) wait in one line. A task
+//! spawned when a connection is free reads them, on that connection, until none waits: one
+//! look-up alone with the one-key statement, several with one statement (`… = ANY($1)`, an
+//! array of their keys), one round trip, one run of PostgreSQL's executor and one wake-up of
+//! its backend for all of them. Measured on 2 cores at 64 clients: 17.2–18.2k session checks/s
+//! against 11.1–12.1k, PostgreSQL's CPU per check 37 µs against 84 µs; at 4 and 16 clients
+//! the same or a little more (docs/performance-history.md, item 54).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{
-    self, Postgres,
+    self, Postgres, Row as _,
     pool::PoolConnection,
     postgres::{PgPool, PgRow},
 };
 use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// How many of `max_connections` (`SESAME_DATABASE_MAX_CONNECTIONS`) are kept out of the pool:
 /// a third, and at least two, when the pool holds four or more; none in a smaller pool, which
@@ -36,7 +44,7 @@ use tokio::sync::{Mutex, Semaphore};
 /// transactions above all. At the default of 12 that is four pinned and eight in the pool.
 ///
 /// Measured on 2 cores with PostgreSQL on the same machine (docs/performance-history.md,
-/// item 52): four pinned connections, with the fair wait below, gave 6–23 % more session checks
+/// item 52): four pinned connections, with a fair wait for them, gave 6–23 % more session checks
 /// per second than two in alternated pairs, at a p99 14–37 % lower; eight or sixteen gave fewer
 /// than four (more backends taking turns on the same cores). Passkey log-ins lost 12 % when the
 /// pool kept only four of eight for their writes, and nothing with eight of twelve.
@@ -45,18 +53,48 @@ pub fn pinned_connections(max_connections: u32) -> usize {
     if max < 4 { 0 } else { (max / 3).max(2) }
 }
 
+/// The pinned connections, shared with the tasks that read on them.
 #[derive(Debug)]
-pub struct PinnedReads {
+pub struct PinnedReads(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
     pool: PgPool,
     slots: Vec<Mutex<Option<Pinned>>>,
     next: AtomicUsize,
-    /// One permit per slot: a read waits for whichever connection is given back first, in the
-    /// order the reads came (tokio's semaphore is fair), not for one slot picked in advance.
-    free: Semaphore,
+    /// One permit per slot, held by whoever reads on one: a task reading the waiting look-ups
+    /// ([`Shared::serve`]) or a [`PinnedReads::query_one`].
+    free: Arc<Semaphore>,
     /// How long a connection stays pinned before it is closed and replaced: the pool's
     /// `max_lifetime` (sqlx's default, 30 minutes), which does not reach connections kept out of
     /// the pool. `None`: for as long as it works.
     lifetime: Option<Duration>,
+    /// Look-ups by key waiting to be read, in the order they came.
+    waiting: std::sync::Mutex<VecDeque<Waiter>>,
+}
+
+/// At most this many look-ups are read with one statement.
+const BATCH: usize = 64;
+
+/// The statements of a look-up by a unique key ([`PinnedReads::query_by_key`]), built by
+/// sea-orm (`store::rows::PairBy::by_key`).
+#[derive(Debug)]
+pub struct ByKey {
+    /// Rows whose key is `$1`.
+    pub one: String,
+    /// Rows whose key is `= ANY($1)`, `$1` an array of keys (`bytea[]`).
+    pub any: String,
+    /// The key's column in their rows.
+    pub key_column: String,
+}
+
+/// A look-up waiting to be read.
+#[derive(Debug)]
+struct Waiter {
+    /// Its statements (a `static` of `store::rows`, compared by address).
+    select: &'static ByKey,
+    key: Vec<u8>,
+    reply: oneshot::Sender<Result<Option<PgRow>, DbErr>>,
 }
 
 /// A pinned connection, and when it is to be replaced.
@@ -76,34 +114,141 @@ impl PinnedReads {
             return None;
         }
         let pool = db.get_postgres_connection_pool().clone();
-        Some(Self {
+        Some(Self(Arc::new(Shared {
             lifetime: pool.options().get_max_lifetime(),
             pool,
             slots: (0..n).map(|_| Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
-            free: Semaphore::new(n),
-        })
-    }
-
-    fn pinned(&self, conn: PoolConnection<Postgres>) -> Pinned {
-        Pinned {
-            conn,
-            renew_at: self.lifetime.map(|lifetime| Instant::now() + lifetime),
-        }
+            free: Arc::new(Semaphore::new(n)),
+            waiting: std::sync::Mutex::new(VecDeque::new()),
+        })))
     }
 
     /// Run `statement` (built for PostgreSQL) and return its first row, if any, as sqlx's
-    /// (read by position, `store::rows::Columns`).
+    /// (read by position, `store::rows::Columns`). It waits for a connection that no task
+    /// reading look-ups holds; such a task keeps its connection while look-ups wait.
+    pub async fn query_one(&self, statement: &Statement) -> Result<Option<PgRow>, DbErr> {
+        // The semaphore is never closed.
+        let permit = Arc::clone(&self.0.free).acquire_owned().await.ok();
+        let done = Done(Some((Arc::clone(&self.0), permit)));
+        let rows = self.0.on_connection(Read::One(statement)).await;
+        drop(done);
+        Ok(rows?.into_iter().next())
+    }
+
+    /// The row of `select` whose key is `key`, if any.
+    ///
+    /// The look-up waits in line, and a task that holds a pinned connection reads it: with
+    /// `select.one` when it is the only one waiting, else with every look-up of `select`
+    /// waiting (up to [`BATCH`]) in one `select.any`. When a connection is free the look-up
+    /// starts that task itself. The task is spawned, so that a request that goes away half
+    /// way (its future dropped) takes no one else's look-up with it. Each look-up is read after
+    /// it was asked for: a session revoked before its check started is not found.
+    pub async fn query_by_key(
+        &self,
+        select: &'static ByKey,
+        key: &[u8],
+    ) -> Result<Option<PgRow>, DbErr> {
+        let (reply, answer) = oneshot::channel();
+        let permit = {
+            let mut waiting = self.0.waiting();
+            waiting.push_back(Waiter {
+                select,
+                key: key.to_vec(),
+                reply,
+            });
+            // Under the same lock as a reader's last look at the line (`Shared::serve`): either
+            // that reader sees this look-up, or its permit is back before this tries.
+            Arc::clone(&self.0.free).try_acquire_owned().ok()
+        };
+        if let Some(permit) = permit {
+            tokio::spawn(Arc::clone(&self.0).serve(permit));
+        }
+        answer.await.unwrap_or_else(|_| {
+            // Only when the runtime shuts down, or the reader panicked.
+            Err(DbErr::Custom(
+                "a pinned read ended before its answer".into(),
+            ))
+        })
+    }
+
+    /// Close every pinned connection. Closing a pool waits until every connection checked out
+    /// of it is back or closed (sqlx `Pool::close`), so the server calls this at shutdown
+    /// first: without it, a PostgreSQL server that had answered one session check never exited
+    /// after SIGTERM. A read after this takes a new connection.
+    pub async fn release(&self) {
+        for slot in &self.0.slots {
+            if let Some(mut pinned) = slot.lock().await.take() {
+                pinned.conn.close_on_drop();
+            }
+        }
+    }
+}
+
+/// A [`PinnedReads::query_one`]'s permit, given back when the read ends or is dropped half
+/// way: to a task that reads the look-ups waiting meanwhile, if any.
+struct Done(Option<(Arc<Shared>, Option<OwnedSemaphorePermit>)>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        if let Some((shared, Some(permit))) = self.0.take() {
+            shared.hand_on(permit);
+        }
+    }
+}
+
+impl Shared {
+    fn waiting(&self) -> MutexGuard<'_, VecDeque<Waiter>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// With `permit` given up: to a new reading task when look-ups wait, else back to the
+    /// semaphore (under the line's lock; see `query_by_key`).
+    fn hand_on(self: Arc<Self>, permit: OwnedSemaphorePermit) {
+        let waiting = self.waiting();
+        if waiting.is_empty() {
+            drop(permit);
+            return;
+        }
+        drop(waiting);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(self.serve(permit));
+            }
+            Err(_) => drop(permit),
+        }
+    }
+
+    /// Read the waiting look-ups on a pinned connection (`permit` is for one) until none is
+    /// left, then give the permit back.
+    async fn serve(self: Arc<Self>, permit: OwnedSemaphorePermit) {
+        loop {
+            let (select, keys, replies) = {
+                let mut waiting = self.waiting();
+                match take_batch(&mut waiting) {
+                    Some(batch) => batch,
+                    None => {
+                        drop(permit);
+                        return;
+                    }
+                }
+            };
+            let read = match keys.as_slice() {
+                [key] => Read::Key(&select.one, key),
+                _ => Read::Keys(&select.any, &keys),
+            };
+            let rows = self.on_connection(read).await;
+            answer(select, &keys, replies, rows);
+        }
+    }
+
+    /// Run `read` on a free pinned connection (the caller holds a permit of `free`).
     ///
     /// A connection the server has closed since its last statement (a fail-over, a restart,
     /// `pg_terminate_backend`, an idle-session timeout) fails the read; the read is then tried
     /// once more on a tested connection ([`super::liveness`]), so that a session check does not
     /// fail for a connection that was already gone. A read is safe to repeat.
-    pub async fn query_one(&self, statement: &Statement) -> Result<Option<PgRow>, DbErr> {
-        // Wait until a connection is free, then take it. Only `release` holds a slot without a
-        // permit (at shutdown); a read that finds none free then waits for one in turn. The
-        // semaphore is never closed.
-        let _permit = self.free.acquire().await.ok();
+    async fn on_connection(&self, read: Read<'_>) -> Result<Vec<PgRow>, DbErr> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let n = self.slots.len();
         let free = (0..n).find_map(|i| self.slots[(start + i) % n].try_lock().ok());
@@ -116,24 +261,23 @@ impl PinnedReads {
             // Boxed: sqlx's check-out is a 14.5 KB future, needed only when a slot is empty.
             // Inline, it would make every read's future, and every session check's, that
             // large (docs/performance-history.md, item 28).
-            None => {
-                let conn = Box::pin(self.pool.acquire()).await.map_err(acquire_err)?;
-                slot.insert(self.pinned(conn))
-            }
+            None => slot.insert(Box::pin(self.fresh(false)).await?),
         };
-        let fetched = match fetch(&mut pinned.conn, statement).await {
+        let fetched = match read.run(&mut pinned.conn).await {
             Err(err) if super::liveness::connection_lost(&err) => {
                 tracing::debug!(error = %err, "a pinned connection was closed; reading again");
                 slot.take();
-                let conn = Box::pin(self.tested_connection()).await?;
-                fetch(&mut slot.insert(self.pinned(conn)).conn, statement).await
+                let fresh = Box::pin(self.fresh(true)).await?;
+                read.run(&mut slot.insert(fresh).conn).await
             }
             done => done,
         };
         if fetched.is_err() {
-            // Back to the pool, which tests it and closes it when it is broken; the slot takes
-            // a fresh one at its next read.
-            slot.take();
+            // Closed, not given back (it is set to generic plans, `fresh`); the slot takes a
+            // fresh one at its next read.
+            if let Some(mut old) = slot.take() {
+                old.conn.close_on_drop();
+            }
         } else if slot
             .as_ref()
             .and_then(|pinned| pinned.renew_at)
@@ -147,39 +291,140 @@ impl PinnedReads {
         fetched.map_err(query_err)
     }
 
-    /// A connection from the pool after one was found closed: the loss is recorded first, so
-    /// that the check-out pings each connection idle since before it and replaces one that does
-    /// not answer ([`super::liveness`]).
-    async fn tested_connection(&self) -> Result<PoolConnection<Postgres>, DbErr> {
-        super::liveness::note_lost();
-        self.pool.acquire().await.map_err(acquire_err)
-    }
-
-    /// Give every pinned connection back to the pool. Closing a pool waits until every
-    /// connection checked out of it is back (sqlx `Pool::close`), so the server calls this at
-    /// shutdown first: without it, a PostgreSQL server that had answered one session check
-    /// never exited after SIGTERM. A read after this takes a new connection.
-    pub async fn release(&self) {
-        for slot in &self.slots {
-            slot.lock().await.take();
+    /// A connection for a slot, from the pool. After one was found closed (`after_loss`, or
+    /// when the one handed out is), the loss is recorded first, so that the check-out pings each
+    /// connection idle since before it and replaces one that does not answer
+    /// ([`super::liveness`]).
+    ///
+    /// It is set to use generic plans only (PostgreSQL, "plan_cache_mode"). A prepared
+    /// statement is planned afresh at each run (a custom plan) while its generic plan looks
+    /// dearer, and the generic plan of `= ANY($1)` expects ten rows where one or two come:
+    /// measured, `pg_prepared_statements` counted eight custom plans in eight runs, and
+    /// PostgreSQL's backends spent 128 µs of CPU per session check against 78 µs
+    /// (docs/performance-history.md, items 53 and 54). The one-key and `ANY` selects here are
+    /// indexed look-ups whose generic plan is the custom plan; the pinned connections run
+    /// nothing else, and are closed, not given back to the pool, when they leave their slot.
+    async fn fresh(&self, mut after_loss: bool) -> Result<Pinned, DbErr> {
+        loop {
+            if after_loss {
+                super::liveness::note_lost();
+            }
+            let mut conn = self.pool.acquire().await.map_err(acquire_err)?;
+            let set = sqlx::raw_sql("SET plan_cache_mode = force_generic_plan");
+            match set.execute(&mut *conn).await {
+                Ok(_) => {
+                    return Ok(Pinned {
+                        conn,
+                        renew_at: self.lifetime.map(|lifetime| Instant::now() + lifetime),
+                    });
+                }
+                Err(err) => {
+                    conn.close_on_drop();
+                    // An idle connection the server had closed: the first to notice, once
+                    // more on a tested one.
+                    if !after_loss && super::liveness::connection_lost(&err) {
+                        after_loss = true;
+                        continue;
+                    }
+                    return Err(query_err(err));
+                }
+            }
         }
     }
 }
 
-/// Run `statement` on `conn`.
-async fn fetch(
-    conn: &mut PoolConnection<Postgres>,
-    statement: &Statement,
-) -> Result<Option<PgRow>, sqlx::Error> {
-    let values = statement
-        .values
-        .clone()
-        .unwrap_or(sea_orm::Values(Vec::new()));
-    let query = sqlx::query_with(
-        sqlx::AssertSqlSafe(statement.sql.as_str()),
-        sea_query_sqlx::SqlxValues(values),
-    );
-    query.fetch_optional(&mut **conn).await
+type Batch = (
+    &'static ByKey,
+    Vec<Vec<u8>>,
+    Vec<oneshot::Sender<Result<Option<PgRow>, DbErr>>>,
+);
+
+/// The next look-ups to read: the first waiting, and those of the same select after it, in
+/// order, up to [`BATCH`]. A key already taken stays waiting for the next statement (a row
+/// answers one look-up); a look-up whose caller has gone is dropped. `None` when none waits.
+fn take_batch(waiting: &mut VecDeque<Waiter>) -> Option<Batch> {
+    waiting.retain(|w| !w.reply.is_closed());
+    let select = waiting.front()?.select;
+    let (mut keys, mut replies) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < waiting.len() && keys.len() < BATCH {
+        let w = &waiting[i];
+        if std::ptr::eq(w.select, select) && !keys.contains(&w.key) {
+            if let Some(w) = waiting.remove(i) {
+                keys.push(w.key);
+                replies.push(w.reply);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    Some((select, keys, replies))
+}
+
+/// Answer each look-up of a batch: with its row (matched by key), else with none, or with the
+/// error.
+fn answer(
+    select: &ByKey,
+    keys: &[Vec<u8>],
+    replies: Vec<oneshot::Sender<Result<Option<PgRow>, DbErr>>>,
+    rows: Result<Vec<PgRow>, DbErr>,
+) {
+    let mut replies: Vec<_> = replies.into_iter().map(Some).collect();
+    let rest = rows.and_then(|rows| {
+        for row in rows {
+            let found = row
+                .try_get::<&[u8], _>(select.key_column.as_str())
+                .map(|found| keys.iter().position(|key| key == found))
+                .map_err(query_err)?;
+            if let Some(reply) = found.and_then(|i| replies[i].take()) {
+                let _ = reply.send(Ok(Some(row)));
+            }
+        }
+        Ok(())
+    });
+    for reply in replies.into_iter().flatten() {
+        let _ = reply.send(match &rest {
+            Ok(()) => Ok(None),
+            Err(err) => Err(err.clone()),
+        });
+    }
+}
+
+/// A read on a pinned connection.
+enum Read<'a> {
+    /// A statement of sea-orm's.
+    One(&'a Statement),
+    /// A select with one key as its parameter (`bytea`).
+    Key(&'a str, &'a [u8]),
+    /// A select with an array of keys as its parameter (`bytea[]`).
+    Keys(&'a str, &'a [Vec<u8>]),
+}
+
+impl Read<'_> {
+    /// Its rows, read on `conn`.
+    async fn run(&self, conn: &mut PoolConnection<Postgres>) -> Result<Vec<PgRow>, sqlx::Error> {
+        match *self {
+            Read::One(statement) => {
+                let values = statement
+                    .values
+                    .clone()
+                    .unwrap_or(sea_orm::Values(Vec::new()));
+                let query = sqlx::query_with(
+                    sqlx::AssertSqlSafe(statement.sql.as_str()),
+                    sea_query_sqlx::SqlxValues(values),
+                );
+                query.fetch_all(&mut **conn).await
+            }
+            Read::Key(sql, key) => {
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key);
+                query.fetch_all(&mut **conn).await
+            }
+            Read::Keys(sql, keys) => {
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(keys);
+                query.fetch_all(&mut **conn).await
+            }
+        }
+    }
 }
 
 /// A failed statement (or a row that does not decode) as sea-orm's error.

@@ -28,7 +28,7 @@ async fn a_pinned_connection_is_kept_and_replaced_when_its_lifetime_is_over() {
 
     // The pool's lifetime (sqlx's default, 30 minutes): the two connections take turns.
     let pinned = PinnedReads::new(&db, 4).unwrap();
-    assert_eq!(pinned.lifetime, Some(Duration::from_secs(30 * 60)));
+    assert_eq!(pinned.0.lifetime, Some(Duration::from_secs(30 * 60)));
     let pids = backends(&pinned).await;
     assert_eq!((pids[0], pids[1]), (pids[2], pids[3]), "{pids:?}");
     assert_ne!(pids[0], pids[1]);
@@ -36,10 +36,11 @@ async fn a_pinned_connection_is_kept_and_replaced_when_its_lifetime_is_over() {
 
     // A lifetime that is over at once: every read is the last on its connection, which is
     // closed, not given back to the pool.
-    let renewed = PinnedReads {
+    let fresh = Arc::into_inner(PinnedReads::new(&db, 4).unwrap().0).unwrap();
+    let renewed = PinnedReads(Arc::new(Shared {
         lifetime: Some(Duration::ZERO),
-        ..PinnedReads::new(&db, 4).unwrap()
-    };
+        ..fresh
+    }));
     let pids = backends(&renewed).await;
     let distinct: std::collections::BTreeSet<_> = pids.iter().collect();
     assert_eq!(distinct.len(), 4, "{pids:?}");
@@ -75,7 +76,7 @@ async fn a_waiting_read_takes_the_first_connection_given_back() {
     };
     let db = crate::db::connect(&scratch.url, 4).await.unwrap();
     let pinned = Arc::new(PinnedReads::new(&db, 4).unwrap());
-    assert_eq!(pinned.slots.len(), 2);
+    assert_eq!(pinned.0.slots.len(), 2);
 
     // Another session holds advisory locks 1 and 2; each of the two reads waits for one.
     let mut holder = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
@@ -119,6 +120,207 @@ async fn a_waiting_read_takes_the_first_connection_given_back() {
         "the third read waited for the held-up connection: {third:?}"
     );
     assert!(!first.is_finished());
+
+    sqlx::query("SELECT pg_advisory_unlock(1)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert!(first.await.unwrap().unwrap());
+    holder.close().await.unwrap();
+    watcher.close().await.unwrap();
+    pinned.release().await;
+    scratch.drop(db).await;
+}
+
+/// A table of keys for [`PinnedReads::query_by_key`], and a sequence that numbers statements:
+/// every row of one statement carries the same `n`.
+async fn keyed_table(url: &str) -> sqlx::PgConnection {
+    use sea_orm::sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE keyed (key bytea PRIMARY KEY, v int NOT NULL);
+         INSERT INTO keyed SELECT int4send(i), i FROM generate_series(1, 9) i;
+         CREATE SEQUENCE statements",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin
+}
+
+/// Look-ups in `keyed`; each row carries the number of the statement that read it.
+static BY_KEYS: std::sync::LazyLock<ByKey> = std::sync::LazyLock::new(|| {
+    let select = "WITH s AS MATERIALIZED (SELECT nextval('statements') AS n) \
+                  SELECT keyed.key, keyed.v, s.n FROM keyed, s WHERE keyed.key";
+    ByKey {
+        one: format!("{select} = $1"),
+        any: format!("{select} = ANY($1)"),
+        key_column: "key".into(),
+    }
+});
+
+fn key(i: i32) -> Vec<u8> {
+    i.to_be_bytes().to_vec()
+}
+
+/// Hold both pinned connections of `pinned` up, each on an advisory lock that `holder` holds:
+/// the locks 1 and 2; returns the two reads.
+async fn hold_both(
+    pinned: &Arc<PinnedReads>,
+    holder: &mut sqlx::PgConnection,
+    watcher: &mut sqlx::PgConnection,
+) -> [tokio::task::JoinHandle<Result<bool, DbErr>>; 2] {
+    sqlx::query("SELECT pg_advisory_lock(1), pg_advisory_lock(2)")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for lock in [1, 2] {
+        let pinned = Arc::clone(pinned);
+        held.push(tokio::spawn(async move {
+            let sql = format!("SELECT pg_advisory_lock({lock}), pg_advisory_unlock({lock})");
+            let statement = Statement::from_string(DbBackend::Postgres, sql);
+            pinned.query_one(&statement).await.map(|row| row.is_some())
+        }));
+        while lock_waiters(watcher).await < lock {
+            tokio::task::yield_now().await;
+        }
+    }
+    held.try_into().unwrap()
+}
+
+type Found = Option<(i32, i64)>;
+
+/// Look `i` up: its row's `v` and statement number.
+fn look_up(
+    pinned: &Arc<PinnedReads>,
+    select: &'static ByKey,
+    i: i32,
+) -> tokio::task::JoinHandle<Result<Found, DbErr>> {
+    let pinned = Arc::clone(pinned);
+    tokio::spawn(async move {
+        let row = pinned.query_by_key(select, &key(i)).await?;
+        Ok(row.map(|row| (row.get::<i32, _>("v"), row.get::<i64, _>("n"))))
+    })
+}
+
+async fn until_waiting(pinned: &PinnedReads, n: usize) {
+    while pinned.0.waiting().len() < n {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Look-ups that wait while every pinned connection is busy are read together, with one
+/// statement, by the first connection given back: each gets its own row (or none), and a key
+/// asked for twice is read again by the next statement.
+#[tokio::test]
+async fn waiting_look_ups_are_read_with_one_statement() {
+    use sea_orm::sqlx::Connection;
+    let Some(scratch) = ScratchDatabase::create("sesame_pinned_batch").await else {
+        return;
+    };
+    let db = crate::db::connect(&scratch.url, 4).await.unwrap();
+    let pinned = Arc::new(PinnedReads::new(&db, 4).unwrap());
+    let mut holder = keyed_table(&scratch.url).await;
+    let mut watcher = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
+
+    // Free connections: a look-up is read at once, on its own.
+    let alone = look_up(&pinned, &BY_KEYS, 3).await.unwrap().unwrap();
+    assert_eq!(alone, Some((3, 1)));
+
+    let [first, second] = hold_both(&pinned, &mut holder, &mut watcher).await;
+    let asked = [2, 7, 42, 5, 7];
+    let mut waiting = Vec::new();
+    for (n, i) in asked.into_iter().enumerate() {
+        waiting.push(look_up(&pinned, &BY_KEYS, i));
+        until_waiting(&pinned, n + 1).await;
+    }
+    sqlx::query("SELECT pg_advisory_unlock(2)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let mut found = Vec::new();
+    for look_up in waiting {
+        found.push(look_up.await.unwrap().unwrap());
+    }
+    // Statement 2 read 2, 7, 42 and 5 (42 is not there); the second 7 waited for statement 3.
+    assert_eq!(
+        found,
+        [Some((2, 2)), Some((7, 2)), None, Some((5, 2)), Some((7, 3))]
+    );
+    assert!(second.await.unwrap().unwrap());
+    assert!(!first.is_finished());
+
+    sqlx::query("SELECT pg_advisory_unlock(1)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert!(first.await.unwrap().unwrap());
+    assert!(pinned.0.waiting().is_empty());
+    holder.close().await.unwrap();
+    watcher.close().await.unwrap();
+    pinned.release().await;
+    scratch.drop(db).await;
+}
+
+/// Look-ups in `keyed` that wait for advisory lock 3.
+static BY_KEYS_HELD: std::sync::LazyLock<ByKey> = std::sync::LazyLock::new(|| {
+    let select = "SELECT keyed.key, keyed.v, 0::bigint AS n \
+                  FROM keyed, (SELECT pg_advisory_lock(3)) AS held WHERE keyed.key";
+    ByKey {
+        one: format!("{select} = $1"),
+        any: format!("{select} = ANY($1)"),
+        key_column: "key".into(),
+    }
+});
+
+/// Look-ups are read by a task of their own: a request that goes away while its look-up is
+/// being read (its future dropped half way, as when its client disconnects) takes none of the
+/// others read with it down.
+#[tokio::test]
+async fn a_request_that_goes_away_loses_no_one_elses_look_up() {
+    use sea_orm::sqlx::Connection;
+    let Some(scratch) = ScratchDatabase::create("sesame_pinned_gone").await else {
+        return;
+    };
+    let db = crate::db::connect(&scratch.url, 4).await.unwrap();
+    let pinned = Arc::new(PinnedReads::new(&db, 4).unwrap());
+    let mut holder = keyed_table(&scratch.url).await;
+    let mut watcher = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(3)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    let [first, second] = hold_both(&pinned, &mut holder, &mut watcher).await;
+    let gone = look_up(&pinned, &BY_KEYS_HELD, 4);
+    until_waiting(&pinned, 1).await;
+    let other = look_up(&pinned, &BY_KEYS_HELD, 6);
+    until_waiting(&pinned, 2).await;
+    // The connection given back reads both with one statement, which waits for lock 3; then
+    // the first request goes away.
+    sqlx::query("SELECT pg_advisory_unlock(2)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert!(second.await.unwrap().unwrap());
+    while lock_waiters(&mut watcher).await < 2 {
+        tokio::task::yield_now().await;
+    }
+    assert!(pinned.0.waiting().is_empty());
+    gone.abort();
+    assert!(gone.await.unwrap_err().is_cancelled());
+
+    // The other is answered once lock 3 is free.
+    sqlx::query("SELECT pg_advisory_unlock(3)")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let found = tokio::time::timeout(Duration::from_secs(10), other).await;
+    assert!(
+        matches!(found, Ok(Ok(Ok(Some((6, 0)))))),
+        "the look-up was lost with its reader: {found:?}"
+    );
 
     sqlx::query("SELECT pg_advisory_unlock(1)")
         .execute(&mut holder)

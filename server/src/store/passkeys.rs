@@ -27,7 +27,7 @@ pub async fn find_with_account(
     reads: Reads<'_>,
     credential_id: &[u8],
 ) -> Result<Option<(passkey::Model, account::Model)>, DbErr> {
-    rows::find_pair(reads, &BY_CREDENTIAL_ID, credential_id.to_vec()).await
+    rows::find_pair(reads, &BY_CREDENTIAL_ID, credential_id).await
 }
 
 static BY_CREDENTIAL_ID: rows::PairBy<passkey::Entity, account::Entity> =

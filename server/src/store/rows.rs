@@ -9,14 +9,14 @@ use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use rusqlite::{Row, types::FromSql};
-use sea_orm::sea_query::{Value, Values};
+use sea_orm::sea_query::{Expr, ExprTrait, Value, Values, extension::postgres::PgFunc};
 use sea_orm::sqlx::{self, Column as _, Postgres, Row as _, postgres::PgRow};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryResult, QuerySelect, QueryTrait, Related, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic,
+    QueryFilter, QueryResult, QuerySelect, QueryTrait, Related, Statement,
 };
 
-use crate::db::Reads;
+use crate::db::{Reads, pinned::ByKey};
 
 pub use crate::db::writes::Decode;
 
@@ -35,6 +35,8 @@ pub struct PairBy<A: EntityTrait, B> {
     /// every column where [`Cols`] expects it: the SQL never changes after it is built, so
     /// neither do its columns, and later rows are read without checking their names.
     layout: [OnceLock<usize>; 2],
+    /// PostgreSQL's look-ups by the column on the pinned connections ([`PairBy::by_key`]).
+    by_key: OnceLock<ByKey>,
     related: PhantomData<fn() -> B>,
 }
 
@@ -44,6 +46,7 @@ impl<A: EntityTrait + Related<B>, B: EntityTrait> PairBy<A, B> {
             column,
             built: [OnceLock::new(), OnceLock::new()],
             layout: [OnceLock::new(), OnceLock::new()],
+            by_key: OnceLock::new(),
             related: PhantomData,
         }
     }
@@ -71,36 +74,60 @@ impl<A: EntityTrait + Related<B>, B: EntityTrait> PairBy<A, B> {
         }
         statement
     }
+
+    /// PostgreSQL's selects of the rows whose column is `$1`, and whose column is `= ANY($1)`
+    /// (`$1` an array of values), without a limit (the column is unique), and the name of the
+    /// column in their rows (`A_…`): what the pinned connections read look-ups with, one or a
+    /// batch at a time ([`PinnedReads::query_by_key`](crate::db::PinnedReads::query_by_key)).
+    /// Their columns are those of [`PairBy::statement`]'s. sea-orm builds them from the
+    /// entities, once.
+    pub fn by_key(&self) -> &ByKey {
+        self.by_key.get_or_init(|| {
+            let column = Expr::col((A::default(), self.column));
+            let build = |condition: Expr| {
+                let statement = A::find()
+                    .filter(condition)
+                    .find_also_related(B::default())
+                    .build(DbBackend::Postgres);
+                debug_assert!(statement.values.as_ref().is_none_or(|v| v.0.is_empty()));
+                statement.sql
+            };
+            ByKey {
+                one: build(column.clone().eq(Expr::cust("$1"))),
+                any: build(column.eq(PgFunc::any(Expr::cust("$1")))),
+                key_column: format!("A_{}", self.column.as_str()),
+            }
+        })
+    }
 }
 
-/// The first row of a [`PairBy`] select that has both entities (a row without its `B` reads
-/// as none): through the inline readers when `reads` has them (SQLite), else through the pinned
-/// connections (PostgreSQL), both read by position ([`FromColumns`]), else through sea-orm on
-/// the pool.
+/// The row of a [`PairBy`] select with the unique `key` that has both entities (a row without
+/// its `B` reads as none): through the inline readers when `reads` has them (SQLite), else
+/// through the pinned connections with the look-ups waiting for one (PostgreSQL), both read by
+/// position ([`FromColumns`]), else through sea-orm on the pool.
 pub async fn find_pair<A: EntityTrait + Related<B>, B: EntityTrait>(
     reads: Reads<'_>,
-    select: &PairBy<A, B>,
-    value: impl Into<Value>,
+    select: &'static PairBy<A, B>,
+    key: &[u8],
 ) -> Result<Option<Pair<A, B>>, DbErr>
 where
     A::Model: FromColumns,
     B::Model: FromColumns,
 {
     if let Some(inline) = reads.inline {
-        let statement = select.statement(DbBackend::Sqlite, value.into());
+        let statement = select.statement(DbBackend::Sqlite, key.to_vec().into());
         let layout = &select.layout[0];
         let rows = inline.query(&statement, |row| pair_from(row, layout))?;
         return Ok(rows.into_iter().next().flatten());
     }
     if let Some(pinned) = reads.pinned {
-        let statement = select.statement(DbBackend::Postgres, value.into());
-        let Some(row) = pinned.query_one(&statement).await? else {
+        let Some(row) = pinned.query_by_key(select.by_key(), key).await? else {
             return Ok(None);
         };
         return pair_from(&row, &select.layout[1]).map_err(crate::db::pinned::query_err);
     }
     let backend = reads.pool.get_database_backend();
-    let statement = select.statement(backend, value.into());
+    let statement = select.statement(backend, key.to_vec().into());
     let row = reads.pool.query_one_raw(statement).await?;
     let Some(row) = row else {
         return Ok(None);

@@ -102,6 +102,27 @@ fn reused_statements_are_what_sea_orm_builds() {
                 "{backend:?}: SQL not kept"
             );
         }
+        // The pinned connections' selects (PostgreSQL) have the same columns, `$1` or
+        // `= ANY($1)` in place of the one value (sea-query puts a custom `$1` in brackets), and
+        // no limit.
+        let one = select.statement(DbBackend::Postgres, vec![1_u8].into()).sql;
+        let by_key = select.by_key();
+        let (columns, condition) = one.split_once(" WHERE ").unwrap();
+        let table = A::default().table_name().to_owned();
+        let column_name = column.as_str();
+        assert_eq!(
+            condition,
+            format!("\"{table}\".\"{column_name}\" = $1 LIMIT $2")
+        );
+        assert_eq!(
+            by_key.one,
+            format!("{columns} WHERE \"{table}\".\"{column_name}\" = ($1)")
+        );
+        assert_eq!(
+            by_key.any,
+            format!("{columns} WHERE \"{table}\".\"{column_name}\" = ANY($1)")
+        );
+        assert_eq!(by_key.key_column, format!("A_{column_name}"));
     }
     check(
         &PairBy::<session::Entity, account::Entity>::new(session::Column::TokenHash),

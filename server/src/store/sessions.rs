@@ -20,7 +20,7 @@ pub async fn find_by_token_hash(
     reads: Reads<'_>,
     token_hash: &[u8],
 ) -> Result<Option<(session::Model, account::Model)>, DbErr> {
-    rows::find_pair(reads, &BY_TOKEN_HASH, token_hash.to_vec()).await
+    rows::find_pair(reads, &BY_TOKEN_HASH, token_hash).await
 }
 
 static BY_TOKEN_HASH: rows::PairBy<session::Entity, account::Entity> =
