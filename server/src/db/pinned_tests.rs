@@ -148,19 +148,73 @@ async fn keyed_table(url: &str) -> sqlx::PgConnection {
     admin
 }
 
-/// Look-ups in `keyed`; each row carries the number of the statement that read it.
-static BY_KEYS: std::sync::LazyLock<ByKey> = std::sync::LazyLock::new(|| {
-    let select = "WITH s AS MATERIALIZED (SELECT nextval('statements') AS n) \
-                  SELECT keyed.key, keyed.v, s.n FROM keyed, s WHERE keyed.key";
+/// The one-key and the `ANY` select of `select`, a select of `keyed` up to `WHERE keyed.key`.
+fn by_keys(select: &str) -> ByKey {
     ByKey {
         one: format!("{select} = $1"),
         any: format!("{select} = ANY($1)"),
         key_column: "key".into(),
     }
+}
+
+/// Look-ups in `keyed`; each row carries the number of the statement that read it.
+static BY_KEYS: std::sync::LazyLock<ByKey> = std::sync::LazyLock::new(|| {
+    by_keys(
+        "WITH s AS MATERIALIZED (SELECT nextval('statements') AS n) \
+         SELECT keyed.key, keyed.v, s.n FROM keyed, s WHERE keyed.key",
+    )
 });
 
 fn key(i: i32) -> Vec<u8> {
     i.to_be_bytes().to_vec()
+}
+
+/// A scratch database with `keyed`, its pinned reads, and two more connections: one that holds
+/// advisory locks, one that watches who waits for them.
+struct Keyed {
+    scratch: ScratchDatabase,
+    db: DatabaseConnection,
+    pinned: Arc<PinnedReads>,
+    holder: sqlx::PgConnection,
+    watcher: sqlx::PgConnection,
+}
+
+impl Keyed {
+    async fn create(name: &str) -> Option<Self> {
+        use sea_orm::sqlx::Connection;
+        let scratch = ScratchDatabase::create(name).await?;
+        let db = crate::db::connect(&scratch.url, 4).await.unwrap();
+        let pinned = Arc::new(PinnedReads::new(&db, 4).unwrap());
+        let holder = keyed_table(&scratch.url).await;
+        let watcher = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
+        Some(Self {
+            scratch,
+            db,
+            pinned,
+            holder,
+            watcher,
+        })
+    }
+
+    async fn unlock(&mut self, lock: i64) {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(lock)
+            .execute(&mut self.holder)
+            .await
+            .unwrap();
+    }
+
+    /// Let the read held up on lock 1 end, and drop everything.
+    async fn finish(mut self, first: tokio::task::JoinHandle<Result<bool, DbErr>>) {
+        use sea_orm::sqlx::Connection;
+        self.unlock(1).await;
+        assert!(first.await.unwrap().unwrap());
+        assert!(self.pinned.0.waiting().is_empty());
+        self.holder.close().await.unwrap();
+        self.watcher.close().await.unwrap();
+        self.pinned.release().await;
+        self.scratch.drop(self.db).await;
+    }
 }
 
 /// Hold both pinned connections of `pinned` up, each on an advisory lock that `holder` holds:
@@ -215,30 +269,23 @@ async fn until_waiting(pinned: &PinnedReads, n: usize) {
 /// asked for twice is read again by the next statement.
 #[tokio::test]
 async fn waiting_look_ups_are_read_with_one_statement() {
-    use sea_orm::sqlx::Connection;
-    let Some(scratch) = ScratchDatabase::create("sesame_pinned_batch").await else {
+    let Some(mut k) = Keyed::create("sesame_pinned_batch").await else {
         return;
     };
-    let db = crate::db::connect(&scratch.url, 4).await.unwrap();
-    let pinned = Arc::new(PinnedReads::new(&db, 4).unwrap());
-    let mut holder = keyed_table(&scratch.url).await;
-    let mut watcher = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
+    let pinned = Arc::clone(&k.pinned);
 
     // Free connections: a look-up is read at once, on its own.
     let alone = look_up(&pinned, &BY_KEYS, 3).await.unwrap().unwrap();
     assert_eq!(alone, Some((3, 1)));
 
-    let [first, second] = hold_both(&pinned, &mut holder, &mut watcher).await;
+    let [first, second] = hold_both(&pinned, &mut k.holder, &mut k.watcher).await;
     let asked = [2, 7, 42, 5, 7];
     let mut waiting = Vec::new();
     for (n, i) in asked.into_iter().enumerate() {
         waiting.push(look_up(&pinned, &BY_KEYS, i));
         until_waiting(&pinned, n + 1).await;
     }
-    sqlx::query("SELECT pg_advisory_unlock(2)")
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    k.unlock(2).await;
     let mut found = Vec::new();
     for look_up in waiting {
         found.push(look_up.await.unwrap().unwrap());
@@ -250,28 +297,15 @@ async fn waiting_look_ups_are_read_with_one_statement() {
     );
     assert!(second.await.unwrap().unwrap());
     assert!(!first.is_finished());
-
-    sqlx::query("SELECT pg_advisory_unlock(1)")
-        .execute(&mut holder)
-        .await
-        .unwrap();
-    assert!(first.await.unwrap().unwrap());
-    assert!(pinned.0.waiting().is_empty());
-    holder.close().await.unwrap();
-    watcher.close().await.unwrap();
-    pinned.release().await;
-    scratch.drop(db).await;
+    k.finish(first).await;
 }
 
 /// Look-ups in `keyed` that wait for advisory lock 3.
 static BY_KEYS_HELD: std::sync::LazyLock<ByKey> = std::sync::LazyLock::new(|| {
-    let select = "SELECT keyed.key, keyed.v, 0::bigint AS n \
-                  FROM keyed, (SELECT pg_advisory_lock(3)) AS held WHERE keyed.key";
-    ByKey {
-        one: format!("{select} = $1"),
-        any: format!("{select} = ANY($1)"),
-        key_column: "key".into(),
-    }
+    by_keys(
+        "SELECT keyed.key, keyed.v, 0::bigint AS n \
+         FROM keyed, (SELECT pg_advisory_lock(3)) AS held WHERE keyed.key",
+    )
 });
 
 /// Look-ups are read by a task of their own: a request that goes away while its look-up is
@@ -279,32 +313,25 @@ static BY_KEYS_HELD: std::sync::LazyLock<ByKey> = std::sync::LazyLock::new(|| {
 /// others read with it down.
 #[tokio::test]
 async fn a_request_that_goes_away_loses_no_one_elses_look_up() {
-    use sea_orm::sqlx::Connection;
-    let Some(scratch) = ScratchDatabase::create("sesame_pinned_gone").await else {
+    let Some(mut k) = Keyed::create("sesame_pinned_gone").await else {
         return;
     };
-    let db = crate::db::connect(&scratch.url, 4).await.unwrap();
-    let pinned = Arc::new(PinnedReads::new(&db, 4).unwrap());
-    let mut holder = keyed_table(&scratch.url).await;
-    let mut watcher = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
+    let pinned = Arc::clone(&k.pinned);
     sqlx::query("SELECT pg_advisory_lock(3)")
-        .execute(&mut holder)
+        .execute(&mut k.holder)
         .await
         .unwrap();
 
-    let [first, second] = hold_both(&pinned, &mut holder, &mut watcher).await;
+    let [first, second] = hold_both(&pinned, &mut k.holder, &mut k.watcher).await;
     let gone = look_up(&pinned, &BY_KEYS_HELD, 4);
     until_waiting(&pinned, 1).await;
     let other = look_up(&pinned, &BY_KEYS_HELD, 6);
     until_waiting(&pinned, 2).await;
     // The connection given back reads both with one statement, which waits for lock 3; then
     // the first request goes away.
-    sqlx::query("SELECT pg_advisory_unlock(2)")
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    k.unlock(2).await;
     assert!(second.await.unwrap().unwrap());
-    while lock_waiters(&mut watcher).await < 2 {
+    while lock_waiters(&mut k.watcher).await < 2 {
         tokio::task::yield_now().await;
     }
     assert!(pinned.0.waiting().is_empty());
@@ -312,23 +339,11 @@ async fn a_request_that_goes_away_loses_no_one_elses_look_up() {
     assert!(gone.await.unwrap_err().is_cancelled());
 
     // The other is answered once lock 3 is free.
-    sqlx::query("SELECT pg_advisory_unlock(3)")
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    k.unlock(3).await;
     let found = tokio::time::timeout(Duration::from_secs(10), other).await;
     assert!(
         matches!(found, Ok(Ok(Ok(Some((6, 0)))))),
-        "the look-up was lost with its reader: {found:?}"
+        "the look-up was lost with the request that went away: {found:?}"
     );
-
-    sqlx::query("SELECT pg_advisory_unlock(1)")
-        .execute(&mut holder)
-        .await
-        .unwrap();
-    assert!(first.await.unwrap().unwrap());
-    holder.close().await.unwrap();
-    watcher.close().await.unwrap();
-    pinned.release().await;
-    scratch.drop(db).await;
+    k.finish(first).await;
 }
