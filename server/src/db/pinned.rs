@@ -165,9 +165,10 @@ impl PinnedReads {
             tokio::spawn(Arc::clone(&self.0).serve(permit));
         }
         answer.await.unwrap_or_else(|_| {
-            // Only when the runtime shuts down, or the reader panicked.
-            Err(DbErr::Custom(
-                "a pinned read ended before its answer".into(),
+            // Only when the runtime shuts down, or the reader panicked: no connection to read
+            // on (503, not 500).
+            Err(DbErr::ConnectionAcquire(
+                sea_orm::ConnAcquireErr::ConnectionClosed,
             ))
         })
     }
