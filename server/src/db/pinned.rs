@@ -31,12 +31,17 @@ use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{
-    self, Postgres, Row as _,
+    self, Postgres,
     pool::PoolConnection,
     postgres::{PgPool, PgRow},
 };
 use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, oneshot};
+
+#[path = "pinned_batch.rs"]
+mod batch;
+pub use batch::ByKey;
+use batch::{Waiter, answer, take_batch};
 
 /// How many of `max_connections` (`SESAME_DATABASE_MAX_CONNECTIONS`) are kept out of the pool:
 /// a third, and at least two, when the pool holds four or more; none in a smaller pool, which
@@ -73,30 +78,6 @@ struct Shared {
     waiting: std::sync::Mutex<VecDeque<Waiter>>,
 }
 
-/// At most this many look-ups are read with one statement.
-const BATCH: usize = 64;
-
-/// The statements of a look-up by a unique key ([`PinnedReads::query_by_key`]), built by
-/// sea-orm (`store::rows::PairBy::by_key`).
-#[derive(Debug)]
-pub struct ByKey {
-    /// Rows whose key is `$1`.
-    pub one: String,
-    /// Rows whose key is `= ANY($1)`, `$1` an array of keys (`bytea[]`).
-    pub any: String,
-    /// The key's column in their rows.
-    pub key_column: String,
-}
-
-/// A look-up waiting to be read.
-#[derive(Debug)]
-struct Waiter {
-    /// Its statements (a `static` of `store::rows`, compared by address).
-    select: &'static ByKey,
-    key: Vec<u8>,
-    reply: oneshot::Sender<Result<Option<PgRow>, DbErr>>,
-}
-
 /// A pinned connection, and when it is to be replaced.
 #[derive(Debug)]
 struct Pinned {
@@ -130,7 +111,10 @@ impl PinnedReads {
     pub async fn query_one(&self, statement: &Statement) -> Result<Option<PgRow>, DbErr> {
         // The semaphore is never closed.
         let permit = Arc::clone(&self.0.free).acquire_owned().await.ok();
-        let done = Done(Some((Arc::clone(&self.0), permit)));
+        let done = Done {
+            shared: Arc::clone(&self.0),
+            permit,
+        };
         let rows = self.0.on_connection(Read::One(statement)).await;
         drop(done);
         Ok(rows?.into_iter().next())
@@ -140,7 +124,7 @@ impl PinnedReads {
     ///
     /// The look-up waits in line, and a task that holds a pinned connection reads it: with
     /// `select.one` when it is the only one waiting, else with every look-up of `select`
-    /// waiting (up to [`BATCH`]) in one `select.any`. When a connection is free the look-up
+    /// waiting (up to [`batch::BATCH`]) in one `select.any`. When a connection is free the look-up
     /// starts that task itself. The task is spawned, so that a request that goes away half
     /// way (its future dropped) takes no one else's look-up with it. Each look-up is read after
     /// it was asked for: a session revoked before its check started is not found.
@@ -188,12 +172,15 @@ impl PinnedReads {
 
 /// A [`PinnedReads::query_one`]'s permit, given back when the read ends or is dropped half
 /// way: to a task that reads the look-ups waiting meanwhile, if any.
-struct Done(Option<(Arc<Shared>, Option<OwnedSemaphorePermit>)>);
+struct Done {
+    shared: Arc<Shared>,
+    permit: Option<OwnedSemaphorePermit>,
+}
 
 impl Drop for Done {
     fn drop(&mut self) {
-        if let Some((shared, Some(permit))) = self.0.take() {
-            shared.hand_on(permit);
+        if let Some(permit) = self.permit.take() {
+            Arc::clone(&self.shared).hand_on(permit);
         }
     }
 }
@@ -331,63 +318,6 @@ impl Shared {
                 }
             }
         }
-    }
-}
-
-type Batch = (
-    &'static ByKey,
-    Vec<Vec<u8>>,
-    Vec<oneshot::Sender<Result<Option<PgRow>, DbErr>>>,
-);
-
-/// The next look-ups to read: the first waiting, and those of the same select after it, in
-/// order, up to [`BATCH`]. A key already taken stays waiting for the next statement (a row
-/// answers one look-up); a look-up whose caller has gone is dropped. `None` when none waits.
-fn take_batch(waiting: &mut VecDeque<Waiter>) -> Option<Batch> {
-    waiting.retain(|w| !w.reply.is_closed());
-    let select = waiting.front()?.select;
-    let (mut keys, mut replies) = (Vec::new(), Vec::new());
-    let mut i = 0;
-    while i < waiting.len() && keys.len() < BATCH {
-        let w = &waiting[i];
-        if std::ptr::eq(w.select, select) && !keys.contains(&w.key) {
-            if let Some(w) = waiting.remove(i) {
-                keys.push(w.key);
-                replies.push(w.reply);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    Some((select, keys, replies))
-}
-
-/// Answer each look-up of a batch: with its row (matched by key), else with none, or with the
-/// error.
-fn answer(
-    select: &ByKey,
-    keys: &[Vec<u8>],
-    replies: Vec<oneshot::Sender<Result<Option<PgRow>, DbErr>>>,
-    rows: Result<Vec<PgRow>, DbErr>,
-) {
-    let mut replies: Vec<_> = replies.into_iter().map(Some).collect();
-    let rest = rows.and_then(|rows| {
-        for row in rows {
-            let found = row
-                .try_get::<&[u8], _>(select.key_column.as_str())
-                .map(|found| keys.iter().position(|key| key == found))
-                .map_err(query_err)?;
-            if let Some(reply) = found.and_then(|i| replies[i].take()) {
-                let _ = reply.send(Ok(Some(row)));
-            }
-        }
-        Ok(())
-    });
-    for reply in replies.into_iter().flatten() {
-        let _ = reply.send(match &rest {
-            Ok(()) => Ok(None),
-            Err(err) => Err(err.clone()),
-        });
     }
 }
 
