@@ -18,12 +18,13 @@
 //! away before the connection's next statement (`wait_until_ready`).
 //!
 //! The look-ups by key (the session check's, the passkey log-in's) wait in one line. A task
-//! spawned when a connection is free reads them, on that connection, until none waits: one
-//! look-up alone with the one-key statement, several with one statement (`… = ANY($1)`, an
-//! array of their keys), one round trip, one run of PostgreSQL's executor and one wake-up of
-//! its backend for all of them. Measured on 2 cores at 64 clients: 17.2–18.2k session checks/s
-//! against 11.1–12.1k, PostgreSQL's CPU per check 37 µs against 84 µs; at 4 and 16 clients
-//! the same or a little more (docs/performance-history.md, item 54).
+//! spawned by the first look-up of a line, when a connection is free, reads them on that
+//! connection until none waits: one look-up alone with the one-key statement, several with
+//! one statement (`… = ANY($1)`, an array of their keys), one round trip, one run of
+//! PostgreSQL's executor and one wake-up of its backend for all of them. Measured on 2 cores
+//! at 64 clients: 17.2–18.2k session checks/s against 11.1–12.1k, PostgreSQL's CPU per check
+//! 37 µs against 84 µs; at 4 and 16 clients the same or a little more
+//! (docs/performance-history.md, item 54).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -124,9 +125,10 @@ impl PinnedReads {
     ///
     /// The look-up waits in line, and a task that holds a pinned connection reads it: with
     /// `select.one` when it is the only one waiting, else with every look-up of `select`
-    /// waiting (up to [`batch::BATCH`]) in one `select.any`. When a connection is free the look-up
-    /// starts that task itself. The task is spawned, so that a request that goes away half
-    /// way (its future dropped) takes no one else's look-up with it. Each look-up is read after
+    /// waiting (up to [`batch::BATCH`]) in one `select.any`. The first look-up of a line starts
+    /// that task itself when a connection is free; the others join it. The task is spawned, so
+    /// that a request that goes away half way (its future dropped) takes no one else's look-up
+    /// with it. Each look-up is read after
     /// it was asked for: a session revoked before its check started is not found.
     pub async fn query_by_key(
         &self,
@@ -141,9 +143,21 @@ impl PinnedReads {
                 key: key.to_vec(),
                 reply,
             });
+            // Only the first look-up of a line starts a reader. One that finds others waiting
+            // joins them: a reader is already on its way for the line (started for its first,
+            // or every connection is held by a reader or a `query_one`, and each looks at the
+            // line before giving its permit back), and this one is read in the same batch.
+            // A second reader would find the line taken, or split it: two statements for one.
+            // Measured: 3–6 % more session checks/s at 4, 16 and 64 clients, in six of six
+            // alternated pairs (docs/performance-history.md, item 55).
+            //
             // Under the same lock as a reader's last look at the line (`Shared::serve`): either
             // that reader sees this look-up, or its permit is back before this tries.
-            Arc::clone(&self.0.free).try_acquire_owned().ok()
+            if waiting.len() == 1 {
+                Arc::clone(&self.0.free).try_acquire_owned().ok()
+            } else {
+                None
+            }
         };
         if let Some(permit) = permit {
             tokio::spawn(Arc::clone(&self.0).serve(permit));

@@ -171,6 +171,52 @@ async fn waiting_look_ups_are_read_with_one_statement() {
     k.finish(first).await;
 }
 
+/// Only the first look-up of a line starts a reader: one that finds others waiting joins them
+/// and takes no second connection, though one is free, and both are read by one statement.
+#[tokio::test]
+async fn a_look_up_that_finds_a_line_joins_it() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+    let Some(k) = Keyed::create("sesame_pinned_join").await else {
+        return;
+    };
+    let (four, eight) = (key(4), key(8));
+    let (first, second) = {
+        let pinned = &k.pinned;
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut first = std::pin::pin!(pinned.query_by_key(&BY_KEYS, &four));
+        let mut second = std::pin::pin!(pinned.query_by_key(&BY_KEYS, &eight));
+        // Polled once each on this thread: the reader the first starts has not run yet.
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(pinned.0.free.available_permits(), 1);
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(
+            pinned.0.free.available_permits(),
+            1,
+            "a look-up that found a line took a connection of its own"
+        );
+        tokio::join!(first, second)
+    };
+    let read = |row: Option<PgRow>| row.map(|row| (row.get::<i32, _>("v"), row.get::<i64, _>("n")));
+    assert_eq!(read(first.unwrap()), Some((4, 1)));
+    assert_eq!(read(second.unwrap()), Some((8, 1)));
+    assert!(k.pinned.0.waiting().is_empty());
+    let Keyed {
+        scratch,
+        db,
+        pinned,
+        holder,
+        watcher,
+    } = k;
+    {
+        use sea_orm::sqlx::Connection;
+        holder.close().await.unwrap();
+        watcher.close().await.unwrap();
+    }
+    pinned.release().await;
+    scratch.drop(db).await;
+}
+
 /// Look-ups in `keyed` that wait for advisory lock 3.
 static BY_KEYS_HELD: std::sync::LazyLock<ByKey> = std::sync::LazyLock::new(|| {
     by_keys(
