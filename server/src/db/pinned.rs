@@ -148,7 +148,7 @@ impl PinnedReads {
             // or every connection is held by a reader or a `query_one`, and each looks at the
             // line before giving its permit back), and this one is read in the same batch.
             // A second reader would find the line taken, or split it: two statements for one.
-            // Measured: 3–6 % more session checks/s at 4, 16 and 64 clients, in six of six
+            // Measured: 2–7 % more session checks/s at 4, 16 and 64 clients, in six of six
             // alternated pairs (docs/performance-history.md, item 55).
             //
             // Under the same lock as a reader's last look at the line (`Shared::serve`): either
@@ -306,13 +306,22 @@ impl Shared {
     /// (docs/performance-history.md, items 53 and 54). The one-key and `ANY` selects here are
     /// indexed look-ups whose generic plan is the custom plan; the pinned connections run
     /// nothing else, and are closed, not given back to the pool, when they leave their slot.
+    ///
+    /// It is also set not to scan whole tables where an index serves (`enable_seqscan = off`,
+    /// PostgreSQL, "Planner Method Configuration": it "discourages the planner from using one if
+    /// there are other methods available"). A generic plan is kept until the table's statistics
+    /// change, and one made while the tables were small (a new deployment; tables that
+    /// autovacuum has not analysed yet) joined the session and account tables by scanning both
+    /// whole: measured on 10,000 sessions, 2.4 ms per `ANY` statement against 0.1 ms, and
+    /// 5.1k session checks/s against 22k (docs/performance-history.md, item 57).
     async fn fresh(&self, mut after_loss: bool) -> Result<Pinned, DbErr> {
         loop {
             if after_loss {
                 super::liveness::note_lost();
             }
             let mut conn = self.pool.acquire().await.map_err(acquire_err)?;
-            let set = sqlx::raw_sql("SET plan_cache_mode = force_generic_plan");
+            let set =
+                sqlx::raw_sql("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off");
             match set.execute(&mut *conn).await {
                 Ok(_) => {
                     return Ok(Pinned {
