@@ -128,8 +128,8 @@ impl PinnedReads {
     /// waiting (up to [`batch::BATCH`]) in one `select.any`. The first look-up of a line starts
     /// that task itself when a connection is free; the others join it. The task is spawned, so
     /// that a request that goes away half way (its future dropped) takes no one else's look-up
-    /// with it. Each look-up is read after
-    /// it was asked for: a session revoked before its check started is not found.
+    /// with it. Each look-up is read after it was asked for: a session revoked before its check
+    /// started is not found.
     pub async fn query_by_key(
         &self,
         select: &'static ByKey,
