@@ -21,10 +21,10 @@ pub struct Config {
     /// `SESAME_DATABASE_URL`: `sqlite://path/to/file.db` or `postgres://user@host/db`
     /// (`sqlite::memory:` for a throw-away server: everything is gone when it stops).
     pub database_url: String,
-    /// `SESAME_DATABASE_MAX_CONNECTIONS`: connections to PostgreSQL (when 4 or more, a third of
+    /// `SESAME_DATABASE_MAX_CONNECTIONS`: connections to PostgreSQL (when 4 or more, a sixth of
     /// them, at least two, are kept out of the pool for the session check and the log-in's
-    /// look-up, see `db::pinned::pinned_connections`). SQLite uses one
-    /// writing connection and up to three readers, never more than this in all.
+    /// look-up, see `db::pinned::pinned_connections`). SQLite uses one writing connection and up
+    /// to three readers, never more than this in all.
     pub database_max_connections: u32,
     /// `SESAME_DATA_DIR`: where the generated server key lives (`server.key`, mode 0600).
     pub data_dir: PathBuf,

@@ -45,18 +45,21 @@ pub use batch::ByKey;
 use batch::{Waiter, answer, take_batch};
 
 /// How many of `max_connections` (`SESAME_DATABASE_MAX_CONNECTIONS`) are kept out of the pool:
-/// a third, and at least two, when the pool holds four or more; none in a smaller pool, which
+/// a sixth, and at least two, when the pool holds four or more; none in a smaller pool, which
 /// keeps every connection for itself. The pool keeps the rest for everything else, the writes'
-/// transactions above all. At the default of 12 that is four pinned and eight in the pool.
+/// transactions above all. At the default of 12 that is two pinned and ten in the pool.
 ///
 /// Measured on 2 cores with PostgreSQL on the same machine (docs/performance-history.md,
-/// item 52): four pinned connections, with a fair wait for them, gave 6–23 % more session checks
-/// per second than two in alternated pairs, at a p99 14–37 % lower; eight or sixteen gave fewer
-/// than four (more backends taking turns on the same cores). Passkey log-ins lost 12 % when the
-/// pool kept only four of eight for their writes, and nothing with eight of twelve.
+/// items 52 and 56). Before look-ups were read in batches, four pinned connections gave 6–23 %
+/// more session checks per second than two. With batches (item 54) and stable plans (item 57),
+/// two gave the same at 4 clients, 14–21 % more at 16 and −7 to +14 % at 64, a lower p99 alone
+/// and while password hashes run (1.21–1.41 against 1.62–1.79 ms), and as many passkey log-ins:
+/// fewer connections read larger batches. Eight or sixteen gave fewer than four (more backends
+/// taking turns on the same cores). Passkey log-ins lost 12 % when the pool kept only four of
+/// eight for their writes.
 pub fn pinned_connections(max_connections: u32) -> usize {
     let max = max_connections as usize;
-    if max < 4 { 0 } else { (max / 3).max(2) }
+    if max < 4 { 0 } else { (max / 6).max(2) }
 }
 
 /// The pinned connections, shared with the tasks that read on them.
