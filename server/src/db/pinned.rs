@@ -27,22 +27,26 @@
 //! (docs/performance-history.md, item 54).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{
-    self, Postgres,
+    Postgres,
     pool::PoolConnection,
     postgres::{PgPool, PgRow},
 };
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, RuntimeErr, Statement};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, Statement};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, oneshot};
 
 #[path = "pinned_batch.rs"]
 mod batch;
+#[path = "pinned_connection.rs"]
+mod connection;
 pub use batch::ByKey;
 use batch::{Waiter, answer, take_batch};
+use connection::Read;
+pub use connection::query_err;
 
 /// How many of `max_connections` (`SESAME_DATABASE_MAX_CONNECTIONS`) are kept out of the pool:
 /// a sixth, and at least two, when the pool holds four or more; none in a smaller pool, which
@@ -245,157 +249,6 @@ impl Shared {
             let rows = self.on_connection(read).await;
             answer(select, &keys, replies, rows);
         }
-    }
-
-    /// Run `read` on a free pinned connection (the caller holds a permit of `free`).
-    ///
-    /// A connection the server has closed since its last statement (a fail-over, a restart,
-    /// `pg_terminate_backend`, an idle-session timeout) fails the read; the read is then tried
-    /// once more on a tested connection ([`super::liveness`]), so that a session check does not
-    /// fail for a connection that was already gone. A read is safe to repeat.
-    async fn on_connection(&self, read: Read<'_>) -> Result<Vec<PgRow>, DbErr> {
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let n = self.slots.len();
-        let free = (0..n).find_map(|i| self.slots[(start + i) % n].try_lock().ok());
-        let mut slot = match free {
-            Some(slot) => slot,
-            None => self.slots[start % n].lock().await,
-        };
-        let pinned = match slot.as_mut() {
-            Some(pinned) => pinned,
-            // Boxed: sqlx's check-out is a 14.5 KB future, needed only when a slot is empty.
-            // Inline, it would make every read's future, and every session check's, that
-            // large (docs/performance-history.md, item 28).
-            None => slot.insert(Box::pin(self.fresh(false)).await?),
-        };
-        let fetched = match read.run(&mut pinned.conn).await {
-            Err(err) if super::liveness::connection_lost(&err) => {
-                tracing::debug!(error = %err, "a pinned connection was closed; reading again");
-                slot.take();
-                let fresh = Box::pin(self.fresh(true)).await?;
-                read.run(&mut slot.insert(fresh).conn).await
-            }
-            done => done,
-        };
-        if fetched.is_err() {
-            // Closed, not given back (it is set to generic plans, `fresh`); the slot takes a
-            // fresh one at its next read.
-            if let Some(mut old) = slot.take() {
-                old.conn.close_on_drop();
-            }
-        } else if slot
-            .as_ref()
-            .and_then(|pinned| pinned.renew_at)
-            .is_some_and(|at| at <= Instant::now())
-            && let Some(mut old) = slot.take()
-        {
-            // Its lifetime is over: closed (by a task sqlx spawns), not given back, so that the
-            // server sees it end and the slot takes another at its next read.
-            old.conn.close_on_drop();
-        }
-        fetched.map_err(query_err)
-    }
-
-    /// A connection for a slot, from the pool. After one was found closed (`after_loss`, or
-    /// when the one handed out is), the loss is recorded first, so that the check-out pings each
-    /// connection idle since before it and replaces one that does not answer
-    /// ([`super::liveness`]).
-    ///
-    /// It is set to use generic plans only (PostgreSQL, "plan_cache_mode"). A prepared
-    /// statement is planned afresh at each run (a custom plan) while its generic plan looks
-    /// dearer, and the generic plan of `= ANY($1)` expects ten rows where one or two come:
-    /// measured, `pg_prepared_statements` counted eight custom plans in eight runs, and
-    /// PostgreSQL's backends spent 128 µs of CPU per session check against 78 µs
-    /// (docs/performance-history.md, items 53 and 54). The one-key and `ANY` selects here are
-    /// indexed look-ups whose generic plan is the custom plan; the pinned connections run
-    /// nothing else, and are closed, not given back to the pool, when they leave their slot.
-    ///
-    /// It is also set not to scan whole tables where an index serves (`enable_seqscan = off`,
-    /// PostgreSQL, "Planner Method Configuration": it "discourages the planner from using one if
-    /// there are other methods available"). A generic plan is kept until the table's statistics
-    /// change, and one made while the tables were small (a new deployment; tables that
-    /// autovacuum has not analysed yet) joined the session and account tables by scanning both
-    /// whole: measured on 10,000 sessions, 2.4 ms per `ANY` statement against 0.1 ms, and
-    /// 5.1k session checks/s against 22k (docs/performance-history.md, item 57).
-    async fn fresh(&self, mut after_loss: bool) -> Result<Pinned, DbErr> {
-        loop {
-            if after_loss {
-                super::liveness::note_lost();
-            }
-            let mut conn = self.pool.acquire().await.map_err(acquire_err)?;
-            let set =
-                sqlx::raw_sql("SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off");
-            match set.execute(&mut *conn).await {
-                Ok(_) => {
-                    return Ok(Pinned {
-                        conn,
-                        renew_at: self.lifetime.map(|lifetime| Instant::now() + lifetime),
-                    });
-                }
-                Err(err) => {
-                    conn.close_on_drop();
-                    // An idle connection the server had closed: the first to notice, once
-                    // more on a tested one.
-                    if !after_loss && super::liveness::connection_lost(&err) {
-                        after_loss = true;
-                        continue;
-                    }
-                    return Err(query_err(err));
-                }
-            }
-        }
-    }
-}
-
-/// A read on a pinned connection.
-enum Read<'a> {
-    /// A statement of sea-orm's.
-    One(&'a Statement),
-    /// A select with one key as its parameter (`bytea`).
-    Key(&'a str, &'a [u8]),
-    /// A select with an array of keys as its parameter (`bytea[]`).
-    Keys(&'a str, &'a [Vec<u8>]),
-}
-
-impl Read<'_> {
-    /// Its rows, read on `conn`.
-    async fn run(&self, conn: &mut PoolConnection<Postgres>) -> Result<Vec<PgRow>, sqlx::Error> {
-        match *self {
-            Read::One(statement) => {
-                let values = statement
-                    .values
-                    .clone()
-                    .unwrap_or(sea_orm::Values(Vec::new()));
-                let query = sqlx::query_with(
-                    sqlx::AssertSqlSafe(statement.sql.as_str()),
-                    sea_query_sqlx::SqlxValues(values),
-                );
-                query.fetch_all(&mut **conn).await
-            }
-            Read::Key(sql, key) => {
-                let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key);
-                query.fetch_all(&mut **conn).await
-            }
-            Read::Keys(sql, keys) => {
-                let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(keys);
-                query.fetch_all(&mut **conn).await
-            }
-        }
-    }
-}
-
-/// A failed statement (or a row that does not decode) as sea-orm's error.
-pub fn query_err(err: sqlx::Error) -> DbErr {
-    DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
-}
-
-/// sea-orm's mapping of a failed check-out (`sqlx_conn_acquire_err`, not public).
-fn acquire_err(err: sqlx::Error) -> DbErr {
-    use sea_orm::ConnAcquireErr;
-    match err {
-        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-        other => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(other))),
     }
 }
 

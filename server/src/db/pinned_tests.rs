@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use sea_orm::sqlx::Row;
+use sea_orm::sqlx::{self, Row};
 
 use super::*;
 use crate::db::scratch::ScratchDatabase;
