@@ -3,12 +3,10 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p256::ecdsa::Signature;
-use p256::ecdsa::signature::Signer as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::encoding::{client_data_json, decode_b64url, generate_key, parse_options};
+use crate::encoding::{client_data_json, decode_b64url, generate_key, parse_options, sign};
 use crate::{RequestOptions, SoftAuthError, SoftAuthenticator, Tamper};
 
 impl SoftAuthenticator {
@@ -92,13 +90,11 @@ impl SoftAuthenticator {
 
         let mut signed = auth_data.clone();
         signed.extend_from_slice(&Sha256::digest(client_data.as_bytes()));
-        let signature: Signature = if tamper.sign_with_other_key {
-            generate_key()?.try_sign(&signed)
+        let mut signature = if tamper.sign_with_other_key {
+            sign(&*generate_key()?, &signed)?
         } else {
-            credential.key.try_sign(&signed)
-        }
-        .map_err(|e| SoftAuthError::Crypto(format!("signing: {e}")))?;
-        let mut signature = signature.to_der().as_bytes().to_vec();
+            sign(&credential.key, &signed)?
+        };
         if tamper.corrupt_signature
             && let Some(last) = signature.last_mut()
         {

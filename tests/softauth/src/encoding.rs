@@ -1,18 +1,15 @@
 //! Reading the options (JSON, base64url, the origin's host) and writing clientDataJSON and CBOR;
-//! random bytes and fresh P-256 keys.
+//! random bytes, fresh P-256 keys and ES256 signatures.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ciborium::Value as Cbor;
-use p256::ecdsa::SigningKey;
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair as _};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{Envelope, SoftAuthError, Tamper};
-
-/// How many random 32-byte strings are tried before giving up on key generation
-/// (a random string is an invalid P-256 scalar with probability ~2^-32).
-const KEYGEN_ATTEMPTS: usize = 8;
 
 pub(crate) fn parse_options<T: for<'de> Deserialize<'de>>(
     options: &Value,
@@ -83,18 +80,33 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), SoftAuthError> {
     getrandom::fill(buf).map_err(|e| SoftAuthError::Random(e.to_string()))
 }
 
-/// A fresh P-256 key from 32 random bytes (retried in the unlikely case they
-/// are not a valid scalar).
-pub(crate) fn generate_key() -> Result<SigningKey, SoftAuthError> {
-    let mut bytes = [0u8; 32];
-    for _ in 0..KEYGEN_ATTEMPTS {
-        fill_random(&mut bytes)?;
-        if let Ok(key) = SigningKey::from_slice(&bytes) {
-            bytes.fill(0);
-            return Ok(key);
-        }
-    }
-    Err(SoftAuthError::Crypto(
-        "could not generate a valid P-256 key".into(),
-    ))
+/// A credential's key pair: ring's P-256 ECDSA. Signing is what the load generator does for
+/// every passkey log-in, and ring's is several times cheaper than `p256`'s (a precomputed
+/// table for the base point; docs/performance-history.md, item 59), so the client side
+/// takes less of the machine the server is measured on.
+pub(crate) type Key = std::sync::Arc<EcdsaKeyPair>;
+
+/// A fresh P-256 key pair.
+pub(crate) fn generate_key() -> Result<Key, SoftAuthError> {
+    let rng = SystemRandom::new();
+    let crypto = |e: ring::error::Unspecified| SoftAuthError::Crypto(format!("P-256 key: {e}"));
+    let pkcs8 =
+        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).map_err(crypto)?;
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|e| SoftAuthError::Crypto(format!("P-256 key: {e}")))?;
+    Ok(std::sync::Arc::new(key))
+}
+
+/// The ES256 signature of `message` (ECDSA P-256 with SHA-256, ASN.1 DER, as WebAuthn
+/// carries it: WebAuthn L3 §6.5.6).
+pub(crate) fn sign(key: &EcdsaKeyPair, message: &[u8]) -> Result<Vec<u8>, SoftAuthError> {
+    let signature = key
+        .sign(&SystemRandom::new(), message)
+        .map_err(|e| SoftAuthError::Crypto(format!("signing: {e}")))?;
+    Ok(signature.as_ref().to_vec())
+}
+
+/// The public key as an uncompressed SEC1 point (`04 ‖ x ‖ y`).
+pub(crate) fn public_point(key: &EcdsaKeyPair) -> &[u8] {
+    key.public_key().as_ref()
 }

@@ -42,7 +42,6 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use p256::ecdsa::SigningKey;
 use serde::Deserialize;
 
 pub use error::SoftAuthError;
@@ -104,7 +103,7 @@ pub struct Tamper {
 #[derive(Clone)]
 struct StoredCredential {
     id: Vec<u8>,
-    key: SigningKey,
+    key: encoding::Key,
     rp_id: String,
     user_handle: Vec<u8>,
     /// The last signCount emitted (0 right after registration).

@@ -4,12 +4,13 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ciborium::Value as Cbor;
+use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use p256::pkcs8::EncodePublicKey as _;
 use serde_json::{Value, json};
 
 use crate::encoding::{
     cbor_bytes, client_data_json, decode_b64url, fill_random, generate_key, origin_host,
-    parse_options,
+    parse_options, public_point,
 };
 use crate::{
     COSE_ALG_ES256, CREDENTIAL_ID_LEN, CreationOptions, FLAG_AT, SoftAuthError, SoftAuthenticator,
@@ -83,7 +84,11 @@ impl SoftAuthenticator {
 
         let client_data = client_data_json("webauthn.create", &challenge, &self.origin, tamper)?;
 
-        let point = key.verifying_key().to_encoded_point(false);
+        // The key as `p256` reads it: its affine coordinates for the COSE key and its
+        // SubjectPublicKeyInfo for `publicKey` (RFC 5480).
+        let public = p256::PublicKey::from_sec1_bytes(public_point(&key))
+            .map_err(|e| SoftAuthError::Crypto(format!("public key: {e}")))?;
+        let point = public.to_encoded_point(false);
         let (Some(x), Some(y)) = (point.x(), point.y()) else {
             return Err(SoftAuthError::Crypto(
                 "public key has no affine coordinates".into(),
@@ -119,8 +124,7 @@ impl SoftAuthenticator {
             ),
         ]))?;
 
-        let spki = key
-            .verifying_key()
+        let spki = public
             .to_public_key_der()
             .map_err(|e| SoftAuthError::Crypto(format!("SPKI encoding: {e}")))?;
 
