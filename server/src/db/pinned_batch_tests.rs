@@ -208,52 +208,6 @@ async fn a_look_up_that_finds_a_line_joins_it() {
     k.close().await;
 }
 
-/// The pinned connections use an index where there is one, also on tables too small, and not
-/// yet analysed, for the planner to prefer it: a batch's plan made on a new deployment (where
-/// it joined by scanning both tables whole) stays fast as the tables grow.
-#[tokio::test]
-async fn look_ups_use_the_index_on_tables_not_yet_analysed() {
-    let Some(mut k) = Keyed::create("sesame_pinned_plan").await else {
-        return;
-    };
-    sqlx::raw_sql(
-        "CREATE TABLE parent (id int PRIMARY KEY, name text NOT NULL);
-         INSERT INTO parent SELECT i, 'p' || i FROM generate_series(1, 9) i;
-         ALTER TABLE keyed ADD COLUMN parent_id int REFERENCES parent (id);
-         UPDATE keyed SET parent_id = v;
-         CREATE FUNCTION plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
-         DECLARE line text; plan text := '';
-         BEGIN
-           FOR line IN EXECUTE 'EXPLAIN ' || q LOOP plan := plan || line || E'\n'; END LOOP;
-           RETURN plan;
-         END $$",
-    )
-    .execute(&mut k.holder)
-    .await
-    .unwrap();
-    // A batch of ten keys (the number a generic plan of `= ANY($1)` assumes).
-    let keys: Vec<String> = (1..=10).map(|i| format!("int4send({i})")).collect();
-    let select = format!(
-        "SELECT keyed.key, parent.name FROM keyed LEFT JOIN parent ON parent.id = keyed.parent_id \
-         WHERE keyed.key = ANY(ARRAY[{}])",
-        keys.join(", ")
-    );
-    let sql = format!("SELECT plan_of('{select}')");
-    let row = k
-        .pinned
-        .query_one(&Statement::from_string(DbBackend::Postgres, sql))
-        .await
-        .unwrap()
-        .unwrap();
-    let plan: String = row.get(0);
-    assert!(!plan.contains("Seq Scan"), "{plan}");
-    assert!(
-        plan.contains("keyed_pkey") && plan.contains("parent_pkey"),
-        "{plan}"
-    );
-    k.close().await;
-}
-
 /// Look-ups in `keyed` that wait for advisory lock 3.
 static BY_KEYS_HELD: std::sync::LazyLock<ByKey> = std::sync::LazyLock::new(|| {
     by_keys(

@@ -42,20 +42,18 @@ impl Shared {
             }
             done => done,
         };
-        if fetched.is_err() {
-            // Closed, not given back (it is set to generic plans, `fresh`); the slot takes a
-            // fresh one at its next read.
-            if let Some(mut old) = slot.take() {
-                old.conn.close_on_drop();
-            }
-        } else if slot
-            .as_ref()
-            .and_then(|pinned| pinned.renew_at)
-            .is_some_and(|at| at <= Instant::now())
+        // After a failed read, or when its lifetime is over, the connection leaves its slot:
+        // closed (by a task sqlx spawns), not given back to the pool (it is set up for look-ups
+        // only, `fresh`), so that the server sees it end; the slot takes a fresh one at its
+        // next read.
+        let expired = || {
+            slot.as_ref()
+                .and_then(|pinned| pinned.renew_at)
+                .is_some_and(|at| at <= Instant::now())
+        };
+        if (fetched.is_err() || expired())
             && let Some(mut old) = slot.take()
         {
-            // Its lifetime is over: closed (by a task sqlx spawns), not given back, so that the
-            // server sees it end and the slot takes another at its next read.
             old.conn.close_on_drop();
         }
         fetched.map_err(query_err)

@@ -134,3 +134,55 @@ async fn a_waiting_read_takes_the_first_connection_given_back() {
 
 #[path = "pinned_batch_tests.rs"]
 mod batch;
+
+/// The pinned connections use an index where there is one, also on tables too small, and not
+/// yet analysed, for the planner to prefer it: a batch's plan made on a new deployment (where
+/// it joined by scanning both tables whole) stays fast as the tables grow.
+#[tokio::test]
+async fn look_ups_use_the_index_on_tables_not_yet_analysed() {
+    use sea_orm::sqlx::Connection;
+    let Some(scratch) = ScratchDatabase::create("sesame_pinned_plan").await else {
+        return;
+    };
+    let db = crate::db::connect(&scratch.url, 4).await.unwrap();
+    let pinned = PinnedReads::new(&db, 4).unwrap();
+    let mut admin = sqlx::PgConnection::connect(&scratch.url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TABLE parent (id int PRIMARY KEY, name text NOT NULL);
+         INSERT INTO parent SELECT i, 'p' || i FROM generate_series(1, 9) i;
+         CREATE TABLE keyed (key bytea PRIMARY KEY, v int NOT NULL,
+                             parent_id int REFERENCES parent (id));
+         INSERT INTO keyed SELECT int4send(i), i, i FROM generate_series(1, 9) i;
+         CREATE FUNCTION plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+         DECLARE line text; plan text := '';
+         BEGIN
+           FOR line IN EXECUTE 'EXPLAIN ' || q LOOP plan := plan || line || E'\n'; END LOOP;
+           RETURN plan;
+         END $$",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
+    // A batch of ten keys (the number a generic plan of `= ANY($1)` assumes).
+    let keys: Vec<String> = (1..=10).map(|i| format!("int4send({i})")).collect();
+    let select = format!(
+        "SELECT keyed.key, parent.name FROM keyed LEFT JOIN parent ON parent.id = keyed.parent_id \
+         WHERE keyed.key = ANY(ARRAY[{}])",
+        keys.join(", ")
+    );
+    let sql = format!("SELECT plan_of('{select}')");
+    let row = pinned
+        .query_one(&Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .unwrap()
+        .unwrap();
+    let plan: String = row.get(0);
+    assert!(!plan.contains("Seq Scan"), "{plan}");
+    assert!(
+        plan.contains("keyed_pkey") && plan.contains("parent_pkey"),
+        "{plan}"
+    );
+    pinned.release().await;
+    scratch.drop(db).await;
+}

@@ -1,6 +1,8 @@
 //! Reading the options (JSON, base64url, the origin's host) and writing clientDataJSON and CBOR;
 //! random bytes, fresh P-256 keys and ES256 signatures.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ciborium::Value as Cbor;
@@ -84,17 +86,16 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), SoftAuthError> {
 /// every passkey log-in, and ring's is several times cheaper than `p256`'s (a precomputed
 /// table for the base point; docs/performance-history.md, item 59), so the client side
 /// takes less of the machine the server is measured on.
-pub(crate) type Key = std::sync::Arc<EcdsaKeyPair>;
+pub(crate) type Key = Arc<EcdsaKeyPair>;
 
 /// A fresh P-256 key pair.
 pub(crate) fn generate_key() -> Result<Key, SoftAuthError> {
     let rng = SystemRandom::new();
-    let crypto = |e: ring::error::Unspecified| SoftAuthError::Crypto(format!("P-256 key: {e}"));
-    let pkcs8 =
-        EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).map_err(crypto)?;
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+        .map_err(|e| SoftAuthError::Crypto(format!("P-256 key: {e}")))?;
     let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
         .map_err(|e| SoftAuthError::Crypto(format!("P-256 key: {e}")))?;
-    Ok(std::sync::Arc::new(key))
+    Ok(Arc::new(key))
 }
 
 /// The ES256 signature of `message` (ECDSA P-256 with SHA-256, ASN.1 DER, as WebAuthn
