@@ -13,6 +13,12 @@ use sesame::{
     telemetry,
 };
 
+/// With `--features mimalloc`, mimalloc allocates for Rust (SQLite keeps the C library's
+/// `malloc`): less CPU per request, about 1 MiB more at idle (docs/PERFORMANCE.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Sesame: a passkey-first identity server.
 ///
 /// With no command it serves. Configuration comes from an optional TOML file (--config) and
