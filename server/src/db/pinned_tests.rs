@@ -132,9 +132,6 @@ async fn a_waiting_read_takes_the_first_connection_given_back() {
     scratch.drop(db).await;
 }
 
-#[path = "pinned_batch_tests.rs"]
-mod batch;
-
 /// The pinned connections use an index where there is one, also on tables too small, and not
 /// yet analysed, for the planner to prefer it: a batch's plan made on a new deployment (where
 /// it joined by scanning both tables whole) stays fast as the tables grow.
@@ -186,3 +183,6 @@ async fn look_ups_use_the_index_on_tables_not_yet_analysed() {
     pinned.release().await;
     scratch.drop(db).await;
 }
+
+#[path = "pinned_batch_tests.rs"]
+mod batch;
