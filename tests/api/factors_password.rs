@@ -14,6 +14,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         with_a_password_a_code_alone_is_not_enough,
         a_weak_password_is_refused,
+        a_password_matches_however_it_is_typed,
     ]
 }
 
@@ -67,4 +68,44 @@ async fn a_weak_password_is_refused(app: TestApp) {
         assert_eq!(r.status, 400, "{weak}");
     }
     assert_eq!(app.get("/api/v1/account").await.body["password_set"], false);
+}
+
+/// NFKC when set and when given (NIST SP 800-63B rev 4 §3.1.1.2): a password typed with
+/// combining accents or full-width letters is the one set with precomposed ASCII-width ones.
+async fn a_password_matches_however_it_is_typed(app: TestApp) {
+    account(&app, "lena").await;
+    let set = "cr\u{e8}me br\u{fb}l\u{e9}e lantern ninety";
+    let r = app
+        .put("/api/v1/account/password", &json!({"password": set}))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let secret = enable_totp(&app, &app.browser).await;
+    for typed in [
+        // Combining accents (NFD).
+        "cre\u{300}me bru\u{302}le\u{301}e lantern ninety",
+        // Full-width letters and the ideographic space.
+        "\u{ff43}\u{ff52}\u{e8}\u{ff4d}\u{ff45}\u{3000}br\u{fb}l\u{e9}e lantern ninety",
+        set,
+    ] {
+        app.clock.advance_secs(30);
+        let browser = app.new_browser();
+        let ceremony = login_code_start(&browser, "lena", "totp").await;
+        let code = totp_code(&app, &secret, 0);
+        let r = login_code_finish(&browser, &ceremony, &code, Some(typed)).await;
+        assert_eq!(r.status, 200, "{typed:?}: {}", r.text);
+    }
+    // Normalisation is not a looser match: another password is still refused.
+    app.clock.advance_secs(30);
+    let browser = app.new_browser();
+    let ceremony = login_code_start(&browser, "lena", "totp").await;
+    let code = totp_code(&app, &secret, 0);
+    let r = login_code_finish(
+        &browser,
+        &ceremony,
+        &code,
+        Some("creme brulee lantern ninety"),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.error(), "invalid_code");
 }

@@ -1,5 +1,6 @@
 //! Races on one-time codes: parallel requests for a code to one address (the resend limit),
-//! parallel wrong codes (the lock-out count) and parallel right ones (which owe it nothing).
+//! parallel wrong codes (the lock-out count; a sign-up's five tries) and parallel right ones
+//! (which owe it nothing).
 
 use sea_orm::EntityTrait;
 use serde_json::json;
@@ -17,6 +18,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         parallel_code_sends_to_one_address_send_one_code,
         parallel_wrong_codes_are_each_counted_once,
         parallel_right_codes_of_one_log_in_leave_no_failures,
+        parallel_wrong_sign_up_codes_are_checked_at_most_five_times,
     ]
 }
 
@@ -154,4 +156,50 @@ pub(crate) async fn assert_owes_nothing(app: &TestApp, statuses: &[u16]) {
         (0, None),
         "{statuses:?}"
     );
+}
+
+/// A sign-up's code has no account whose lock-out would count the tries: each is charged to the
+/// ceremony before its code is checked, so of eight wrong codes sent at once exactly five are
+/// checked (401) and the ceremony is then over for the rest (400), the right code included
+/// (API.md: "its fifth wrong code" ends a code ceremony).
+async fn parallel_wrong_sign_up_codes_are_checked_at_most_five_times(app: TestApp) {
+    let start = app
+        .browser
+        .post(
+            "/api/v1/signup/code/start",
+            &json!({"username": "nina", "channel": "email", "address": "nina@example.com"}),
+        )
+        .await;
+    assert_eq!(start.status, 202, "{}", start.text);
+    let ceremony = start.body["ceremony"].clone();
+    let code = read_code(&app, "nina@example.com").await;
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let attempts = (0..8).map(|_| {
+        let browser = app.new_browser();
+        let body = json!({"ceremony": ceremony, "code": wrong});
+        async move {
+            let r = browser.post("/api/v1/signup/code/finish", &body).await;
+            (r.status, r.error().to_owned())
+        }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let checked = answers
+        .iter()
+        .filter(|a| *a == &(401, "invalid_code".to_owned()))
+        .count();
+    let over = answers
+        .iter()
+        .filter(|a| *a == &(400, "invalid_ceremony".to_owned()))
+        .count();
+    assert_eq!((checked, over), (5, 3), "{answers:?}");
+    let r = app
+        .browser
+        .post(
+            "/api/v1/signup/code/finish",
+            &json!({"ceremony": ceremony, "code": code}),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.error(), "invalid_ceremony");
+    assert_eq!(app.browser.get("/api/v1/session").await.status, 401);
 }

@@ -113,10 +113,27 @@ async fn an_unknown_username_gets_options_shaped_like_a_known_one(app: TestApp) 
     let b = app
         .post("/api/v1/login/passkey/start", &json!({"username": name}))
         .await;
-    assert_eq!(
-        a.body["options"]["publicKey"]["allowCredentials"],
-        b.body["options"]["publicKey"]["allowCredentials"]
+    let ids = &a.body["options"]["publicKey"]["allowCredentials"];
+    assert_eq!(ids, &b.body["options"]["publicKey"]["allowCredentials"]);
+    // Stable per username, not per spelling: every spelling that names one account gets that
+    // account's ids, so every spelling of an unknown name must get the same stand-ins too, or
+    // comparing two spellings would tell whether the account exists.
+    assert!(
+        !ids.as_array().unwrap().is_empty(),
+        "pick a name with stand-ins"
     );
+    for spelling in [" Someone-Else ", "ＳＯＭＥＯＮＥ－ｅｌｓｅ"] {
+        let c = app
+            .post(
+                "/api/v1/login/passkey/start",
+                &json!({"username": spelling}),
+            )
+            .await;
+        assert_eq!(
+            &c.body["options"]["publicKey"]["allowCredentials"], ids,
+            "{spelling}"
+        );
+    }
     // Finishing a stand-in ceremony fails like a bad passkey.
     let own = auth.credential_ids()[0].clone();
     let credential = auth

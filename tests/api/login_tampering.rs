@@ -1,5 +1,6 @@
 //! Passkey assertions that are refused: tampered, replayed, from another account's passkey, with
-//! another account's user handle, or with a counter that went back (also after a restart).
+//! another account's user handle, or with a counter that went back (also after a restart, and to
+//! zero while a ceremony waited).
 
 use serde_json::json;
 use sesame_tests::{Tamper, TestApp, harness::TestFn, tests};
@@ -13,6 +14,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         another_accounts_passkey_cannot_log_in_as_this_account,
         a_user_handle_naming_another_account_is_refused,
         a_counter_regression_is_refused_also_after_a_restart,
+        a_count_of_zero_after_the_counter_moved_is_refused,
     ]
 }
 
@@ -201,6 +203,50 @@ async fn a_counter_regression_is_refused_also_after_a_restart(mut app: TestApp) 
     assert_eq!(
         app.new_browser()
             .login_passkey(Some("heidi"), &mut auth, &Tamper::default())
+            .await
+            .status,
+        200
+    );
+}
+
+/// WebAuthn L3 §7.2 step 22: a signCount of 0 over a stored non-zero count is a clone's sign,
+/// also when the ceremony was started while the stored count was still 0.
+async fn a_count_of_zero_after_the_counter_moved_is_refused(app: TestApp) {
+    let mut auth = signed_up(&app, "ivy").await;
+    let mut clone = auth.clone();
+    // The clone's holder starts a log-in while the stored count is still 0 …
+    let attacker = app.new_browser();
+    let start = attacker
+        .post("/api/v1/login/passkey/start", &json!({"username": "ivy"}))
+        .await;
+    assert_eq!(start.status, 200, "{}", start.text);
+    // … the owner logs in meanwhile (stored count 1) …
+    assert_eq!(
+        app.new_browser()
+            .login_passkey(Some("ivy"), &mut auth, &Tamper::default())
+            .await
+            .status,
+        200
+    );
+    // … and the clone answers with signCount 0.
+    let tamper = Tamper {
+        counter: Some(0),
+        ..Default::default()
+    };
+    let credential = clone.assert(&start.body["options"], &tamper).unwrap();
+    let r = attacker
+        .post(
+            "/api/v1/login/passkey/finish",
+            &json!({"ceremony": start.body["ceremony"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.error(), "invalid_credential");
+    assert_eq!(attacker.get("/api/v1/session").await.status, 401);
+    // The stored count did not go back: the owner's next assertion (count 2) still works.
+    assert_eq!(
+        app.new_browser()
+            .login_passkey(Some("ivy"), &mut auth, &Tamper::default())
             .await
             .status,
         200

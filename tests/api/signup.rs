@@ -1,4 +1,5 @@
-//! Signing up with a passkey: the options, usernames (taken, invalid, normalised, raced for).
+//! Signing up with a passkey: the options, usernames (taken, invalid, normalised, raced for),
+//! and the session a browser already carried.
 
 use serde_json::json;
 use sesame_tests::{Tamper, TestApp, harness::TestFn, tests};
@@ -11,6 +12,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         invalid_usernames_are_refused,
         usernames_are_normalised_before_the_uniqueness_check,
         two_signups_racing_for_one_username_create_one_account,
+        signing_up_in_a_logged_in_browser_ends_its_other_session,
     ]
 }
 
@@ -145,4 +147,30 @@ async fn two_signups_racing_for_one_username_create_one_account(app: TestApp) {
     assert_eq!(ra.status, 201);
     assert_eq!(rb.status, 409);
     assert_eq!(rb.error(), "username_taken");
+}
+
+/// A sign-up issues a new session as a log-in does, and like a log-in as another account it
+/// ends the session of the other account the browser carried (API.md: "a replaced token stops
+/// working"), with a passkey and with a code alike.
+async fn signing_up_in_a_logged_in_browser_ends_its_other_session(app: TestApp) {
+    let mut alice = app.authenticator();
+    assert_eq!(app.signup_passkey("alice", &mut alice).await.status, 201);
+    let mut bob = app.authenticator();
+    assert_eq!(app.signup_passkey("bob", &mut bob).await.status, 201);
+    let r =
+        sesame_tests::flows::signup_by_email(&app, &app.browser, "carol", "c@example.com").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(app.get("/api/v1/session").await.body["username"], "carol");
+    for (name, auth) in [("alice", &mut alice), ("bob", &mut bob)] {
+        let browser = app.new_browser();
+        let r = browser
+            .login_passkey(Some(name), auth, &Tamper::default())
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let sessions = browser.get("/api/v1/account/sessions").await;
+        assert_eq!(sessions.status, 200);
+        let sessions = sessions.body.as_array().unwrap();
+        assert_eq!(sessions.len(), 1, "{name}: {sessions:?}");
+        assert_eq!(sessions[0]["current"], true);
+    }
 }

@@ -132,11 +132,20 @@ async fn signup_start(
 async fn signup_finish(
     State(state): State<AppState>,
     client: ClientInfo,
+    current: Option<CurrentSession>,
     ApiJson(body): ApiJson<CodeFinish>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<AccountBody>)> {
     let ceremony = ceremony_id(&body.ceremony)?;
-    let (account, issued) =
-        code_login::signup_finish(&state, ceremony, &body.code, &client, state.now()).await?;
+    let current = current.map(|CurrentSession(c)| c);
+    let (account, issued) = code_login::signup_finish(
+        &state,
+        ceremony,
+        &body.code,
+        &client,
+        current.as_ref(),
+        state.now(),
+    )
+    .await?;
     let mut headers = HeaderMap::new();
     auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
     let account = accounts::view(state.read_side(), &account).await?;

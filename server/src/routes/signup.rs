@@ -13,7 +13,7 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::{AccountBody, CeremonyOptions, ceremony_id, parse_credential};
 use crate::{
-    auth,
+    auth::{self, CurrentSession},
     error::ApiResult,
     extract::{ApiJson, ClientInfo},
     service::{accounts, passkeys},
@@ -104,16 +104,19 @@ async fn passkey_start(
 async fn passkey_finish(
     State(state): State<AppState>,
     client: ClientInfo,
+    current: Option<CurrentSession>,
     ApiJson(body): ApiJson<PasskeyFinish>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<AccountBody>)> {
     let credential: RegisterPublicKeyCredential = parse_credential(body.credential)?;
     let ceremony = ceremony_id(&body.ceremony)?;
+    let current = current.map(|CurrentSession(c)| c);
     let (account, issued) = passkeys::signup_finish(
         &state,
         ceremony,
         &credential,
         body.label.as_deref(),
         &client,
+        current.as_ref(),
         state.now(),
     )
     .await?;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::{
     code_login::{from_json, to_json},
     codes::{self, Channel},
-    sessions::{self, Issued},
+    sessions::{self, Authenticated, Issued},
 };
 use crate::{error::ApiError, extract::ClientInfo, state::AppState, store};
 
@@ -68,17 +68,18 @@ pub async fn signup_finish(
     ceremony: Uuid,
     code: &str,
     client: &ClientInfo,
+    current: Option<&Authenticated>,
     now: i64,
 ) -> Result<(entity::account::Model, Issued), ApiError> {
-    let row = store::ceremonies::find_live(&state.reads, ceremony, SIGNUP, now)
+    // No account to charge yet: the try is charged to the ceremony before it is checked.
+    let (row, right) = codes::try_code(state, ceremony, SIGNUP, code, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
-    if !codes::matches(state, &row, code) {
-        codes::record_wrong_code(state, row.id, None, now).await?;
+    if !right {
         return Err(ApiError::InvalidCode);
     }
     let saved: SignupState = from_json(&row.state)?;
-    let (config, client) = (state.config.clone(), client.clone());
+    let (config, client, current) = (state.config.clone(), client.clone(), current.cloned());
     let (channel, username, address) = (saved.channel, saved.username, saved.address);
     let (account, issued) = state
         .writer
@@ -94,9 +95,18 @@ pub async fn signup_finish(
             super::contacts::add_verified(&txn, account.id, channel, &address, &client, now)
                 .await?;
             let methods = [channel.method()];
-            let issued =
-                sessions::complete_login(&txn, &config, &account, &methods, &client, None, now)
-                    .await?;
+            // A session of another account this browser carried is ended (a sign-up
+            // replaces it, as a log-in does).
+            let issued = sessions::complete_login(
+                &txn,
+                &config,
+                &account,
+                &methods,
+                &client,
+                current.as_ref(),
+                now,
+            )
+            .await?;
             txn.commit().await?;
             Ok((account, issued))
         })

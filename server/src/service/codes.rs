@@ -236,6 +236,41 @@ pub struct LoginFailure {
     pub count: i32,
 }
 
+/// A try at the code of a ceremony that no account's lock-out counts (sign-up), charged to the
+/// ceremony before the code is checked ([`store::ceremonies::charge_attempt`]): the ceremony
+/// and whether the code is right. A wrong code that used the last try ends the ceremony in the
+/// same transaction. `None`: no such live ceremony, or its tries are used up. Checked after the
+/// charge, so a burst of guesses sent at once is checked at most [`MAX_WRONG_PER_CODE`] times
+/// (NIST SP 800-63B rev 4 §3.2.2), as the account's charge bounds a log-in's
+/// ([`lockout::charge`]).
+pub async fn try_code(
+    state: &AppState,
+    ceremony: Uuid,
+    kind: &'static str,
+    code: &str,
+    now: i64,
+) -> Result<Option<(entity::ceremony::Model, bool)>, ApiError> {
+    let (state2, code) = (state.clone(), code.to_owned());
+    state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let Some(row) =
+                store::ceremonies::charge_attempt(&txn, ceremony, kind, now, MAX_WRONG_PER_CODE)
+                    .await?
+            else {
+                return Ok(None);
+            };
+            let right = matches(&state2, &row, &code);
+            if !right && row.attempts >= MAX_WRONG_PER_CODE {
+                store::ceremonies::delete(&txn, ceremony).await?;
+            }
+            txn.commit().await?;
+            Ok(Some((row, right)))
+        })
+        .await
+}
+
 /// A wrong code, recorded in one write transaction: one more wrong try on the ceremony (the
 /// fifth ends it); for a log-in, the `login_failed` event and, when throttling starts or the
 /// hard lock is reached, `locked_out`. The account's count was charged before the code was

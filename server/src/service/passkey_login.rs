@@ -51,10 +51,10 @@ pub async fn login_start(
             (options_json(&rcr)?, LoginState::Discoverable { auth }, None)
         }
         Some(raw) => {
-            let (account, passkeys) = match super::username::normalize(raw) {
+            let name = super::username::normalize(raw);
+            let (account, passkeys) = match &name {
                 Ok(name) => {
-                    store::accounts::find_by_username_with_passkeys(state.read_side(), &name)
-                        .await?
+                    store::accounts::find_by_username_with_passkeys(state.read_side(), name).await?
                 }
                 Err(_) => None,
             }
@@ -83,7 +83,13 @@ pub async fn login_start(
                         Some(account.id),
                     )
                 }
-                None => (stand_in_options(state, raw)?, LoginState::StandIn, None),
+                // Keyed on the name the account look-up used, so that every spelling of one
+                // username (case, full-width forms) gets the same ids, as a real account's
+                // spellings all get its real ones.
+                None => {
+                    let key = name.unwrap_or_else(|_| raw.trim().to_lowercase());
+                    (stand_in_options(state, &key)?, LoginState::StandIn, None)
+                }
             }
         }
     };
@@ -101,13 +107,13 @@ pub async fn login_start(
 
 /// Request options shaped exactly like a named account's, with ids from webauthn-rs's keyed
 /// fake-credential generator (stable per username, realistic lengths and counts).
-fn stand_in_options(state: &AppState, raw_username: &str) -> Result<serde_json::Value, ApiError> {
+fn stand_in_options(state: &AppState, username: &str) -> Result<serde_json::Value, ApiError> {
     let generator = WebauthnFakeCredentialGenerator::<FakePasskeyDistribution>::new(
         &state.key.derive("stand-in-credentials"),
     )
     .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
     let ids = generator
-        .generate(raw_username.trim().to_lowercase().as_bytes())
+        .generate(username.as_bytes())
         .map_err(|e| ApiError::Internal(format!("fake credentials: {e:?}")))?;
     let (mut rcr, _) = state
         .webauthn

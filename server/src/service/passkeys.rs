@@ -28,7 +28,7 @@ use crate::{
     extract::ClientInfo,
     service::{
         Method,
-        sessions::{self, Issued},
+        sessions::{self, Authenticated, Issued},
     },
     state::AppState,
     store,
@@ -112,6 +112,7 @@ pub async fn signup_finish(
     credential: &RegisterPublicKeyCredential,
     label: Option<&str>,
     client: &ClientInfo,
+    current: Option<&Authenticated>,
     now: i64,
 ) -> Result<(account::Model, Issued), ApiError> {
     let row = crate::service::take_ceremony(state, ceremony, SIGNUP, now)
@@ -126,6 +127,7 @@ pub async fn signup_finish(
         .write({
             let (state, client) = (state.clone(), client.clone());
             let label = label.map(str::to_owned);
+            let current = current.cloned();
             move |db| async move {
                 let txn = db.begin().await?;
                 let account = store::accounts::new_account(
@@ -151,7 +153,7 @@ pub async fn signup_finish(
                     &account,
                     &[Method::Passkey],
                     &client,
-                    None,
+                    current.as_ref(),
                     now,
                 )
                 .await?;

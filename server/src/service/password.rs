@@ -191,9 +191,16 @@ fn verify_now(secret: &[u8], phc: &str) -> Result<bool, ApiError> {
     Ok(Output::new(out).map_err(internal)? == *expected)
 }
 
+/// The form a password is hashed and checked in: NFKC (NIST SP 800-63B rev 4 §3.1.1.2), the
+/// same when it is set and when it is given at log-in, so one typed on another keyboard or
+/// input method still matches.
+pub fn normalise(password: &str) -> String {
+    password.nfkc().collect()
+}
+
 /// NFKC, then the length and strength checks; the normalised password on success.
 pub fn check_policy(password: &str, username: &str) -> Result<String, ApiError> {
-    let normalised: String = password.nfkc().collect();
+    let normalised = normalise(password);
     let len = normalised.chars().count();
     if !(8..=128).contains(&len) {
         return Err(ApiError::InvalidRequest(

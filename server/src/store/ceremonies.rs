@@ -105,6 +105,36 @@ fn live(id: Uuid, kind: &str, now: i64) -> Select<ceremony::Entity> {
         .filter(ceremony::Column::ExpiresAt.gt(now))
 }
 
+/// Count a try at a code ceremony of `kind` *before* its code is checked: one conditional
+/// `UPDATE … RETURNING` that refuses (`None`) once `max` tries were counted, or when the
+/// ceremony is gone or expired. Tries sent at once are counted one after another (SQLite's one
+/// writer, PostgreSQL's row lock), so at most `max` of them are ever checked, however many
+/// arrive together (contract "Conventions": the fifth wrong code ends a code ceremony).
+pub async fn charge_attempt<C: Exec>(
+    db: &C,
+    id: Uuid,
+    kind: &str,
+    now: i64,
+    max: i32,
+) -> Result<Option<ceremony::Model>, DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let mut update = ceremony::Entity::update_many()
+        .col_expr(
+            ceremony::Column::Attempts,
+            Expr::col(ceremony::Column::Attempts).add(1),
+        )
+        .filter(ceremony::Column::Id.eq(id))
+        .filter(ceremony::Column::Kind.eq(kind))
+        .filter(ceremony::Column::ExpiresAt.gt(now))
+        .filter(ceremony::Column::Attempts.lt(max))
+        .into_query();
+    update.returning_all();
+    Ok(db
+        .fetch(db.backend().build(&update), rows::ceremony)
+        .await?
+        .pop())
+}
+
 /// Count a wrong code; the `max`-th wrong code ends the ceremony (contract "Conventions").
 pub async fn add_wrong_attempt<C: Exec>(db: &C, id: Uuid, max: i32) -> Result<(), DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait};

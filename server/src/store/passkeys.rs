@@ -39,8 +39,10 @@ pub async fn insert<C: Exec>(db: &C, model: passkey::Model) -> Result<passkey::M
 
 /// Store the state after a log-in. The write is conditional on the stored counter not having
 /// moved past the new one meanwhile, so two concurrent log-ins cannot roll the counter back
-/// (WebAuthn L3 §7.2 step 22). Returns whether the row was updated (false: it is gone, or a
-/// concurrent log-in got further).
+/// (WebAuthn L3 §7.2 step 22). A count of 0 (an authenticator without a counter) is stored only
+/// over a stored 0: over a non-zero count it is the sign of a clone that step 22 names, even
+/// when the count was still 0 as the ceremony started. Returns whether the row was updated
+/// (false: it is gone, or a concurrent log-in got further).
 pub async fn record_use<C: Exec>(
     db: &C,
     id: Uuid,
@@ -60,9 +62,11 @@ pub async fn record_use<C: Exec>(
         .col_expr(passkey::Column::BackupState, Expr::value(backup_state))
         .col_expr(passkey::Column::LastUsedAt, Expr::value(now))
         .filter(passkey::Column::Id.eq(id));
-    if sign_count > 0 {
-        update = update.filter(passkey::Column::SignCount.lt(sign_count));
-    }
+    update = if sign_count > 0 {
+        update.filter(passkey::Column::SignCount.lt(sign_count))
+    } else {
+        update.filter(passkey::Column::SignCount.eq(0))
+    };
     Ok(db.exec_query(&update).await? == 1)
 }
 

@@ -64,14 +64,14 @@ pub(super) async fn password_ok(
 ) -> Result<bool, ApiError> {
     Ok(match (account, given) {
         (Some(a), Some(given)) if a.password_hash.is_some() => {
-            password::verify(given.to_owned(), a.password_hash.clone()).await?
+            password::verify(password::normalise(given), a.password_hash.clone()).await?
         }
         (Some(a), None) => a.password_hash.is_none(),
         (Some(_), Some(given)) => {
-            password::verify(given.to_owned(), None).await?;
+            password::verify(password::normalise(given), None).await?;
             true
         }
-        (None, Some(given)) => password::verify(given.to_owned(), None).await?,
+        (None, Some(given)) => password::verify(password::normalise(given), None).await?,
         (None, None) => false,
     })
 }
