@@ -12,7 +12,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         a_flood_from_one_address_gets_429_while_other_addresses_still_sign_up_and_log_in,
         a_forged_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit,
-        the_account_endpoints_and_reads_are_not_limited_per_ip,
+        the_account_endpoints_reads_and_log_out_are_not_limited_per_ip,
         with_the_limit_off_a_burst_from_one_address_passes,
     ]
 }
@@ -188,7 +188,7 @@ async fn a_forged_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit
     assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
 }
 
-async fn the_account_endpoints_and_reads_are_not_limited_per_ip(mut app: TestApp) {
+async fn the_account_endpoints_reads_and_log_out_are_not_limited_per_ip(mut app: TestApp) {
     let mut auth = app.authenticator();
     assert_eq!(app.signup_passkey("carol", &mut auth).await.status, 201);
     limit_on(&mut app, 2, false).await;
@@ -198,6 +198,23 @@ async fn the_account_endpoints_and_reads_are_not_limited_per_ip(mut app: TestApp
         let r = rename_first_passkey(&app).await;
         assert_eq!(r.status, 200, "{}", r.text);
     }
+    // With the address's budget spent by someone else behind it, log-out still ends the
+    // session.
+    let empty = json!({});
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let other = app.new_browser();
+        statuses.push(
+            other
+                .post("/api/v1/login/passkey/start", &empty)
+                .await
+                .status,
+        );
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    let r = app.post("/api/v1/logout", &empty).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(app.get("/api/v1/session").await.status, 401);
 }
 
 /// Rename the first passkey (an authenticated, state-changing call).

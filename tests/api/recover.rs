@@ -20,6 +20,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_new_link_replaces_the_earlier_one,
         a_disabled_account_gets_no_link,
         the_recover_page_is_served_and_the_token_never_reaches_the_log,
+        redeeming_in_a_browser_logged_in_as_another_account_ends_that_session,
     ]
 }
 
@@ -248,4 +249,28 @@ async fn the_recover_page_is_served_and_the_token_never_reaches_the_log(app: Tes
         !logs::contains(&token),
         "the recovery token reached the log"
     );
+}
+
+/// The browser that redeems a link may carry another account's session: it is replaced, and
+/// ended server-side as any log-in as another account ends it (API.md: a replaced token stops
+/// working).
+async fn redeeming_in_a_browser_logged_in_as_another_account_ends_that_session(app: TestApp) {
+    let browser = person(&app, "ola").await;
+    let _pia = person(&app, "pia").await;
+    let token = issue(&app, "pia").await;
+    let started = start(&browser, &token).await;
+    assert_eq!(started.status, 200, "{}", started.text);
+    let r = finish(&browser, &started, &mut app.authenticator()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(browser.get("/api/v1/session").await.body["username"], "pia");
+    // Ola logs in elsewhere: hers is the only session left.
+    let elsewhere = app.new_browser();
+    let ceremony = sesame_tests::flows::login_code_start(&elsewhere, "ola", "email").await;
+    let code = sesame_tests::flows::read_code(&app, "ola@example.com").await;
+    let r = sesame_tests::flows::login_code_finish(&elsewhere, &ceremony, &code, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sessions = elsewhere.get("/api/v1/account/sessions").await;
+    let sessions = sessions.body.as_array().expect("sessions");
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(sessions[0]["current"], true);
 }

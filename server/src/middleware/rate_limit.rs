@@ -96,10 +96,14 @@ impl IpRateLimit {
 }
 
 /// Whether a request is limited: every POST to the API except the account's own endpoints,
-/// which need a valid session first. New public endpoints are limited by default.
+/// which need a valid session first, and log-out, which only ends the caller's own session and
+/// must work however busy its address is (OWASP ASVS 5.0 V7.4.1: log-out ends the session);
+/// otherwise anyone behind the same NAT could keep a person's session alive by spending the
+/// address's budget. New public endpoints are limited by default.
 pub fn is_limited(method: &Method, path: &str) -> bool {
     method == Method::POST
         && path.starts_with("/api/")
+        && path != "/api/v1/logout"
         && !(path == "/api/v1/account" || path.starts_with("/api/v1/account/"))
 }
 
@@ -174,5 +178,6 @@ mod tests {
         assert!(!is_limited(&Method::GET, "/api/v1/session"));
         assert!(!is_limited(&Method::POST, "/api/v1/account/passkeys/start"));
         assert!(!is_limited(&Method::POST, "/api/v1/account"));
+        assert!(!is_limited(&Method::POST, "/api/v1/logout"));
     }
 }

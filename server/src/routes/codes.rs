@@ -113,14 +113,16 @@ async fn signup_start(
 
 /// Finish signing up with a code
 ///
-/// Creates the account, with the address as a verified contact, and logs it in. The fifth
-/// wrong code ends the ceremony.
+/// Creates the account, with the address as a verified contact, and logs it in; a session of
+/// another account the browser carried ends. The fifth wrong code ends the ceremony, and at
+/// most five codes are checked however many are sent at once.
 #[utoipa::path(
     post,
     path = "/signup/code/finish",
     operation_id = "signup_code_finish",
     tag = "signup",
     request_body = CodeFinish,
+    security((), ("sesame_session" = [])),
     responses(
         (status = 201, description = "The account, logged in", body = AccountBody,
             headers(("Set-Cookie" = String, description = "The new session cookie"))),

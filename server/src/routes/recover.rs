@@ -18,7 +18,7 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 use super::{AccountBody, CeremonyOptions, ceremony_id, parse_credential};
 use crate::{
     admin::recovery,
-    auth,
+    auth::{self, CurrentSession},
     error::ApiResult,
     extract::{ApiJson, ClientInfo},
     service::accounts,
@@ -105,13 +105,14 @@ async fn start(
 /// Finish a recovery link
 ///
 /// Verifies the new passkey; then, at most once per link, adds it, ends the account's other
-/// sessions and logs the person in.
+/// sessions (and a session of another account the browser carried) and logs the person in.
 #[utoipa::path(
     post,
     path = "/recover/finish",
     operation_id = "recover_finish",
     tag = "login",
     request_body = Finish,
+    security((), ("sesame_session" = [])),
     responses(
         (status = 201, description = "The account, logged in", body = AccountBody,
             headers(("Set-Cookie" = String, description = "The new session cookie"))),
@@ -124,16 +125,19 @@ async fn start(
 async fn finish(
     State(state): State<AppState>,
     client: ClientInfo,
+    current: Option<CurrentSession>,
     ApiJson(body): ApiJson<Finish>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<AccountBody>)> {
     let credential: RegisterPublicKeyCredential = parse_credential(body.credential)?;
     let ceremony = ceremony_id(&body.ceremony)?;
+    let current = current.map(|CurrentSession(c)| c);
     let (account, issued) = recovery::finish(
         &state,
         ceremony,
         &credential,
         body.label.as_deref(),
         &client,
+        current.as_ref(),
         state.now(),
     )
     .await?;

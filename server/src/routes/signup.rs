@@ -85,13 +85,15 @@ async fn passkey_start(
 
 /// Finish signing up with a passkey
 ///
-/// Verifies the new passkey, creates the account and logs it in.
+/// Verifies the new passkey, creates the account and logs it in. A session of another account
+/// the browser carried ends.
 #[utoipa::path(
     post,
     path = "/signup/passkey/finish",
     operation_id = "signup_passkey_finish",
     tag = "signup",
     request_body = PasskeyFinish,
+    security((), ("sesame_session" = [])),
     responses(
         (status = 201, description = "The account, logged in", body = AccountBody,
             headers(("Set-Cookie" = String, description = "The new session cookie"))),

@@ -14,7 +14,7 @@ use crate::{
     service::{
         Method, notify,
         passkeys::{self, Started},
-        sessions::{self, Issued},
+        sessions::{self, Authenticated, Issued},
     },
     state::AppState,
     store,
@@ -83,6 +83,7 @@ pub async fn finish(
     credential: &RegisterPublicKeyCredential,
     label: Option<&str>,
     client: &ClientInfo,
+    current: Option<&Authenticated>,
     now: i64,
 ) -> Result<(account::Model, Issued), ApiError> {
     let row = crate::service::take_ceremony(state, ceremony, PASSKEY, now)
@@ -94,6 +95,7 @@ pub async fn finish(
     let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
     let label = label.map(str::to_owned);
     let (config, client_info, link) = (state.config.clone(), client.clone(), saved.link);
+    let current = current.cloned();
     let (account, issued) = state
         .writer
         .write(move |conn| async move {
@@ -126,9 +128,18 @@ pub async fn finish(
             store::events::insert(&txn, account.id, "recovery_link_used", client, used, now)
                 .await?;
             let methods = [Method::Passkey];
-            let issued =
-                sessions::complete_login(&txn, &config, &account, &methods, client, None, now)
-                    .await?;
+            // A session of another account this browser carried is ended too (its own were
+            // all ended above).
+            let issued = sessions::complete_login(
+                &txn,
+                &config,
+                &account,
+                &methods,
+                client,
+                current.as_ref(),
+                now,
+            )
+            .await?;
             txn.commit().await?;
             Ok((account, issued))
         })
