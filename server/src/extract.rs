@@ -90,25 +90,52 @@ impl FromRequestParts<AppState> for ClientInfo {
 
 /// The socket peer, or — only when the peer is a configured trusted proxy — the right-most
 /// address in `X-Forwarded-For` that is not itself a trusted proxy (OWASP ASVS 5.0 V4.1).
+///
+/// Addresses are compared in canonical form, so an IPv4 proxy reaching a dual-stack listener
+/// as `::ffff:10.0.0.5` is the configured `10.0.0.5`. The list is read from the right, the
+/// hops Sesame's own proxies added; an entry that is not an address (`ip:port` and
+/// `[v6]:port` are read as addresses) stops the walk there, and the nearest trusted hop is
+/// taken as the client: skipping it would let a client's own forged entries to its left be
+/// believed.
 pub fn client_ip(
     peer: Option<IpAddr>,
     headers: &axum::http::HeaderMap,
     trusted: &[IpAddr],
 ) -> Option<IpAddr> {
-    let peer = peer?;
-    if !trusted.contains(&peer) {
+    let peer = peer?.to_canonical();
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    if !is_trusted(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = headers
+    let hops: Vec<Option<IpAddr>> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|part| part.trim().parse().ok())
+        .flat_map(|v| match v.to_str() {
+            Ok(v) => v.split(',').map(hop).collect(),
+            Err(_) => vec![None],
+        })
         .collect();
-    forwarded
-        .into_iter()
-        .rev()
-        .find(|ip| !trusted.contains(ip))
-        .or(Some(peer))
+    let mut nearest = peer;
+    for hop in hops.into_iter().rev() {
+        match hop {
+            Some(ip) if is_trusted(&ip) => nearest = ip,
+            Some(ip) => return Some(ip),
+            None => break,
+        }
+    }
+    Some(nearest)
 }
+
+/// One `X-Forwarded-For` entry as an address (canonical), with or without a port.
+fn hop(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpAddr>()
+        .or_else(|_| entry.parse::<SocketAddr>().map(|a| a.ip()))
+        .ok()
+        .map(|ip| ip.to_canonical())
+}
+
+#[cfg(test)]
+#[path = "extract_tests.rs"]
+mod tests;

@@ -31,7 +31,8 @@ pub(super) fn build_state(
     let trusted_proxies = config
         .trusted_proxies
         .iter()
-        .filter_map(|p| p.parse().ok())
+        .filter_map(|p| p.parse::<std::net::IpAddr>().ok())
+        .map(|ip| ip.to_canonical())
         .collect();
     let development = Config::development(&origins);
     let email = super::delivery::email_sender(&config, development)?;
