@@ -34,7 +34,8 @@ pub struct Config {
     /// `SESAME_RP_ID`: the WebAuthn relying-party id (a registrable domain). Changing it
     /// invalidates every passkey.
     pub rp_id: String,
-    /// `SESAME_RP_NAME`: the name shown by authenticators and authenticator apps.
+    /// `SESAME_RP_NAME`: the name shown by authenticators and authenticator apps (not empty,
+    /// no `:`, which the TOTP key URI reserves).
     pub rp_name: String,
     /// `SESAME_ORIGIN`: the web origin(s) pages are served from, comma-separated; each host must
     /// be the RP id or a subdomain of it. The first one is the primary origin.

@@ -24,6 +24,16 @@ impl Config {
                 "must be a bare domain such as example.com",
             ));
         }
+        // The TOTP key URI names the issuer before a colon (`otpauth://totp/Issuer:account`,
+        // Google Authenticator's Key Uri Format: "neither issuer nor account name may
+        // themselves contain a colon"); totp-rs refuses such an issuer, which would make every
+        // TOTP set-up and TOTP log-in fail.
+        if self.rp_name.trim().is_empty() || self.rp_name.contains(':') {
+            return Err(bad(
+                "SESAME_RP_NAME",
+                "must be a non-empty name without a colon (authenticator apps show it)",
+            ));
+        }
         self.origins()?;
         if self.session_idle_secs == 0 || self.session_lifetime_secs == 0 {
             return Err(bad(
@@ -147,5 +157,30 @@ impl Config {
                 Ok(url)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::Config;
+
+    #[test]
+    fn a_name_authenticator_apps_cannot_show_is_refused() {
+        for bad in ["Acme: Accounts", "", "  "] {
+            let config = Config {
+                rp_name: bad.into(),
+                ..Config::default()
+            };
+            let refused = config.validate().unwrap_err().to_string();
+            assert!(refused.contains("SESAME_RP_NAME"), "{bad:?}: {refused}");
+        }
+        let fine = Config {
+            rp_name: "Acme Accounts — sign-in".into(),
+            ..Config::default()
+        };
+        fine.validate().unwrap();
+        // Every name the check lets through makes a working TOTP.
+        crate::service::totp::for_account(&[7; 20], &fine.rp_name, "alice").unwrap();
     }
 }
