@@ -166,6 +166,27 @@ async fn adding_excludes_the_passkeys_the_account_already_has(app: TestApp) {
             .is_err()
     );
     assert_eq!(passkeys(&app).await.len(), 1);
+    // A client that ignores the exclusion and attests the passkey the account already has is
+    // told what it is (409 `credential_exists`), as it would be on another account.
+    let mut options = start.body["options"].clone();
+    options["publicKey"]
+        .as_object_mut()
+        .unwrap()
+        .remove("excludeCredentials");
+    let tamper = Tamper {
+        reuse_credential: Some(phone.credential_ids()[0].clone()),
+        ..Default::default()
+    };
+    let credential = phone.register(&options, &tamper).unwrap();
+    let r = app
+        .post(
+            "/api/v1/account/passkeys/finish",
+            &json!({"ceremony": start.body["ceremony"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.error(), "credential_exists");
+    assert_eq!(passkeys(&app).await.len(), 1);
 }
 
 async fn a_passkey_registered_to_another_account_cannot_be_added(app: TestApp) {

@@ -175,7 +175,8 @@ pub async fn add_finish(
     }
     let saved: AddState = serde_json::from_str(&row.state)
         .map_err(|e| ApiError::Internal(format!("stored state unreadable: {e}")))?;
-    let key = passkeys::verify_registration(state, credential, &saved.reg)?;
+    let key =
+        passkeys::verify_registration(state, credential, &saved.reg, Some(auth.account.id)).await?;
     let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
     let (account, label, client_info) = (
         auth.account.clone(),

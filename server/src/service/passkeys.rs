@@ -119,7 +119,7 @@ pub async fn signup_finish(
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
     let saved: SignupState = from_json(&row.state)?;
-    let passkey = verify_registration(state, credential, &saved.reg)?;
+    let passkey = verify_registration(state, credential, &saved.reg, None).await?;
     let facts = authenticator_facts(&credential.response.attestation_object);
 
     let (account, issued) = state

@@ -91,7 +91,8 @@ pub async fn finish(
         .ok_or(ApiError::InvalidCeremony)?;
     let saved: PasskeyState = passkeys::from_json(&row.state)?;
     let account_id = row.account_id.ok_or(ApiError::InvalidCeremony)?;
-    let key = passkeys::verify_registration(state, credential, &saved.reg)?;
+    let key =
+        passkeys::verify_registration(state, credential, &saved.reg, Some(account_id)).await?;
     let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
     let label = label.map(str::to_owned);
     let (config, client_info, link) = (state.config.clone(), client.clone(), saved.link);

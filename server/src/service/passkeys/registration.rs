@@ -75,18 +75,33 @@ pub(crate) fn creation_options(
 /// WebAuthn L3 §7.1: webauthn-rs checks type, challenge, origin, RP id hash, UP and UV (the
 /// registration policy is "required"), the algorithm, BS-without-BE (§6.1.3) and the
 /// attestation format.
-pub fn verify_registration(
+///
+/// `account`: the account a passkey is being added to, whose passkeys the options excluded
+/// (§5.4.3 `excludeCredentials`). webauthn-rs refuses an excluded credential last, after every
+/// other check passed, with `CredentialAlteredAlgFromRequest` (the error it also gives for an
+/// algorithm not asked for). A credential so refused that this account already holds is a
+/// passkey already registered: `credential_exists` (409, API.md), as the same passkey on
+/// another account is (§7.1 step 26). Every other refusal is one `invalid_credential`.
+pub async fn verify_registration(
     state: &AppState,
     credential: &RegisterPublicKeyCredential,
     reg: &PasskeyRegistration,
+    account: Option<Uuid>,
 ) -> Result<Passkey, ApiError> {
-    state
-        .webauthn
-        .finish_passkey_registration(credential, reg)
-        .map_err(|e| {
-            tracing::debug!(error = ?e, "registration refused");
-            ApiError::InvalidCredential
-        })
+    let refused = match state.webauthn.finish_passkey_registration(credential, reg) {
+        Ok(passkey) => return Ok(passkey),
+        Err(refused) => refused,
+    };
+    tracing::debug!(error = ?refused, "registration refused");
+    if let (WebauthnError::CredentialAlteredAlgFromRequest, Some(account)) = (&refused, account) {
+        let held = store::passkeys::find_with_account(state.read_side(), &credential.raw_id)
+            .await?
+            .is_some_and(|(passkey, _)| passkey.account_id == account);
+        if held {
+            return Err(ApiError::CredentialExists);
+        }
+    }
+    Err(ApiError::InvalidCredential)
 }
 
 /// Store a verified passkey; a credential id registered to any account already → 409
