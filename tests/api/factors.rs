@@ -1,5 +1,5 @@
 //! The authenticator app (TOTP) as a way in: setting it up, logging in with its codes once,
-//! its time window, its secret encrypted at rest, and turning it off.
+//! its time window, its secret encrypted at rest, replacing it, and turning it off.
 
 use serde_json::json;
 use sesame_tests::{
@@ -18,6 +18,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         the_totp_window_is_one_step_either_side,
         totp_secrets_are_encrypted_at_rest,
         turning_totp_off_revokes_other_sessions,
+        a_new_authenticator_app_replaces_the_old_secret_and_its_sessions,
     ]
 }
 
@@ -209,4 +210,47 @@ async fn turning_totp_off_revokes_other_sessions(app: TestApp) {
         "the current one stays"
     );
     assert_eq!(app.get("/api/v1/account").await.body["totp_enabled"], false);
+}
+
+/// Setting up an app again replaces the secret: the old one's codes stop working and whoever
+/// logged in elsewhere is logged out, as when the way in is turned off.
+async fn a_new_authenticator_app_replaces_the_old_secret_and_its_sessions(app: TestApp) {
+    account(&app, "omar").await;
+    let old = enable_totp(&app, &app.browser).await;
+    app.clock.advance_secs(30);
+    let other = app.new_browser();
+    let ceremony = login_code_start(&other, "omar", "totp").await;
+    let r = login_code_finish(&other, &ceremony, &totp_code(&app, &old, 0), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    app.clock.advance_secs(30);
+    let new = enable_totp(&app, &app.browser).await;
+    assert_ne!(new, old);
+    assert_eq!(other.get("/api/v1/session").await.status, 401);
+    assert_eq!(app.get("/api/v1/session").await.status, 200);
+    let events = app.get("/api/v1/account/events?limit=100").await;
+    let events = events.body.as_array().unwrap();
+    let revoked = events
+        .iter()
+        .find(|e| e["kind"] == "session_revoked")
+        .unwrap();
+    assert_eq!(
+        revoked["detail"],
+        json!({"count": 1, "reason": "totp_replaced"})
+    );
+    let enabled: Vec<_> = events
+        .iter()
+        .filter(|e| e["kind"] == "totp_enabled")
+        .map(|e| e["detail"]["replaced"].clone())
+        .collect();
+    assert_eq!(enabled, vec![json!(true), json!(false)], "newest first");
+
+    app.clock.advance_secs(30);
+    let browser = app.new_browser();
+    let ceremony = login_code_start(&browser, "omar", "totp").await;
+    let r = login_code_finish(&browser, &ceremony, &totp_code(&app, &old, 0), None).await;
+    assert_eq!(r.status, 401, "the old secret's code");
+    let ceremony = login_code_start(&browser, "omar", "totp").await;
+    let r = login_code_finish(&browser, &ceremony, &totp_code(&app, &new, 0), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
+    account_sessions::revoke_other_sessions,
     codes::{self, lockout},
     notify,
     sessions::Authenticated,
@@ -96,7 +97,7 @@ pub async fn finish(
         codes::record_wrong_code(state, row.id, None, now).await?;
         return Err(ApiError::InvalidCode);
     };
-    let (account_id, client_info) = (auth.account.id, client.clone());
+    let (account_id, keep, client_info) = (auth.account.id, auth.session.id, client.clone());
     let written = state
         .writer
         .write(move |conn| async move {
@@ -107,23 +108,35 @@ pub async fn finish(
             store::ceremonies::take(&txn, ceremony, KIND, now)
                 .await?
                 .ok_or(ApiError::InvalidCeremony)?;
+            let replaced = store::accounts::find_by_id(&txn, account_id)
+                .await?
+                .is_some_and(|a| a.totp_secret.is_some());
             if !store::accounts::set_totp(&txn, account_id, saved.sealed, now, step).await? {
                 return Err(ApiError::Unauthenticated);
             }
-            let event = serde_json::json!({});
+            let event = serde_json::json!({"replaced": replaced});
             store::events::insert(&txn, account_id, "totp_enabled", &client_info, event, now)
                 .await?;
-            Ok(txn.commit().await?)
+            // A new secret replacing the old one is a change of a way in, like a new password:
+            // whoever logged in with the old one is logged out (OWASP ASVS 5.0 V7.4.3). The
+            // old secret stops working at once: a log-in still in flight with its code is
+            // refused by `advance_totp_step`, which checks the secret it was checked against.
+            if replaced {
+                revoke_other_sessions(&txn, account_id, keep, "totp_replaced", &client_info, now)
+                    .await?;
+            }
+            txn.commit().await?;
+            Ok(replaced)
         })
         .await;
-    lockout::settle(state, account_id, written).await?;
+    let replaced = lockout::settle(state, account_id, written).await?;
     crate::telemetry::metrics::ceremony_finished(KIND);
-    notify::security_notice(
-        state,
-        auth.account.id,
-        "Two-factor authentication with an authenticator app was turned on",
-        client,
-    );
+    let notice = if replaced {
+        "The authenticator app for two-factor authentication was changed"
+    } else {
+        "Two-factor authentication with an authenticator app was turned on"
+    };
+    notify::security_notice(state, auth.account.id, notice, client);
     Ok(())
 }
 

@@ -251,13 +251,21 @@ pub async fn set_password_hash<C: Exec>(
 }
 
 /// Advance the last accepted TOTP step, only forwards: the conditional write lets each step
-/// through once per account, even concurrently (RFC 6238 §5.2).
-pub async fn advance_totp_step<C: Exec>(db: &C, id: Uuid, step: i64) -> Result<bool, DbErr> {
+/// through once per account, even concurrently (RFC 6238 §5.2). Only while the account still
+/// has `secret` (sealed, as stored), the one the code was checked against: a code of a secret
+/// replaced or removed meanwhile is refused.
+pub async fn advance_totp_step<C: Exec>(
+    db: &C,
+    id: Uuid,
+    step: i64,
+    secret: Vec<u8>,
+) -> Result<bool, DbErr> {
     use sea_orm::{Condition, sea_query::Expr};
     let update = account::Entity::update_many()
         .col_expr(account::Column::TotpLastStep, Expr::value(step))
         .filter(account::Column::Id.eq(id))
         .filter(account::Column::TotpEnabledAt.is_not_null())
+        .filter(account::Column::TotpSecret.eq(secret))
         .filter(
             Condition::any()
                 .add(account::Column::TotpLastStep.is_null())

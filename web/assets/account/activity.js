@@ -60,6 +60,9 @@ function eventText(e) {
       return how ? `Failed sign-in attempt (${how})` : EVENT_WORDS.login_failed;
     case 'locked_out':
       return EVENT_WORDS.locked_out;
+    case 'totp_enabled':
+      if (detail.replaced === true) return 'Authenticator app changed';
+      break;
     default:
       break;
   }

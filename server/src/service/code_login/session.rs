@@ -56,9 +56,14 @@ pub(super) async fn issue_session(
                     .ok_or(ApiError::InvalidCeremony)?;
                 let consumed = match consume {
                     Consume::Nothing => true,
-                    Consume::TotpStep(step) => {
-                        store::accounts::advance_totp_step(&txn, account.id, step).await?
-                    }
+                    // With the secret the code was checked against (`proof::check_code`).
+                    Consume::TotpStep(step) => match account.totp_secret.clone() {
+                        Some(secret) => {
+                            store::accounts::advance_totp_step(&txn, account.id, step, secret)
+                                .await?
+                        }
+                        None => false,
+                    },
                     Consume::RecoveryCode(id) => {
                         store::recovery_codes::consume(&txn, id, now).await?
                     }
