@@ -138,11 +138,16 @@ pub async fn disable(admin: &Admin, username: &str, now: i64) -> Result<Changed,
     Ok(changed(account, "disabled", Some(ended)))
 }
 
-/// Enable a disabled account again.
+/// Enable a disabled account again. No session of it can be valid: the disable ended them
+/// all and log-ins refuse a disabled account. One a log-in made while the disable committed
+/// (it read the account just before) is ended here, so it does not come back to life.
 pub async fn enable(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
     queries::set_disabled(&txn, account.id, false).await?;
+    if account.disabled {
+        store::sessions::delete_all(&txn, account.id).await?;
+    }
     store::events::insert(
         &txn,
         account.id,

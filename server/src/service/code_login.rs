@@ -241,7 +241,8 @@ pub async fn login_finish(
     };
     let written = issue_session(state, proven, client, current).await;
     let Some(issued) = lockout::settle(state, account.id, written).await? else {
-        // The TOTP step or recovery code was used by a concurrent log-in meanwhile.
+        // The TOTP step or recovery code was used by a concurrent log-in meanwhile, or the
+        // account's password or disabling changed since it was read.
         return Err(fail(state, &row, client, now, saved.method, charged).await);
     };
     // Counted once committed: a transaction rolled back above took nothing.

@@ -16,7 +16,7 @@
 //! ```
 
 use entity::{account, contact, passkey};
-use sea_orm::{ColumnTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
@@ -24,7 +24,7 @@ use crate::{
     error::ApiError,
     extract::ClientInfo,
     service::account_sessions::revoke_other_sessions,
-    store::{self, rows},
+    store,
 };
 
 /// How many ways in an account has.
@@ -65,16 +65,7 @@ pub async fn count<C: Exec>(db: &C, account_id: Uuid) -> Result<WaysIn, DbErr> {
 /// counts what that one left.
 pub async fn begin_removal(conn: &WriteConn, account_id: Uuid) -> Result<WriteTxn, DbErr> {
     let txn = conn.begin().await?;
-    if txn.backend() == DbBackend::Postgres {
-        // FOR NO KEY UPDATE, not FOR UPDATE: it still serialises removals, but it does not
-        // conflict with the KEY SHARE lock that a concurrent log-in's session and event inserts
-        // take on the account row through their foreign keys. With FOR UPDATE a log-in holding
-        // its passkey row and a removal holding the account row would deadlock.
-        let lock = account::Entity::find_by_id(account_id)
-            .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
-            .build(DbBackend::Postgres);
-        txn.fetch(lock, rows::account).await?;
-    }
+    store::accounts::lock(&txn, account_id).await?;
     Ok(txn)
 }
 

@@ -2,7 +2,8 @@
 
 use entity::{account, passkey};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    QueryTrait,
 };
 use uuid::Uuid;
 
@@ -57,6 +58,24 @@ pub async fn find_by_username_with_passkeys(
 pub async fn find_by_id<C: Exec>(db: &C, id: Uuid) -> Result<Option<account::Model>, DbErr> {
     let query = account::Entity::find_by_id(id).build(db.backend());
     Ok(db.fetch(query, rows::account).await?.pop())
+}
+
+/// The account, read in a write transaction so that no other write to it can commit before
+/// this transaction ends. SQLite: the writer's `BEGIN IMMEDIATE` already holds the database's
+/// one write lock (SQLite has no `FOR UPDATE`). PostgreSQL: `SELECT … FOR NO KEY UPDATE`, not
+/// `FOR UPDATE`: it serialises the writes to the account row but does not conflict with the
+/// `KEY SHARE` lock a concurrent log-in's session and event inserts take on it through their
+/// foreign keys (with `FOR UPDATE` a log-in holding its passkey row and a removal holding the
+/// account row would deadlock). Take it first, before any other row of the account.
+pub async fn lock<C: Exec>(db: &C, id: Uuid) -> Result<Option<account::Model>, DbErr> {
+    let mut query = account::Entity::find_by_id(id);
+    if db.backend() == DbBackend::Postgres {
+        query = query.lock(sea_orm::sea_query::LockType::NoKeyUpdate);
+    }
+    Ok(db
+        .fetch(query.build(db.backend()), rows::account)
+        .await?
+        .pop())
 }
 
 pub async fn find_by_user_handle<C: ConnectionTrait>(

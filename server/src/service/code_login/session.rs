@@ -25,7 +25,8 @@ pub(super) struct Proven {
 }
 
 /// The session transaction: clear the lock-out count, take the ceremony and the single-use
-/// proof, issue the session. `None` when the TOTP step or recovery code was used meanwhile.
+/// proof, issue the session. `None` when the TOTP step or recovery code was used meanwhile, or
+/// the account's password or its disabling changed since the proof was checked.
 pub(super) async fn issue_session(
     state: &AppState,
     proven: Proven,
@@ -46,10 +47,22 @@ pub(super) async fn issue_session(
             let current = current.cloned();
             move |db| async move {
                 let txn = db.begin().await?;
+                // The account row first, before the ceremony's, the order of a contact's
+                // removal too: neither then waits on the other in a cycle (on PostgreSQL a
+                // deadlock, 40P01, aborts one of them). Locked, it must still be the account
+                // the proof was checked against: a password set, changed or removed, or the
+                // account disabled, since it was read refuses the log-in; otherwise a session
+                // issued just after the change committed would outlive the change's ending of
+                // every other session (OWASP ASVS 5.0 V7.4.3).
+                let unchanged = store::accounts::lock(&txn, account.id)
+                    .await?
+                    .is_some_and(|now| !now.disabled && now.password_hash == account.password_hash);
+                if !unchanged {
+                    txn.rollback().await?;
+                    return Ok(None);
+                }
                 // This try was charged: clear the count (all tries before it, and any charged
-                // since). First, so that the account row is taken before the ceremony's, the
-                // order of a contact's removal too: neither then waits on the other in a cycle
-                // (on PostgreSQL a deadlock, 40P01, aborts one of them).
+                // since).
                 store::accounts::clear_failures(&txn, account.id).await?;
                 store::ceremonies::take(&txn, ceremony, LOGIN, now)
                     .await?
