@@ -173,6 +173,16 @@ async fn a_user_handle_naming_another_account_is_refused(app: TestApp) {
     let r = app.login_passkey(None, &mut mallory, &tamper).await;
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(app.get("/api/v1/session").await.status, 401);
+    // Also when the username picked the account first (allowCredentials).
+    let r = app.login_passkey(Some("mallet"), &mut mallory, &tamper).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert_eq!(r.error(), "invalid_credential");
+    assert_eq!(app.get("/api/v1/session").await.status, 401);
+    // Without the tampering the same passkey logs in by name.
+    let r = app
+        .login_passkey(Some("mallet"), &mut mallory, &Default::default())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 async fn a_counter_regression_is_refused_also_after_a_restart(mut app: TestApp) {

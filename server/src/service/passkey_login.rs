@@ -190,6 +190,14 @@ async fn finish(
                     .await?
                     .filter(|(p, _)| p.account_id == account_id)
                     .ok_or_else(|| refuse("passkey removed"))?;
+            // WebAuthn L3 §7.2 step 6: with allowCredentials the user was identified first,
+            // and a user handle, when the authenticator returns one, must be that user's.
+            if credential
+                .get_user_unique_id()
+                .is_some_and(|handle| handle != account.user_handle.as_bytes())
+            {
+                return Err(refuse("user handle names another user"));
+            }
             (account, stored, result)
         }
         LoginState::Discoverable { auth } => {
