@@ -198,11 +198,13 @@ pub fn app_router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(http::trace())
         .layer(http::RecordLayer)
+        // The contract's error body for axum's own errors, and the security headers: outside
+        // the panic catcher, so that its 500 gets them too (`no-store`, CSP, `nosniff`).
+        .layer(crate::middleware::answer::AnswerLayer)
+        .map_response(|r: axum::response::Response<_>| r.map(axum::body::Body::new))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a handler panicked".into()).into_response()
         }))
-        // The contract's error body for axum's own errors, and the security headers.
-        .layer(crate::middleware::answer::AnswerLayer)
         // HSTS, the request time limit, per-IP rate limits, the CSRF check (`crate::middleware`).
         .option_layer(crate::middleware::hsts(config))
         .layer(timeout::TimeLimitLayer(Duration::from_secs(

@@ -61,8 +61,11 @@ async fn another_accounts_passkey_is_not_found_and_left_alone(app: TestApp) {
         assert_eq!(r.status, 404, "{}", r.text);
         assert_eq!(r.error(), "not_found");
     }
+    // Not a UUID, not even UTF-8 once percent-decoded, or no passkey of this account: all
+    // the same 404.
     for path in [
         "/api/v1/account/passkeys/not-a-uuid".to_owned(),
+        "/api/v1/account/passkeys/%FF".to_owned(),
         format!("/api/v1/account/passkeys/{}", uuid::Uuid::new_v4()),
     ] {
         assert_eq!(bob.delete(&path).await.status, 404);

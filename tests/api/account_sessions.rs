@@ -162,6 +162,9 @@ async fn another_accounts_session_is_not_found_and_left_alone(app: TestApp) {
         format!("/api/v1/account/sessions/{alice_session}"),
         format!("/api/v1/account/sessions/{}", uuid::Uuid::new_v4()),
         "/api/v1/account/sessions/not-a-uuid".to_owned(),
+        "/api/v1/account/sessions/%FF".to_owned(),
+        "/api/v1/account/contacts/%FF".to_owned(),
+        "/api/v1/account/contacts/not-a-uuid".to_owned(),
     ] {
         let r = mallory.delete(&path).await;
         assert_eq!(r.status, 404, "{path}: {}", r.text);

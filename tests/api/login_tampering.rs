@@ -174,7 +174,9 @@ async fn a_user_handle_naming_another_account_is_refused(app: TestApp) {
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(app.get("/api/v1/session").await.status, 401);
     // Also when the username picked the account first (allowCredentials).
-    let r = app.login_passkey(Some("mallet"), &mut mallory, &tamper).await;
+    let r = app
+        .login_passkey(Some("mallet"), &mut mallory, &tamper)
+        .await;
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(r.error(), "invalid_credential");
     assert_eq!(app.get("/api/v1/session").await.status, 401);

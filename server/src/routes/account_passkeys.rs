@@ -1,21 +1,16 @@
 //! The account's passkeys (contract "Account": `/account/passkeys…`).
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
 use super::routes;
-use uuid::Uuid;
 use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
-use super::{CeremonyOptions, ceremony_id, parse_credential};
+use super::{CeremonyOptions, PathId, ceremony_id, parse_credential};
 use crate::{
     auth::{CurrentSession, RecentSession},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::{ApiJson, ClientInfo},
     service::account_passkeys::{self, PasskeyView, SignalView},
     state::AppState,
@@ -58,10 +53,6 @@ pub struct Rename {
 }
 
 /// A passkey id from the path: anything that is not a UUID names no passkey.
-fn passkey_id(text: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(text).map_err(|_| ApiError::NotFound)
-}
-
 /// The account's passkeys
 #[utoipa::path(
     get,
@@ -184,10 +175,10 @@ async fn rename(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
     client: ClientInfo,
-    Path(id): Path<String>,
+    id: PathId,
     ApiJson(body): ApiJson<Rename>,
 ) -> ApiResult<Json<PasskeyView>> {
-    let id = passkey_id(&id)?;
+    let id = id.id()?;
     let passkey =
         account_passkeys::rename(&state, &auth, id, &body.label, &client, state.now()).await?;
     Ok(Json(passkey))
@@ -213,9 +204,9 @@ async fn remove(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
     client: ClientInfo,
-    Path(id): Path<String>,
+    id: PathId,
 ) -> ApiResult<StatusCode> {
-    let id = passkey_id(&id)?;
+    let id = id.id()?;
     account_passkeys::remove(&state, &auth, id, &client, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

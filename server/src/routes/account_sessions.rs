@@ -2,17 +2,16 @@
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::{HeaderMap, StatusCode},
 };
 use utoipa_axum::router::OpenApiRouter;
 
-use super::routes;
-use uuid::Uuid;
+use super::{PathId, routes};
 
 use crate::{
     auth::{self, CurrentSession},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::ClientInfo,
     service::account_sessions::{self, SessionView},
     state::AppState,
@@ -66,9 +65,9 @@ async fn revoke(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
     client: ClientInfo,
-    Path(id): Path<String>,
+    id: PathId,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let id = id.id()?;
     let was_current = account_sessions::revoke(&state, &auth, id, &client, state.now()).await?;
     let mut headers = HeaderMap::new();
     if was_current {

@@ -139,6 +139,33 @@ pub struct AccountBody {
     pub account: crate::service::accounts::AccountView,
 }
 
+/// The `{id}` of a path such as `/account/passkeys/{id}`. Anything that is not a UUID (also a
+/// segment that is not UTF-8 once percent-decoded, which axum's `Path` refuses with 400) is
+/// simply an id the account does not have: 404 `not_found`, as the contract says. Never
+/// rejects, so the session extractors before it still answer first (401, 403).
+pub struct PathId(pub Option<Uuid>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let text = axum::extract::Path::<String>::from_request_parts(parts, state).await;
+        Ok(Self(text.ok().and_then(|axum::extract::Path(text)| {
+            Uuid::parse_str(&text).ok()
+        })))
+    }
+}
+
+impl PathId {
+    /// The id, or 404 `not_found`.
+    pub fn id(self) -> Result<Uuid, crate::error::ApiError> {
+        self.0.ok_or(crate::error::ApiError::NotFound)
+    }
+}
+
 /// Parse a ceremony id; anything that is not a UUID is simply an unknown ceremony.
 pub fn ceremony_id(text: &str) -> Result<Uuid, crate::error::ApiError> {
     Uuid::parse_str(text).map_err(|_| crate::error::ApiError::InvalidCeremony)

@@ -1,18 +1,14 @@
 //! Account contacts (contract "Account"): list the verified contacts, add one by proving a
 //! code sent to it, remove one.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::routes::{ceremony_id, routes};
+use crate::routes::{PathId, ceremony_id, routes};
 use crate::{
     auth::{CurrentSession, RecentSession},
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::{ApiJson, ClientInfo},
     routes::codes::{CeremonyBody, CodeFinish},
     service::{
@@ -128,9 +124,9 @@ async fn contact_remove(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
     client: ClientInfo,
-    Path(id): Path<String>,
+    id: PathId,
 ) -> ApiResult<StatusCode> {
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let id = id.id()?;
     contacts::remove(&state, &auth, id, &client, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
