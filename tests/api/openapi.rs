@@ -174,20 +174,38 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves(app: TestApp) 
                 .any(|s| s.starts_with('2') || s.starts_with('3')),
             "{call}: no success answer"
         );
-        // Every error answer has the contract's body and names its error codes.
+        // Every error answer has the contract's body, its `error` limited to the codes its
+        // description names (each paragraph "`code`: when").
         for (status, answer) in responses {
             if !(status.starts_with('4') || status.starts_with('5')) {
                 continue;
             }
+            let schema = &answer["content"]["application/json"]["schema"];
             assert_eq!(
-                answer["content"]["application/json"]["schema"]["$ref"],
-                "#/components/schemas/ErrorBody",
-                "{call} {status}: the error body is not ErrorBody"
+                schema["allOf"][0]["$ref"], "#/components/schemas/ErrorBody",
+                "{call} {status}: the error body is not ErrorBody: {schema}"
+            );
+            let codes: Vec<&str> = schema["allOf"][1]["properties"]["error"]["enum"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            assert!(
+                !codes.is_empty(),
+                "{call} {status}: no error codes: {schema}"
             );
             let description = answer["description"].as_str().unwrap_or_default();
-            assert!(
-                description.contains('`'),
-                "{call} {status}: the description names no error code: {description:?}"
+            let mut described: Vec<&str> = description
+                .split("\n\n")
+                .filter_map(|p| p.strip_prefix('`')?.split_once("`: "))
+                .map(|(code, _)| code)
+                .collect();
+            described.sort_unstable();
+            described.dedup();
+            assert_eq!(
+                codes, described,
+                "{call} {status}: the codes against the description {description:?}"
             );
         }
         if path.starts_with("/api/") {

@@ -104,6 +104,14 @@ async fn every_documented_operation_is_routed(mut app: TestApp) {
             operation["responses"].get(status.to_string()).is_some(),
             "{call}: answered {status} {body} without credentials, which is not documented"
         );
+        // Each error answer's schema names the codes it can carry; this one is among them.
+        if status >= 400 {
+            let codes = documented_codes(&operation, status);
+            assert!(
+                codes.iter().any(|c| body["error"] == c.as_str()),
+                "{call}: answered {status} {body}; the document names {codes:?}"
+            );
+        }
         // The documented security is what the route does: without credentials, 401
         // `unauthenticated` exactly where they are required (an optional session may lead
         // either way).
@@ -186,4 +194,19 @@ fn rust_files(dir: &std::path::Path) -> Vec<(String, String)> {
         }
     }
     files
+}
+
+/// The error codes the document allows for `status` of `operation`: the `enum` of `error` in
+/// the `allOf` that narrows `ErrorBody`.
+fn documented_codes(operation: &Value, status: u16) -> Vec<String> {
+    let schema =
+        &operation["responses"][status.to_string()]["content"]["application/json"]["schema"];
+    schema["allOf"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|part| part["properties"]["error"]["enum"].as_array())
+        .flatten()
+        .filter_map(|code| code.as_str().map(str::to_owned))
+        .collect()
 }

@@ -7,7 +7,10 @@ use std::collections::btree_map::Entry;
 use axum::http::Method;
 use utoipa::{
     PartialSchema, ToSchema,
-    openapi::{Content, HeaderBuilder, Ref, RefOr, Schema, path::Operation},
+    openapi::{
+        AllOfBuilder, Content, HeaderBuilder, ObjectBuilder, Ref, RefOr, Schema, Type,
+        path::Operation,
+    },
 };
 
 use super::{RECENT, RECENT_MARKER, SESSION};
@@ -118,10 +121,11 @@ pub(super) fn conventions(path: &str, method: &Method, operation: &mut Operation
             continue;
         };
         if status.starts_with('4') || status.starts_with('5') {
+            let codes = error_codes(&response.description);
             response
                 .content
                 .entry("application/json".into())
-                .or_insert_with(|| RefOr::T(Content::new(Some(error_body()))));
+                .or_insert_with(|| RefOr::T(Content::new(Some(error_body(codes)))));
         }
         if status == "429" && !response.headers.contains_key("Retry-After") {
             response.headers.insert(
@@ -137,8 +141,36 @@ pub(super) fn conventions(path: &str, method: &Method, operation: &mut Operation
     }
 }
 
-fn error_body() -> RefOr<Schema> {
-    RefOr::Ref(Ref::from_schema_name(ErrorBody::name()))
+/// `ErrorBody`, its `error` limited to `codes` when the answer names them, so a client (and
+/// Schemathesis's schema check) knows exactly which codes a status can carry here.
+fn error_body(codes: Vec<&str>) -> RefOr<Schema> {
+    let body = Ref::from_schema_name(ErrorBody::name());
+    if codes.is_empty() {
+        return RefOr::Ref(body);
+    }
+    let error = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(codes));
+    let only = ObjectBuilder::new().property("error", error);
+    RefOr::T(Schema::AllOf(
+        AllOfBuilder::new().item(body).item(only).build(),
+    ))
+}
+
+/// The codes an answer's description names: each paragraph that [`add_error`] (or a route's
+/// own `responses(…)`) begins with `` `code`: ``.
+fn error_codes(description: &str) -> Vec<&str> {
+    let mut codes: Vec<&str> = description
+        .split("\n\n")
+        .filter_map(|paragraph| paragraph.strip_prefix('`')?.split_once("`:"))
+        .map(|(code, _)| code)
+        .filter(|code| {
+            !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+        .collect();
+    codes.sort_unstable();
+    codes.dedup();
+    codes
 }
 
 /// Add an error code to the answer for `status`: a new answer, or one more paragraph of its
