@@ -212,4 +212,14 @@ async fn security_headers_are_on_every_answer_and_hsts_only_on_https(mut app: Te
             .header("cache-control")
             .is_some_and(|c| c.contains("no-store"))
     );
+    // The account page is kept by no cache (nor the back/forward cache) after a log-out;
+    // the other pages hold nothing of an account and are only revalidated.
+    assert_eq!(
+        app.get("/account").await.header("cache-control"),
+        Some("no-store")
+    );
+    assert_eq!(
+        app.get("/login").await.header("cache-control"),
+        Some("no-cache")
+    );
 }

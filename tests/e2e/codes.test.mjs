@@ -44,6 +44,9 @@ test('on a device without fingerprint or face unlock, a person signs up and logs
 
   await signUpWithEmailCode(page, smtp, username, email);
   await logOut(page);
+  // The back button does not bring the account page back after a log-out.
+  await page.goBack();
+  await page.waitForURL(/\/login(\?|$)/);
 
   await logInWithCode(page, username, 'Email', () => smtp.waitForCode(email));
   // No offer to add a passkey on this device: straight to the account page.

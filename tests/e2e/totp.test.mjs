@@ -68,6 +68,11 @@ test('a person sets up an authenticator app in five steps and then logs in with 
   const setupStep = Math.floor(Date.now() / 30_000);
   await page.getByRole('button', { name: 'Done' }).click();
   await page.locator('#totp-state', { hasText: 'On' }).waitFor();
+  // Nothing secret stays in the page: the key, its QR code, the recovery codes.
+  assert.equal(await page.locator('#totp-secret').textContent(), '');
+  assert.equal(await page.locator('#totp-secret').getAttribute('data-secret'), null);
+  assert.equal(await page.locator('#totp-qr').getAttribute('src'), null);
+  assert.equal(await page.locator('#totp-codes .codes li').count(), 0);
 
   // Log out, and log in with the app's code. The passkey stays on this
   // device, but the person chooses a code: the authenticator is told not to

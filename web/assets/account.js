@@ -30,6 +30,12 @@ async function logOut() {
   });
 }
 
+// A page restored by the back button after a log-out (the back/forward cache) would still
+// show the account: reload it, which sends a signed-out browser to the log-in page.
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) window.location.reload();
+});
+
 async function init() {
   $('#logout').addEventListener('click', logOut);
   try {

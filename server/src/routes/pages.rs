@@ -21,12 +21,25 @@ pub fn router() -> Router<AppState> {
         .route("/", get(|| async { Redirect::to("/account") }))
         .route("/signup", get(|| async { file("signup.html") }))
         .route("/login", get(|| async { file("login.html") }))
-        .route("/account", get(|| async { file("account.html") }))
+        .route("/account", get(|| async { private(file("account.html")) }))
         .route("/assets/{*path}", get(asset))
 }
 
 async fn asset(Path(path): Path<String>) -> Response {
     file(&format!("assets/{path}"))
+}
+
+/// A page that shows an account's details once its script has run: `no-store`, so that
+/// neither the HTTP cache nor the back/forward cache keeps it after a log-out (OWASP ASVS 5.0
+/// V14.3: sensitive data not cached by the browser). The page's script also reloads itself
+/// when it is restored from the back/forward cache anyway.
+fn private(mut response: Response) -> Response {
+    if response.status().is_success() {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 fn file(path: &str) -> Response {

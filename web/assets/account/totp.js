@@ -20,6 +20,19 @@ function showTotpStep(step) {
   focusHeading($(`[data-step="${step}"]`, wizard));
 }
 
+/** Take the shared secret, its QR code and the recovery codes out of the page once the
+ * wizard is saved or cancelled: nothing secret stays in the DOM (or in a page restored by
+ * the back button). */
+function forgetSecrets() {
+  totpCeremony = null;
+  $('#totp-secret').textContent = '';
+  delete $('#totp-secret').dataset.secret;
+  $('#totp-qr').removeAttribute('src');
+  $('#totp-qr').hidden = true;
+  $('#totp-codes').replaceChildren();
+  $('#totp-code').value = '';
+}
+
 /** "JBSWY3DPEHPK3PXP" → "JBSW Y3DP EHPK 3PXP" */
 function groupSecret(secret) {
   return secret.replace(/\s+/g, '').replace(/(.{4})(?=.)/g, '$1 ');
@@ -93,8 +106,7 @@ async function saveTotp() {
     }
   }, { anchor: $('#totp-save').closest('.actions') });
   if (ok) {
-    $('#totp-code').value = '';
-    totpCeremony = null;
+    forgetSecrets();
     showTotpStep('done');
     announce('Two-factor authentication is on.');
     reload('account', 'events');
@@ -115,9 +127,8 @@ async function saveTotp() {
 export function setUpTotpWizard() {
   const wizard = $('#totp-wizard');
   const cancel = () => {
-    totpCeremony = null;
+    forgetSecrets();
     closeWizards();
-    $('#totp-code').value = '';
     $('#twofa-setup').focus();
   };
   for (const button of $$('[data-totp-cancel]', wizard)) button.addEventListener('click', cancel);
