@@ -27,6 +27,13 @@ test('removing a passkey asks the person to confirm it is them, then removes it'
     await route.fallback();
   });
 
+  // The passkey log-ins that confirm it's you name the account, so the browser
+  // offers only its passkeys (not another account's on the same device).
+  const logInStarts = [];
+  page.on('request', (request) => {
+    if (request.url().endsWith('/api/v1/login/passkey/start')) logInStarts.push(request.postDataJSON());
+  });
+
   await page.waitForTimeout(1500); // past the 1-second window
   await page.getByRole('button', { name: 'Add a passkey' }).click();
   await page.getByLabel('Name for the new passkey (optional)').fill('Security key');
@@ -56,6 +63,8 @@ test('removing a passkey asks the person to confirm it is them, then removes it'
   await page.locator('#page-status', { hasText: /Passkey .* removed/ }).waitFor();
   await accountReady(page);
   assert.deepEqual(await passkeyNames(page), ['Security key']);
+  assert.equal(logInStarts.length, 2);
+  for (const body of logInStarts) assert.equal(body.username, username);
 
   // The page told the browser (WebAuthn Signal API) which passkeys the
   // account still accepts, so the removed one is gone from the first

@@ -122,7 +122,10 @@ export function confirmIdentity(anchor) {
     passkeyButton.addEventListener('click', () => busy(passkeyButton, async () => {
       showError(alert, '');
       try {
-        const start = await api('POST', '/login/passkey/start', {});
+        // By name: the browser offers only this account's passkeys, so the person cannot
+        // switch accounts by picking another account's passkey on the device.
+        const username = await currentUsername();
+        const start = await api('POST', '/login/passkey/start', { username });
         const credential = await getPasskey(start.options);
         const result = await api('POST', '/login/passkey/finish', { ceremony: start.ceremony, credential });
         if (reauthContext.accountId && result && result.account && result.account.id !== reauthContext.accountId) {
