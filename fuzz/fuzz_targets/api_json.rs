@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     RUNTIME.block_on(async move {
-        let _ = match selector / 16 % 4 {
+        let taken = match selector / 16 % 4 {
             0 => ApiJson::<signup::PasskeyFinish>::from_request(req, &())
                 .await
                 .map(|_| ()),
@@ -63,5 +63,12 @@ fuzz_target!(|data: &[u8]| {
                 .await
                 .map(|_| ()),
         };
+        if let Err(refused) = taken {
+            let status = refused.status_code().as_u16();
+            assert!(
+                matches!(status, 400 | 413 | 415),
+                "refused with {status}: {refused:?}"
+            );
+        }
     });
 });

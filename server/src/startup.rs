@@ -211,7 +211,12 @@ pub fn app_router(state: AppState) -> Router {
             config.request_timeout_secs.max(1),
         )))
         .option_layer(
-            rate_limit::IpRateLimit::from_config(config, &state.trusted_proxies).map(GateLayer),
+            rate_limit::IpRateLimit::from_config(
+                config,
+                &state.trusted_proxies,
+                state.clock.clone(),
+            )
+            .map(GateLayer),
         )
         .layer(GateLayer(csrf::AllowedOrigins::from_config(config)))
         .layer(DefaultBodyLimit::max(BODY_LIMIT));

@@ -77,14 +77,22 @@ async fn the_lock_out_survives_a_restart(mut app: TestApp) {
             .status,
         201
     );
-    for _ in 0..6 {
+    // Ten failures, each after the back-off of the one before (2^(n-5) s from the fifth on):
+    // the tenth starts a 32 s wait, far longer than a restart takes.
+    for n in 1..=10u32 {
+        if n > 5 {
+            app.clock.advance_secs(i64::from(2u32.pow(n - 6) + 1));
+        }
         let ceremony = login_code_start(&app.browser, "judy", "recovery").await;
-        let _ = login_code_finish(&app.browser, &ceremony, "aaaa-bbbb-cccc", None).await;
+        let r = login_code_finish(&app.browser, &ceremony, "aaaa-bbbb-cccc", None).await;
+        assert_eq!(r.status, 401, "failure {n}: {}", r.text);
     }
     app.restart().await;
     let ceremony = login_code_start(&app.browser, "judy", "recovery").await;
     let r = login_code_finish(&app.browser, &ceremony, "aaaa-bbbb-cccc", None).await;
     assert_eq!(r.status, 429, "{}", r.text);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((20..=32).contains(&wait), "Retry-After {wait}");
 }
 
 async fn a_resend_within_thirty_seconds_is_refused(app: TestApp) {

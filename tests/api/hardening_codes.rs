@@ -191,6 +191,23 @@ async fn a_log_in_racing_the_removal_of_its_contact_leaves_no_session(app: TestA
 /// log-ins, and only then was the new ceremony saved: its code went to the removed address and
 /// signed in for ten minutes.)
 async fn a_code_sent_while_its_contact_is_removed_does_not_sign_in(app: TestApp) {
+    // Each order once for certain: the code sent before the removal stops working with it; a
+    // start after the removal sends nothing.
+    let (owner, remove) = owner_of_address(&app, "vera-first").await;
+    let intruder = app.new_browser();
+    let ceremony = login_code_start(&intruder, "vera-first", "email").await;
+    assert_eq!(owner.delete(&remove).await.status, 204);
+    let code = code_mailed(&app, "vera-first@example.com")
+        .await
+        .expect("the code of the start before the removal");
+    let r = login_code_finish(&intruder, &ceremony, &code, None).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.error(), "invalid_ceremony");
+    let (owner, remove) = owner_of_address(&app, "vera-after").await;
+    assert_eq!(owner.delete(&remove).await.status, 204);
+    let _ceremony = login_code_start(&intruder, "vera-after", "email").await;
+    assert_eq!(code_mailed(&app, "vera-after@example.com").await, None);
+    // Then the two at once, in whichever order they happen.
     for round in 0..12u64 {
         let name = format!("vera{round}");
         let address = format!("{name}@example.com");

@@ -30,8 +30,11 @@ struct Killer {
 
 impl Killer {
     /// `None` on SQLite, which has no server to close connections.
-    async fn for_app(app: &TestApp) -> Option<Self> {
+    /// `None` on SQLite, which has no server connections to kill: the test then says it was
+    /// skipped there (it runs in the PostgreSQL half).
+    async fn for_app(app: &TestApp, test: &str) -> Option<Self> {
         let Backend::Postgres { admin_url } = app.backend.clone() else {
+            eprintln!("SKIPPED on SQLite (it has no server connections to kill): {test}");
             return None;
         };
         let name = url::Url::parse(&app.config.database_url)
@@ -60,7 +63,8 @@ impl Killer {
 }
 
 async fn database_connections_killed_by_the_server_are_replaced_without_a_5xx(app: TestApp) {
-    let Some(killer) = Killer::for_app(&app).await else {
+    let test = "database_connections_killed_by_the_server_are_replaced_without_a_5xx";
+    let Some(killer) = Killer::for_app(&app, test).await else {
         return;
     };
     let mut alice = app.authenticator();
@@ -116,7 +120,8 @@ async fn database_connections_killed_by_the_server_are_replaced_without_a_5xx(ap
 /// recovery link), the ceremony's `INSERT`, a `BEGIN` or `/readyz`'s ping. Authenticated calls
 /// start with the session check, which the test above covers.
 async fn every_call_made_without_a_session_survives_being_the_first_after_a_kill(app: TestApp) {
-    let Some(killer) = Killer::for_app(&app).await else {
+    let test = "every_call_made_without_a_session_survives_being_the_first_after_a_kill";
+    let Some(killer) = Killer::for_app(&app, test).await else {
         return;
     };
     let mut alice = app.authenticator();

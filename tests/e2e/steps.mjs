@@ -73,3 +73,21 @@ export async function expectSignedInAs(page, username) {
   const who = await page.locator('#who').textContent();
   assert.ok(who.includes(username), `expected to be signed in as ${username}, the page says ${who}`);
 }
+
+/** Records, from the next page load on, each `navigator.credentials.get()` that
+ * produced a passkey and its kind of request (`conditional` for the autofill,
+ * `optional` for a button), without changing what the page does. */
+export async function recordPasskeyGets(page) {
+  const gets = [];
+  await page.exposeFunction('recordPasskeyGet', (entry) => gets.push(entry));
+  await page.addInitScript(() => {
+    const original = navigator.credentials.get.bind(navigator.credentials);
+    navigator.credentials.get = async (options) => {
+      const mediation = (options && options.mediation) || 'optional';
+      const credential = await original(options);
+      window.recordPasskeyGet({ mediation, resolved: !!credential });
+      return credential;
+    };
+  });
+  return gets;
+}

@@ -75,7 +75,7 @@ test('every local file a page or module refers to exists', () => {
   }
 });
 
-test('every page sets the language, a viewport, a title, and one h1', () => {
+test('every page sets the language, a viewport, a title, and an h1 (one per view)', () => {
   for (const file of html) {
     const text = fs.readFileSync(file, 'utf8');
     assert.match(text, /<html lang="en">/, rel(file));

@@ -26,11 +26,30 @@ use axum::{
     http::Method,
 };
 use governor::{
-    DefaultKeyedRateLimiter, Quota,
-    clock::{Clock, DefaultClock},
+    Quota, RateLimiter, clock::Clock as _, middleware::NoOpMiddleware, nanos::Nanos,
+    state::keyed::DashMapStateStore,
 };
 
-use crate::{config::Config, error::ApiError, extract::client_ip};
+use crate::{clock::Clock, config::Config, error::ApiError, extract::client_ip};
+
+/// The server's clock as governor's: nanoseconds since the limiter was made, read from the
+/// same [`Clock`] as every other time in Sesame, so that tests move it instead of sleeping.
+#[derive(Clone)]
+struct LimiterClock {
+    clock: Arc<dyn Clock>,
+    start_ms: i64,
+}
+
+impl governor::clock::Clock for LimiterClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        let elapsed = u64::try_from(self.clock.now_ms() - self.start_ms).unwrap_or(0);
+        Nanos::from(elapsed.saturating_mul(1_000_000))
+    }
+}
+
+type Limiter = RateLimiter<IpAddr, DashMapStateStore<IpAddr>, LimiterClock, NoOpMiddleware<Nanos>>;
 
 /// Forget addresses whose bucket is full again after this many checks, so the table stays
 /// as small as the set of recently active addresses.
@@ -41,8 +60,8 @@ const PRUNE_EVERY: u64 = 4096;
 pub struct IpRateLimit(Arc<Inner>);
 
 struct Inner {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
-    clock: DefaultClock,
+    limiter: Limiter,
+    clock: LimiterClock,
     trusted_proxies: Vec<IpAddr>,
     checks: AtomicU64,
 }
@@ -57,7 +76,11 @@ impl fmt::Debug for IpRateLimit {
 
 impl IpRateLimit {
     /// The limiter the configuration asks for; `None` when `SESAME_IP_RATE_LIMIT=off`.
-    pub fn from_config(config: &Config, trusted_proxies: &[IpAddr]) -> Option<Self> {
+    pub fn from_config(
+        config: &Config,
+        trusted_proxies: &[IpAddr],
+        clock: Arc<dyn Clock>,
+    ) -> Option<Self> {
         if config.ip_rate_limit == "off" {
             return None;
         }
@@ -65,17 +88,27 @@ impl IpRateLimit {
             config.ip_rate_limit_per_minute,
             config.ip_rate_limit_burst,
             trusted_proxies.to_vec(),
+            clock,
         ))
     }
 
     /// `burst` requests at once per address, refilled at `per_minute` (each at least 1).
-    pub fn new(per_minute: u32, burst: u32, trusted_proxies: Vec<IpAddr>) -> Self {
+    pub fn new(
+        per_minute: u32,
+        burst: u32,
+        trusted_proxies: Vec<IpAddr>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_minute(per_minute).allow_burst(burst);
+        let clock = LimiterClock {
+            start_ms: clock.now_ms(),
+            clock,
+        };
         Self(Arc::new(Inner {
-            limiter: DefaultKeyedRateLimiter::dashmap(quota),
-            clock: DefaultClock::default(),
+            limiter: RateLimiter::new(quota, DashMapStateStore::default(), clock.clone()),
+            clock,
             trusted_proxies,
             checks: AtomicU64::new(0),
         }))
@@ -160,7 +193,8 @@ mod tests {
 
     #[test]
     fn a_burst_passes_then_the_address_waits_and_others_do_not() {
-        let limit = IpRateLimit::new(60, 3, Vec::new());
+        let clock = crate::clock::TestClock::default();
+        let limit = IpRateLimit::new(60, 3, Vec::new(), Arc::new(clock.clone()));
         let one = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
         let two = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
         for _ in 0..3 {
@@ -169,6 +203,10 @@ mod tests {
         let wait = limit.check(one).err().unwrap_or_default();
         assert!(wait > Duration::ZERO && wait <= Duration::from_secs(1));
         assert!(limit.check(two).is_ok());
+        // The server's clock refills the bucket: one more after a second, not two.
+        clock.advance_secs(1);
+        assert!(limit.check(one).is_ok());
+        assert!(limit.check(one).is_err());
     }
 
     #[test]
