@@ -85,6 +85,14 @@ async fn no_code_password_token_or_secret_reaches_the_log(app: TestApp) {
         secret,
     ];
     secrets.extend(recovery);
+    // The log is being captured (else the check below would pass on an empty one): this
+    // request's id is in it.
+    let seen = app.get("/api/v1/session").await;
+    let id = seen
+        .header("x-request-id")
+        .expect("a request id")
+        .to_owned();
+    assert!(logs::contains(&id), "the log is not captured");
     for s in &secrets {
         assert!(!logs::contains(s), "a secret reached the log");
     }

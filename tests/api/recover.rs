@@ -245,6 +245,9 @@ async fn the_recover_page_is_served_and_the_token_never_reaches_the_log(app: Tes
     let started = start(&browser, &token).await;
     let r = finish(&browser, &started, &mut app.authenticator()).await;
     assert_eq!(r.status, 201, "{}", r.text);
+    // The log is being captured: the finish's request id is in it.
+    let id = r.header("x-request-id").expect("a request id");
+    assert!(logs::contains(id), "the log is not captured");
     assert!(
         !logs::contains(&token),
         "the recovery token reached the log"
