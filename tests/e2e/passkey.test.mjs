@@ -93,3 +93,21 @@ test('signing in returns to the page that asked for it, and only to this site', 
   assert.ok(visited.every((url) => !url.includes('steal') || url.startsWith('/login?')), `visited ${visited.join(', ')}`);
   assert.equal(visited.at(-1), '/account');
 });
+
+test('a person sent to log in by an app signs up instead and is sent back to it', async (t) => {
+  const { newPage } = await setup(t);
+  const { page } = await newPage();
+  const username = uniqueName('hypatia');
+  await page.goto('/login?return_to=%2Faccount%3Ffrom%3Dapp');
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await page.waitForURL(/\/signup\?return_to=%2Faccount%3Ffrom%3Dapp$/);
+  // And back again: "Sign in" keeps it too.
+  assert.equal(
+    await page.locator('main a', { hasText: 'Sign in' }).getAttribute('href'),
+    '/login?return_to=%2Faccount%3Ffrom%3Dapp',
+  );
+  await page.locator('#username').fill(username);
+  await page.getByRole('button', { name: 'Continue with fingerprint or face' }).click();
+  await page.waitForURL(/\/account\?from=app$/);
+  await expectSignedInAs(page, username);
+});

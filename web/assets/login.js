@@ -7,9 +7,10 @@ import {
   getPasskey, createPasskey, webauthnSupported,
   conditionalMediationAvailable, platformAuthenticatorAvailable,
 } from './webauthn.js';
-import { $, busy, showError, markInvalid, focusHeading, cleanCode, returnToFromQuery } from './ui.js';
+import { $, busy, showError, markInvalid, focusHeading, cleanCode, returnToFromQuery, keepReturnTo } from './ui.js';
 
 const returnTo = returnToFromQuery('/account');
+keepReturnTo('a[href="/signup"]', returnTo);
 
 const username = $('#username');
 const passkeyForm = $('#passkey-form');

@@ -2,7 +2,11 @@
 
 import { api, ApiError, errorMessage } from './api.js';
 import { createPasskey, webauthnSupported, platformAuthenticatorAvailable } from './webauthn.js';
-import { $, busy, showError, markInvalid, focusHeading, cleanCode } from './ui.js';
+import { $, busy, showError, markInvalid, focusHeading, cleanCode, returnToFromQuery, keepReturnTo } from './ui.js';
+
+// Where to go once signed up: the app that sent the person to log in, if any.
+const returnTo = returnToFromQuery('/account');
+keepReturnTo('a[href="/login"]', returnTo);
 
 const passkeyForm = $('#passkey-form');
 const username = $('#username');
@@ -50,7 +54,7 @@ async function signUpWithPasskey(event) {
       const start = await api('POST', '/signup/passkey/start', body);
       const credential = await createPasskey(start.options);
       await api('POST', '/signup/passkey/finish', { ceremony: start.ceremony, credential });
-      window.location.assign('/account');
+      window.location.assign(returnTo);
     } catch (err) {
       let message = errorMessage(err);
       if (err instanceof ApiError && USERNAME_ERRORS.has(err.error)) {
@@ -156,7 +160,7 @@ async function finishCode(event) {
   await busy($('#code-finish'), async () => {
     try {
       await api('POST', '/signup/code/finish', { ceremony: codeCeremony, code });
-      window.location.assign('/account');
+      window.location.assign(returnTo);
     } catch (err) {
       if (err instanceof ApiError && err.error === 'invalid_ceremony') {
         restart();

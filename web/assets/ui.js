@@ -160,6 +160,20 @@ export function returnToFromQuery(fallback = '/account') {
   return safeReturnTo(new URLSearchParams(window.location.search).get('return_to'), fallback);
 }
 
+/**
+ * Carries a checked return address over to the other entrance: the links
+ * matching `selector` (e.g. "Create account" on /login) get `?return_to=`, so a
+ * person sent here by an app gets back to it whichever way they come in.
+ */
+export function keepReturnTo(selector, returnTo) {
+  if (returnTo === '/account') return;
+  for (const link of document.querySelectorAll(selector)) {
+    const url = new URL(link.getAttribute('href'), window.location.origin);
+    url.searchParams.set('return_to', returnTo);
+    link.setAttribute('href', url.pathname + url.search);
+  }
+}
+
 /** The 6-digit code from what a person typed or pasted ("123 456", "123-456"). */
 export function cleanCode(value) {
   return String(value || '').replace(/[\s-]/g, '');
