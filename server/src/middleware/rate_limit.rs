@@ -34,6 +34,9 @@ use crate::{clock::Clock, config::Config, error::ApiError, extract::client_ip};
 
 /// The server's clock as governor's: nanoseconds since the limiter was made, read from the
 /// same [`Clock`] as every other time in Sesame, so that tests move it instead of sleeping.
+/// It is the wall clock (as for sessions and ceremonies): a step back of the system's time
+/// holds the buckets where they are until the clock has caught up (no refill meanwhile, never
+/// more than the burst); a step forward refills them.
 #[derive(Clone)]
 struct LimiterClock {
     clock: Arc<dyn Clock>,
