@@ -12,6 +12,13 @@ pub type Millis = i64;
 /// A source of "now".
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now_ms(&self) -> Millis;
+
+    /// How far a test has moved this clock on from the real time; 0 for the real clock. Lets
+    /// a monotonic timer (the per-IP limiter's) follow a test's clock without following steps
+    /// of the system's wall clock.
+    fn advanced_ms(&self) -> Millis {
+        0
+    }
 }
 
 /// The real clock.
@@ -41,6 +48,10 @@ impl TestClock {
 impl Clock for TestClock {
     fn now_ms(&self) -> Millis {
         SystemClock.now_ms() + self.offset.load(Ordering::SeqCst)
+    }
+
+    fn advanced_ms(&self) -> Millis {
+        self.offset.load(Ordering::SeqCst)
     }
 }
 

@@ -32,23 +32,23 @@ use governor::{
 
 use crate::{clock::Clock, config::Config, error::ApiError, extract::client_ip};
 
-/// The server's clock as governor's: nanoseconds since the limiter was made, read from the
-/// same [`Clock`] as every other time in Sesame, so that tests move it instead of sleeping.
-/// It is the wall clock (as for sessions and ceremonies): a step back of the system's time
-/// holds the buckets where they are until the clock has caught up (no refill meanwhile, never
-/// more than the burst); a step forward refills them.
+/// governor's clock: monotonic time since the limiter was made, plus however far a test has
+/// moved the server's [`Clock`] on ([`Clock::advanced_ms`]), so that tests move it instead of
+/// sleeping. Not the wall clock: a step back of the system's time would make every recently
+/// active address wait until the clock caught up.
 #[derive(Clone)]
 struct LimiterClock {
     clock: Arc<dyn Clock>,
-    start_ms: i64,
+    start: std::time::Instant,
 }
 
 impl governor::clock::Clock for LimiterClock {
     type Instant = Nanos;
 
     fn now(&self) -> Nanos {
-        let elapsed = u64::try_from(self.clock.now_ms() - self.start_ms).unwrap_or(0);
-        Nanos::from(elapsed.saturating_mul(1_000_000))
+        let advanced = u64::try_from(self.clock.advanced_ms()).unwrap_or(0);
+        let elapsed = self.start.elapsed() + Duration::from_millis(advanced);
+        Nanos::from(elapsed)
     }
 }
 
@@ -106,8 +106,8 @@ impl IpRateLimit {
         let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
         let quota = Quota::per_minute(per_minute).allow_burst(burst);
         let clock = LimiterClock {
-            start_ms: clock.now_ms(),
             clock,
+            start: std::time::Instant::now(),
         };
         Self(Arc::new(Inner {
             limiter: RateLimiter::new(quota, DashMapStateStore::default(), clock.clone()),
