@@ -115,4 +115,18 @@ test('a person sets up an authenticator app in five steps and then logs in with 
   await page.locator('#totp-state', { hasText: 'Off' }).waitFor();
   assert.equal(await page.locator('#totp-off').isHidden(), true);
   await page.locator('#event-list .item-title', { hasText: 'Authenticator app turned off' }).waitFor();
+
+  // Setting the app up again: the recovery codes the person has are kept
+  // unless they ask for new ones.
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+  await page.getByLabel('Authenticator app').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('#totp-codes-kept', { hasText: 'You already have 9 recovery codes' }).waitFor();
+  assert.equal(await page.locator('#totp-codes-saved').isHidden(), true);
+  await page.getByRole('button', { name: 'Keep my recovery codes' }).click();
+  await page.getByRole('heading', { name: 'Get an authenticator app' }).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).waitFor();
+  await accountReady(page);
+  assert.match(await page.locator('#recovery-summary').textContent(), /^9 codes left\b/);
 });

@@ -4,7 +4,7 @@
 
 import { api, ApiError } from '../api.js';
 import { $, $$, h, showError, focusHeading, markInvalid, copyText, cleanCode } from '../ui.js';
-import { announce, act, renderCodes, reload, closeWizards, wizardOpened } from './common.js';
+import { announce, act, renderCodes, reload, closeWizards, wizardOpened, state, plural } from './common.js';
 
 let totpCeremony = null;
 
@@ -47,7 +47,9 @@ function svgDataUrl(svg) {
 
 async function makeRecoveryCodesForTotp() {
   const saved = $('#totp-codes-saved');
+  saved.hidden = false;
   saved.disabled = true;
+  $('#totp-codes-intro').hidden = false;
   $('#totp-codes').replaceChildren(h('p', { class: 'muted' }, 'Creating your recovery codes…'));
   const error = $('#totp-step1-error');
   const ok = await act(null, error, async () => {
@@ -64,12 +66,30 @@ async function makeRecoveryCodesForTotp() {
   }
 }
 
+/** Step 1 for an account that has recovery codes already: keep them, or
+ * replace them (only on request: new codes make the saved ones stop working). */
+function offerToKeepCodes(remaining) {
+  $('#totp-codes-saved').hidden = true;
+  $('#totp-codes-intro').hidden = true;
+  const keep = h('button', { type: 'button', class: 'primary' }, 'Keep my recovery codes');
+  const fresh = h('button', { type: 'button' }, 'Create new codes');
+  keep.addEventListener('click', () => showTotpStep(2));
+  fresh.addEventListener('click', makeRecoveryCodesForTotp);
+  $('#totp-codes').replaceChildren(
+    h('p', { id: 'totp-codes-kept' },
+      `You already have ${plural(remaining, 'recovery code', 'recovery codes')}. Keep them if they are still somewhere safe, or create new ones: the ones you have now then stop working.`),
+    h('div', { class: 'actions' }, keep, fresh),
+  );
+}
+
 export async function startTotpWizard() {
   totpCeremony = null;
   $('#totp-wizard').hidden = false;
   wizardOpened();
   showTotpStep(1);
-  await makeRecoveryCodesForTotp();
+  const remaining = (state.account && state.account.recovery_codes_remaining) || 0;
+  if (remaining > 0) offerToKeepCodes(remaining);
+  else await makeRecoveryCodesForTotp();
 }
 
 async function beginTotpEnrolment() {
