@@ -160,3 +160,34 @@ test('a person adds an email address for codes on the account page, then removes
   await page.locator('#page-status', { hasText: 'removed' }).waitFor();
   assert.equal(await contact.count(), 0);
 });
+
+test('a contact code that ran out sends the person back to ask for a new one', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const { page } = await newPage();
+  const username = uniqueName('hamming');
+  const email = `${username}@example.com`;
+  await signUpWithPasskey(page, username);
+
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+  await page.getByLabel('Email', { exact: true }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Email address').fill(email);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  const code = await smtp.waitForCode(email);
+  const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+  const finishError = page.locator('#contact-finish-error');
+  // Five wrong codes end the code (the fifth is still answered as wrong) …
+  for (let i = 0; i < 5; i += 1) {
+    await page.getByLabel('6-digit code').fill(wrong);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await finishError.filter({ hasText: /\S/ }).waitFor();
+    await page.getByRole('button', { name: 'Verify' }).and(page.locator(':enabled')).waitFor();
+  }
+  // … and the next try, even with the right code, leads back to sending a new one.
+  await page.getByLabel('6-digit code').fill(code);
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.locator('#contact-start-error', { hasText: 'Send a new code' }).waitFor();
+  assert.equal(await page.locator('#contact-finish-form').isHidden(), true);
+  assert.equal(await page.getByLabel('Email address').inputValue(), email);
+  assert.equal(await page.locator('#contact-list > li').count(), 0);
+});

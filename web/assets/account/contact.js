@@ -1,7 +1,7 @@
 // Adding an email address or a mobile number for sign-in codes: send a
 // 6-digit code to it, then enter that code to prove it's yours.
 
-import { api } from '../api.js';
+import { api, ApiError } from '../api.js';
 import { $, $$, showError, focusHeading, markInvalid, cleanCode } from '../ui.js';
 import { announce, act, reload, closeWizards, wizardOpened } from './common.js';
 
@@ -85,9 +85,26 @@ async function verifyCode(event) {
   }
   markInvalid(input, false);
   let added = null;
+  let failure = null;
   const ok = await act($('#contact-verify'), $('#contact-finish-error'), async () => {
-    added = await api('POST', '/account/contacts/finish', { ceremony: contactCeremony, code });
+    try {
+      added = await api('POST', '/account/contacts/finish', { ceremony: contactCeremony, code });
+    } catch (err) {
+      failure = err;
+      throw err;
+    }
   }, { anchor: $('#contact-finish-form') });
+  if (!ok && failure instanceof ApiError && failure.error === 'invalid_ceremony') {
+    // The code expired, or the fifth wrong one ended it: back to sending a new
+    // code, with the address still filled in.
+    contactCeremony = null;
+    showError($('#contact-finish-error'), '');
+    $('#contact-finish-form').hidden = true;
+    $('#contact-start-form').hidden = false;
+    showError($('#contact-start-error'), 'That code has expired or was entered wrong too often. Send a new code.');
+    $('#contact-send').focus();
+    return;
+  }
   if (ok) {
     closeWizards();
     contactCeremony = null;
