@@ -1,70 +1,82 @@
 //! The once-a-minute clean-up every instance runs: expired ceremonies and sessions, sent-code
 //! records past the resend look-back, and security events past their retention.
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
-use crate::{state::AppState, store};
+use crate::{db::WriteConn, error::ApiError, state::AppState, store};
 
 /// Delete expired ceremonies and sessions, sent-code records past the resend limits'
 /// look-back and events past their retention, once a minute, through the writer. Every
-/// instance may run it: the deletes are idempotent.
+/// instance may run it: the deletes are idempotent. Each kind is deleted on its own, in
+/// batches ([`store::CLEAN_UP_BATCH`] rows a write), so a large backlog neither holds the
+/// writer long nor runs into PostgreSQL's statement timeout, and a failure of one kind does
+/// not hold up the others.
 pub(super) async fn cleanup_loop(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
         let now = state.now();
-        let idle_ms = (state.config.session_idle_secs as i64).saturating_mul(1000);
-        let removed = state
-            .writer
-            .write(move |db| async move {
-                let ceremonies = store::ceremonies::delete_expired(&db, now).await?;
-                store::sessions::delete_expired(&db, now, idle_ms).await?;
-                let before = now - crate::service::codes::CODE_SENDS_KEPT_MS;
-                store::code_sends::delete_before(&db, before).await?;
-                Ok(ceremonies)
-            })
-            .await;
-        match removed {
-            Ok(count) => crate::telemetry::metrics::ceremonies_expired(count),
-            Err(e) => tracing::warn!(error = %e, "clean-up failed"),
-        }
+        let idle_ms = i64::try_from(state.config.session_idle_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        let ceremonies = delete_in_batches(&state, "expired ceremonies", move |db| async move {
+            Ok(store::ceremonies::delete_expired(&db, now).await?)
+        })
+        .await;
+        crate::telemetry::metrics::ceremonies_expired(ceremonies);
+        delete_in_batches(&state, "expired sessions", move |db| async move {
+            Ok(store::sessions::delete_expired(&db, now, idle_ms).await?)
+        })
+        .await;
+        let before = now - crate::service::codes::CODE_SENDS_KEPT_MS;
+        delete_in_batches(&state, "old sent-code records", move |db| async move {
+            Ok(store::code_sends::delete_before(&db, before).await?)
+        })
+        .await;
         if let Some(cutoff) = retention_cutoff(now, state.config.event_retention_days) {
-            delete_old_events(&state, cutoff).await;
+            let batch = store::events::RETENTION_BATCH;
+            let deleted =
+                delete_in_batches(
+                    &state,
+                    "events past their retention",
+                    move |db| async move {
+                        Ok(store::events::delete_older_than(&db, cutoff, batch).await?)
+                    },
+                )
+                .await;
+            if deleted > 0 {
+                crate::telemetry::metrics::events_expired(deleted);
+                tracing::info!(deleted, "events past their retention deleted");
+            }
         }
     }
 }
 
-/// The security activity log's retention (`SESAME_EVENT_RETENTION_DAYS`): events older than
-/// `cutoff` go, [`store::events::RETENTION_BATCH`] at a time, each batch its own write so
-/// that other writes take turns with it; at most [`RETENTION_BATCHES_PER_RUN`] batches a
-/// minute, so a first run on a long history is spread over the following minutes.
-async fn delete_old_events(state: &AppState, cutoff: i64) {
-    let batch = store::events::RETENTION_BATCH;
+/// Run `delete` (one batch of at most [`store::CLEAN_UP_BATCH`] rows, its own write) until it
+/// deletes less than a batch, at most [`BATCHES_PER_RUN`] times, so that other writes take
+/// turns with it and a first run on a long backlog is spread over the following minutes.
+/// How many rows went; a failure is logged and ends this kind's run until the next minute.
+async fn delete_in_batches<F, Fut>(state: &AppState, what: &'static str, delete: F) -> u64
+where
+    F: Fn(WriteConn) -> Fut + Clone,
+    Fut: Future<Output = Result<u64, ApiError>> + Send + 'static,
+{
     let mut deleted = 0;
-    for _ in 0..RETENTION_BATCHES_PER_RUN {
-        let gone = state
-            .writer
-            .write(move |db| async move {
-                Ok(store::events::delete_older_than(&db, cutoff, batch).await?)
-            })
-            .await;
-        match gone {
+    for _ in 0..BATCHES_PER_RUN {
+        match state.writer.write(delete.clone()).await {
             Ok(n) => {
                 deleted += n;
-                if n < batch {
+                if n < store::CLEAN_UP_BATCH {
                     break;
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "deleting events past their retention failed");
+                tracing::warn!(error = %e, what, "clean-up failed");
                 break;
             }
         }
     }
-    if deleted > 0 {
-        crate::telemetry::metrics::events_expired(deleted);
-        tracing::info!(deleted, "events past their retention deleted");
-    }
+    deleted
 }
 
 /// Events before this time are past a retention of `days` days; `None` for 0 (kept for ever).
@@ -77,8 +89,8 @@ fn retention_cutoff(now: i64, days: u64) -> Option<i64> {
     })
 }
 
-/// 100 batches of 500: 50,000 events a minute, far more than an instance writes.
-const RETENTION_BATCHES_PER_RUN: u32 = 100;
+/// 100 batches of 500: 50,000 rows of each kind a minute, far more than an instance writes.
+const BATCHES_PER_RUN: u32 = 100;
 
 #[cfg(test)]
 mod tests {

@@ -59,14 +59,22 @@ pub async fn take<C: Exec>(
     Ok(rows.pop())
 }
 
-/// Remove every expired ceremony; safe to run from every instance at once.
+/// Remove at most [`super::CLEAN_UP_BATCH`] expired ceremonies; how many went. Safe to run
+/// from every instance at once.
 pub async fn delete_expired<C: Exec>(db: &C, now: i64) -> Result<u64, DbErr> {
-    db.exec_query(&expired(now)).await
+    db.exec_query(&expired(now, super::CLEAN_UP_BATCH)).await
 }
 
-/// The ceremonies past their expiry (indexed: `idx_ceremony_expires`).
-pub fn expired(now: i64) -> DeleteMany<ceremony::Entity> {
-    ceremony::Entity::delete_many().filter(ceremony::Column::ExpiresAt.lte(now))
+/// At most `batch` ceremonies past their expiry (indexed: `idx_ceremony_expires`).
+pub fn expired(now: i64, batch: u64) -> DeleteMany<ceremony::Entity> {
+    use sea_orm::QuerySelect;
+    let ended = ceremony::Entity::find()
+        .select_only()
+        .column(ceremony::Column::Id)
+        .filter(ceremony::Column::ExpiresAt.lte(now))
+        .limit(batch)
+        .into_query();
+    ceremony::Entity::delete_many().filter(ceremony::Column::Id.in_subquery(ended))
 }
 
 /// [`find_live`] on the read side: on SQLite on the calling thread ([`Reads`]), else on the

@@ -31,11 +31,21 @@ pub async fn since<C: Exec>(db: &C, target: &str, since: i64) -> Result<Vec<i64>
         .collect())
 }
 
+/// Remove at most [`super::CLEAN_UP_BATCH`] records of codes sent before `before`; how many
+/// went.
 pub async fn delete_before<C: Exec>(db: &C, before: i64) -> Result<u64, DbErr> {
-    db.exec_query(&sent_before(before)).await
+    db.exec_query(&sent_before(before, super::CLEAN_UP_BATCH))
+        .await
 }
 
-/// The records of codes sent before `before` (indexed: `idx_code_send_sent_at`).
-pub fn sent_before(before: i64) -> DeleteMany<code_send::Entity> {
-    code_send::Entity::delete_many().filter(code_send::Column::SentAt.lt(before))
+/// At most `batch` records of codes sent before `before` (indexed: `idx_code_send_sent_at`).
+pub fn sent_before(before: i64, batch: u64) -> DeleteMany<code_send::Entity> {
+    use sea_orm::QuerySelect;
+    let old = code_send::Entity::find()
+        .select_only()
+        .column(code_send::Column::Id)
+        .filter(code_send::Column::SentAt.lt(before))
+        .limit(batch)
+        .into_query();
+    code_send::Entity::delete_many().filter(code_send::Column::Id.in_subquery(old))
 }

@@ -13,6 +13,12 @@ pub mod recovery_codes;
 pub mod rows;
 pub mod sessions;
 
+/// Rows one statement of the once-a-minute clean-up deletes at most (expired ceremonies and
+/// sessions, old sent-code records, events past their retention): each batch is a write of
+/// its own, short under the writer's lock and PostgreSQL's 10 s statement timeout, however
+/// large a backlog (`startup::cleanup`).
+pub const CLEAN_UP_BATCH: u64 = 500;
+
 #[cfg(test)]
 #[path = "events_tests.rs"]
 mod events_tests;

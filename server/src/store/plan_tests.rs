@@ -25,15 +25,15 @@ fn statements(backend: DbBackend) -> [(&'static str, Statement); 6] {
     [
         (
             "idx_ceremony_expires",
-            ceremonies::expired(NOW).build(backend),
+            ceremonies::expired(NOW, super::CLEAN_UP_BATCH).build(backend),
         ),
         (
             "idx_session_last_seen",
-            sessions::expired(NOW, IDLE_MS).build(backend),
+            sessions::expired(NOW, IDLE_MS, super::CLEAN_UP_BATCH).build(backend),
         ),
         (
             "idx_code_send_sent_at",
-            code_sends::sent_before(NOW).build(backend),
+            code_sends::sent_before(NOW, super::CLEAN_UP_BATCH).build(backend),
         ),
         ("idx_ceremony_code_hash", link.build(backend)),
         ("idx_event_account_at", backend.build(&device)),
@@ -122,7 +122,8 @@ async fn on_postgres_each_statement_can_use_its_index() {
 async fn the_index_migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
     let (_dir, _url, db) = crate::db::scratch::sqlite().await;
-    let session = || sessions::expired(NOW, IDLE_MS).build(DbBackend::Sqlite);
+    let session =
+        || sessions::expired(NOW, IDLE_MS, super::CLEAN_UP_BATCH).build(DbBackend::Sqlite);
     let event = || events::older_than(NOW, 10).build(DbBackend::Sqlite);
     let scans = |plan: Vec<String>| plan.iter().any(|line| line.starts_with("SCAN"));
     Migrator::down(&db, Some(3)).await.unwrap();
@@ -137,4 +138,33 @@ async fn the_index_migrations_roll_back_and_apply_again() {
             plan(&db, "EXPLAIN QUERY PLAN", "detail", statement).await
         ));
     }
+}
+
+/// Each clean-up statement deletes at most a batch ([`super::CLEAN_UP_BATCH`]), the expired
+/// rows only: a backlog goes over several writes (`startup::cleanup`), never in one.
+#[tokio::test]
+async fn the_clean_up_deletes_a_batch_at_a_time() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let (_dir, _url, db) = crate::db::scratch::sqlite().await;
+    let batch = super::CLEAN_UP_BATCH;
+    let expired = (0..batch + 7).map(|_| {
+        let row = crate::service::new_ceremony("login_passkey", "{}".into(), NOW - 10, 5);
+        entity::ceremony::ActiveModel::from(row)
+    });
+    entity::ceremony::Entity::insert_many(expired)
+        .exec(&db)
+        .await
+        .unwrap();
+    let live = crate::service::new_ceremony("login_passkey", "{}".into(), NOW, 60_000);
+    entity::ceremony::Entity::insert(entity::ceremony::ActiveModel::from(live))
+        .exec(&db)
+        .await
+        .unwrap();
+    assert_eq!(ceremonies::delete_expired(&db, NOW).await.unwrap(), batch);
+    assert_eq!(ceremonies::delete_expired(&db, NOW).await.unwrap(), 7);
+    assert_eq!(ceremonies::delete_expired(&db, NOW).await.unwrap(), 0);
+    assert_eq!(
+        entity::ceremony::Entity::find().count(&db).await.unwrap(),
+        1
+    );
 }

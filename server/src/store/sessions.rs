@@ -3,7 +3,7 @@
 use entity::{account, session};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -90,17 +90,26 @@ pub async fn delete_all<C: Exec>(db: &C, account_id: Uuid) -> Result<u64, DbErr>
     db.exec_query(&delete).await
 }
 
-/// Remove sessions past their absolute or idle end; safe to run from every instance.
+/// Remove at most [`super::CLEAN_UP_BATCH`] sessions past their absolute or idle end; how many
+/// went. Safe to run from every instance.
 pub async fn delete_expired<C: Exec>(db: &C, now: i64, idle_ms: i64) -> Result<u64, DbErr> {
-    db.exec_query(&expired(now, idle_ms)).await
+    db.exec_query(&expired(now, idle_ms, super::CLEAN_UP_BATCH))
+        .await
 }
 
-/// The sessions past their lifetime or idle for `idle_ms`: each condition has its index
-/// (`idx_session_expires`, `idx_session_last_seen`), so the clean-up reads only what it deletes.
-pub fn expired(now: i64, idle_ms: i64) -> DeleteMany<session::Entity> {
-    session::Entity::delete_many().filter(
-        Condition::any()
-            .add(session::Column::ExpiresAt.lte(now))
-            .add(session::Column::LastSeenAt.lte(now - idle_ms)),
-    )
+/// At most `batch` sessions past their lifetime or idle for `idle_ms` (`id IN (SELECT id …
+/// LIMIT batch)`): each condition has its index (`idx_session_expires`,
+/// `idx_session_last_seen`), so the clean-up reads only what it deletes.
+pub fn expired(now: i64, idle_ms: i64, batch: u64) -> DeleteMany<session::Entity> {
+    let ended = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(
+            Condition::any()
+                .add(session::Column::ExpiresAt.lte(now))
+                .add(session::Column::LastSeenAt.lte(now.saturating_sub(idle_ms))),
+        )
+        .limit(batch)
+        .into_query();
+    session::Entity::delete_many().filter(session::Column::Id.in_subquery(ended))
 }
