@@ -107,6 +107,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::CheckConfig => {
+                sesame::startup::check_config(&config).map_err(|e| e.to_string())?;
                 println!("configuration ok");
                 Ok(())
             }

@@ -61,6 +61,14 @@ pub enum StartupError {
     Delivery(String),
 }
 
+/// Check the configuration as start-up will read it, without opening the database or sending
+/// anything (`sesame check-config`): [`Config::validate`]'s checks, then the WebAuthn settings
+/// and the email and SMS senders.
+pub fn check_config(config: &Config) -> Result<(), StartupError> {
+    config.validate()?;
+    app_state::check(config)
+}
+
 /// Options that tests (and only tests) change.
 #[derive(Debug, Default)]
 pub struct Overrides {

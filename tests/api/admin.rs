@@ -21,6 +21,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         account_recovery_prints_and_emails_a_link,
         delete_needs_yes_and_then_removes_the_account,
         an_unknown_username_fails_with_a_plain_message,
+        check_config_refuses_what_start_up_would_refuse,
     ]
 }
 
@@ -304,5 +305,35 @@ async fn an_unknown_username_fails_with_a_plain_message(app: TestApp) {
             "{command}"
         );
         assert_eq!(out.stdout, "", "{command}");
+    }
+}
+
+/// `sesame check-config` (a deployment's `ExecStartPre`) refuses the delivery settings that
+/// would stop the server at start, not only those `Config::validate` checks.
+async fn check_config_refuses_what_start_up_would_refuse(app: TestApp) {
+    let check = |extra: &'static [(&'static str, &'static str)]| {
+        let mut command = tokio::process::Command::new(process::binary());
+        command
+            .arg("check-config")
+            .env("SESAME_ORIGIN", &app.origin)
+            .env("SESAME_SMTP_URL", app.mail.url())
+            .env("SESAME_MAIL_FROM", "sesame@localhost");
+        for (key, value) in extra {
+            command.env(key, value);
+        }
+        async move { command.output().await.expect("sesame runs") }
+    };
+    let fine = check(&[]).await;
+    assert!(fine.status.success(), "{fine:?}");
+    assert_eq!(String::from_utf8_lossy(&fine.stdout), "configuration ok\n");
+    for (extra, named) in [
+        (&[("SESAME_MAIL_FROM", "")][..], "from address"),
+        (&[("SESAME_SMS_PROVIDER", "twillio")][..], "twillio"),
+    ] {
+        let out = check(extra).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?} passed");
+        assert!(stderr.contains(named), "{extra:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{extra:?}");
     }
 }

@@ -15,6 +15,19 @@ use crate::{
     state::{AppState, Inner},
 };
 
+/// Every setting start-up reads through a check of its own, without opening the database:
+/// the origins, the WebAuthn relying party built from them, and the email and SMS senders
+/// (built, nothing sent). `sesame check-config` runs it after `Config::validate`, so that a
+/// configuration it passes does not then stop the server at start.
+pub(super) fn check(config: &Config) -> Result<(), StartupError> {
+    let origins = config.origins()?;
+    webauthn(config, &origins).map_err(StartupError::Webauthn)?;
+    let development = Config::development(&origins);
+    super::delivery::email_sender(config, development)?;
+    super::delivery::sms_sender(config, development)?;
+    Ok(())
+}
+
 pub(super) fn build_state(
     config: Config,
     pools: db::Pools,
