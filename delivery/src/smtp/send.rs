@@ -47,9 +47,23 @@ impl SmtpEmailSender {
                 Ok(())
             }
             Err(e) => {
-                let reason = single_line(&e.to_string());
-                tracing::warn!(host = %self.host, port = self.port, error = %reason, "SMTP delivery failed");
-                Err(DeliveryError::Unavailable(format!("SMTP: {reason}")))
+                // Only the kind and the reply code: the server's reply text often quotes the
+                // recipient ("550 5.1.1 <bob@example.com>: Recipient address rejected"), and an
+                // address is personal data a log should not hold (OWASP ASVS 5.0 V16.2.5).
+                let kind = if e.is_permanent() {
+                    "refused"
+                } else if e.is_transient() {
+                    "temporarily refused"
+                } else if e.is_timeout() {
+                    "timed out"
+                } else if e.is_tls() {
+                    "TLS failed"
+                } else {
+                    "connection or protocol error"
+                };
+                let code = e.status().map(|c| c.to_string()).unwrap_or_default();
+                tracing::warn!(host = %self.host, port = self.port, kind, code, "SMTP delivery failed");
+                Err(DeliveryError::Unavailable(format!("SMTP: {kind} {code}")))
             }
         }
     }

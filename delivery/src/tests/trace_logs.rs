@@ -1,5 +1,5 @@
-//! Neither a code nor an SMTP password reaches a trace-level log, whether a send succeeds or
-//! fails.
+//! Neither a code, nor an SMTP password, nor a recipient's address that the server's refusal
+//! quotes reaches a trace-level log, whether a send succeeds or fails.
 
 use std::sync::Arc;
 
@@ -49,6 +49,14 @@ async fn neither_code_nor_password_reaches_a_trace_level_log() {
         send_bounded(&sender, code_mail("heidi@example.com", "975311")).await,
         "975311",
     );
+    // A server's refusal that quotes the recipient: the address stays out of the log and of
+    // the error (which the server logs in turn).
+    sink.set_mode(SinkMode::RefuseRecipient);
+    let refused = send_bounded(&sender, code_mail("ivan.private@example.com", "975314")).await;
+    assert!(
+        matches!(&refused, Err(DeliveryError::Unavailable(msg)) if msg.contains("550") && !msg.contains("ivan.private")),
+        "{refused:?}"
+    );
 
     let hook = HttpRecorder::start().await;
     let sms = WebhookSmsSender::new(&hook.base_url(), "0123456789abcdef").unwrap();
@@ -67,6 +75,8 @@ async fn neither_code_nor_password_reaches_a_trace_level_log() {
         "975311",
         "975312",
         "975313",
+        "975314",
+        "ivan.private",
         "hunter2secret",
         &BASE64.encode("\0mailer\0hunter2secret"),
         &BASE64.encode("hunter2secret"),

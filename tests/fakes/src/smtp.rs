@@ -24,6 +24,9 @@ pub enum SinkMode {
     RefuseMail,
     /// Take the message after `DATA`, then answer `451` (a temporary failure) and record nothing.
     RefuseData,
+    /// Answer `550` to `RCPT TO`, quoting the address, as real servers do ("550 5.1.1
+    /// <bob@example.com>: Recipient address rejected").
+    RefuseRecipient,
 }
 
 #[derive(Default)]

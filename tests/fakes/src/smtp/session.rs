@@ -113,6 +113,11 @@ pub(super) async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::
                 if tx.from.is_none() {
                     reply(&mut w, "503 5.5.1 Need MAIL command first").await?;
                 } else if let Some(to) = path_arg(&arg, "TO:") {
+                    if shared.mode() == SinkMode::RefuseRecipient {
+                        let refused = format!("550 5.1.1 <{to}>: Recipient address rejected");
+                        reply(&mut w, &refused).await?;
+                        continue;
+                    }
                     tx.recipients.push(to);
                     reply(&mut w, "250 2.1.5 Ok").await?;
                 } else {
