@@ -7,6 +7,9 @@ use url::Url;
 
 use super::{Config, ConfigError, bad};
 
+/// The longest session, idle time or re-authentication window: 100 years.
+const MAX_DURATION_SECS: u64 = 100 * 31_557_600;
+
 impl Config {
     /// Check every setting that can be checked without side effects.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -40,6 +43,17 @@ impl Config {
                 "SESAME_SESSION_IDLE_SECS",
                 "session lifetimes must be positive",
             ));
+        }
+        // Times are milliseconds in an i64: a larger number of seconds would wrap around
+        // (a session expiring in the past, a clean-up deleting every session).
+        for (name, secs) in [
+            ("SESAME_SESSION_IDLE_SECS", self.session_idle_secs),
+            ("SESAME_SESSION_LIFETIME_SECS", self.session_lifetime_secs),
+            ("SESAME_REAUTH_WINDOW_SECS", self.reauth_window_secs),
+        ] {
+            if secs > MAX_DURATION_SECS {
+                return Err(bad(name, "at most 100 years (3155760000 seconds)"));
+            }
         }
         for proxy in &self.trusted_proxies {
             proxy.parse::<std::net::IpAddr>().map_err(|_| {
@@ -182,5 +196,32 @@ mod tests {
         fine.validate().unwrap();
         // Every name the check lets through makes a working TOTP.
         crate::service::totp::for_account(&[7; 20], &fine.rp_name, "alice").unwrap();
+    }
+
+    #[test]
+    fn durations_that_would_overflow_milliseconds_are_refused() {
+        let huge = u64::MAX / 2;
+        for config in [
+            Config {
+                session_idle_secs: huge,
+                ..Config::default()
+            },
+            Config {
+                session_lifetime_secs: huge,
+                ..Config::default()
+            },
+            Config {
+                reauth_window_secs: huge,
+                ..Config::default()
+            },
+        ] {
+            assert!(config.validate().unwrap_err().to_string().contains("100 years"));
+        }
+        Config {
+            session_lifetime_secs: super::MAX_DURATION_SECS,
+            ..Config::default()
+        }
+        .validate()
+        .unwrap();
     }
 }
