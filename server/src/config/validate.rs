@@ -215,7 +215,13 @@ mod tests {
                 ..Config::default()
             },
         ] {
-            assert!(config.validate().unwrap_err().to_string().contains("100 years"));
+            assert!(
+                config
+                    .validate()
+                    .unwrap_err()
+                    .to_string()
+                    .contains("100 years")
+            );
         }
         Config {
             session_lifetime_secs: super::MAX_DURATION_SECS,

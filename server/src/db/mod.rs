@@ -9,6 +9,8 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 mod build_tests;
 mod checkpoint;
 pub mod liveness;
+#[cfg(test)]
+mod migrate_tests;
 pub mod pinned;
 pub mod read_pool;
 pub mod reads;
@@ -207,6 +209,30 @@ fn sqlite_dir(url: &str) -> Option<String> {
 }
 
 /// Apply every pending migration.
+///
+/// PostgreSQL: instances started together (a scale-out, a rolling upgrade) would each apply
+/// the pending migrations and all but one fail (a duplicate `seaql_migrations` or index). So
+/// they run in one transaction that first takes a transaction-scoped advisory lock: the others
+/// wait for it, then find nothing pending. PostgreSQL's DDL is transactional, so a failure
+/// leaves no half-applied migration. The wait and the index builds are not bound by the
+/// connections' 10 s statement timeout. (The two-key lock is in a space of its own, apart
+/// from the one-key send-limit locks of `service::codes`.) SQLite has one writer and no
+/// second instance on a file.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+        .await?;
+    txn.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, 1)"
+    ))
+    .await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
+
+/// The first key of the migrations' advisory lock: "sesa" in ASCII.
+const MIGRATION_LOCK: i32 = 0x7365_7361;
