@@ -90,6 +90,14 @@ impl ServerKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(dir)?;
                 let key = Self::random();
+                // Written whole under a name of its own, then linked into place: `server.key`
+                // never exists half-written (a crash after creating it used to leave an empty
+                // file that stopped every later start), and the link fails if another
+                // instance got there first, whose key then wins.
+                let tmp = dir.join(format!(
+                    "server.key.{}.tmp",
+                    Self::random().to_hex().get(..16).unwrap_or("new")
+                ));
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]
@@ -97,13 +105,20 @@ impl ServerKey {
                     use std::os::unix::fs::OpenOptionsExt;
                     options.mode(0o600);
                 }
-                match options.open(&path) {
-                    Ok(mut file) => {
-                        file.write_all(key.to_hex().as_bytes())?;
-                        file.sync_all()?;
+                let written = options.open(&tmp).and_then(|mut file| {
+                    file.write_all(key.to_hex().as_bytes())?;
+                    file.sync_all()
+                });
+                let linked = written.and_then(|()| std::fs::hard_link(&tmp, &path));
+                let _ = std::fs::remove_file(&tmp);
+                match linked {
+                    Ok(()) => {
+                        // The new name itself is durable once the directory is.
+                        if let Ok(dir) = std::fs::File::open(dir) {
+                            let _ = dir.sync_all();
+                        }
                         Ok(key)
                     }
-                    // Another instance won the race: use its key.
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                         Self::load_or_create(dir)
                     }
@@ -148,3 +163,7 @@ fn unreachable_mac() -> HmacSha256 {
     #[allow(clippy::expect_used)]
     <HmacSha256 as Mac>::new_from_slice(&[0u8; 32]).expect("HMAC takes any key length")
 }
+
+#[cfg(test)]
+#[path = "crypto_tests.rs"]
+mod tests;
