@@ -199,6 +199,33 @@ mod tests {
     }
 
     #[test]
+    fn debug_shows_the_settings_but_no_secret() {
+        let config = Config {
+            server_key: Some("k".repeat(64)),
+            smtp_url: Some("smtps://mailer:smtp-pass-1@mail.example.com".into()),
+            twilio_auth_token: Some("twilio-token-2".into()),
+            sms_webhook_secret: Some("webhook-secret-3".into()),
+            metrics_token: Some("metrics-token-4".into()),
+            database_url: "postgres://sesame:db-pass-5@db.example.com/sesame".into(),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        for secret in [
+            "kkkk",
+            "smtp-pass-1",
+            "twilio-token-2",
+            "webhook-secret-3",
+            "metrics-token-4",
+            "db-pass-5",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        for setting in ["db.example.com", "\"rp_id\":\"localhost\"", "[redacted]"] {
+            assert!(shown.contains(setting), "{setting} not in {shown}");
+        }
+    }
+
+    #[test]
     fn durations_that_would_overflow_milliseconds_are_refused() {
         let huge = u64::MAX / 2;
         for config in [
