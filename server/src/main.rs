@@ -117,6 +117,10 @@ fn main() -> ExitCode {
             }
             Command::Migrate { status, json } => {
                 telemetry::init_for_command();
+                if status {
+                    sesame::db::require_existing(&config.database_url)
+                        .map_err(|e| e.to_string())?;
+                }
                 let db = sesame::db::connect(&config.database_url, 1)
                     .await
                     .map_err(|e| e.to_string())?;

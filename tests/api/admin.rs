@@ -22,6 +22,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         delete_needs_yes_and_then_removes_the_account,
         an_unknown_username_fails_with_a_plain_message,
         check_config_refuses_what_start_up_would_refuse,
+        a_mistyped_database_is_not_created_by_a_reading_command,
     ]
 }
 
@@ -335,5 +336,32 @@ async fn check_config_refuses_what_start_up_would_refuse(app: TestApp) {
         assert!(!out.status.success(), "{extra:?} passed");
         assert!(stderr.contains(named), "{extra:?}: {stderr}");
         assert!(out.stdout.is_empty(), "{extra:?}");
+    }
+}
+
+/// `account …` and `migrate --status` read a database: a SQLite path that holds none (a
+/// mistyped `SESAME_DATABASE_URL`) is an error naming it, and no empty database appears there.
+async fn a_mistyped_database_is_not_created_by_a_reading_command(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("typo").join("sesame.db");
+    let url = format!("sqlite://{}", missing.display());
+    for args in [&["account", "list"][..], &["migrate", "--status"][..]] {
+        let out = tokio::process::Command::new(process::binary())
+            .args(args)
+            .env("SESAME_DATABASE_URL", &url)
+            .env("SESAME_ORIGIN", &app.origin)
+            .output()
+            .await
+            .expect("sesame runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            stderr.contains("there is no database at"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            !missing.exists() && !missing.parent().unwrap().exists(),
+            "{args:?}"
+        );
     }
 }

@@ -48,6 +48,7 @@ impl Admin {
     /// schema is refused (`sesame migrate` applies it; instances on several versions may share
     /// the database during a rolling upgrade, and a command should not upgrade it on the side).
     pub async fn connect(config: Config) -> Result<Self, AdminError> {
+        crate::db::require_existing(&config.database_url)?;
         let db = crate::db::connect(&config.database_url, 2).await?;
         let pending = Migrator::get_pending_migrations_read_only(&db).await?;
         if !pending.is_empty() {

@@ -140,6 +140,18 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Database::connect(options).await
 }
 
+/// For commands that read a database and must not create one (`migrate --status`, the
+/// `account` commands): a SQLite file that does not exist is an error naming it (a mistyped
+/// `SESAME_DATABASE_URL`), where [`connect`] would create an empty database there.
+pub fn require_existing(url: &str) -> Result<(), DbErr> {
+    match sqlite_path(url) {
+        Some(path) if is_sqlite(url) && !std::path::Path::new(path).exists() => Err(DbErr::Custom(
+            format!("there is no database at {path} (SESAME_DATABASE_URL)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
