@@ -5,6 +5,7 @@
 pub mod aaguid;
 pub mod admin;
 pub mod auth;
+pub mod background;
 pub mod clock;
 pub mod config;
 pub mod crypto;

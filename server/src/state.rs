@@ -38,6 +38,8 @@ pub struct Inner {
     pub email: Arc<dyn EmailSender>,
     /// SMS delivery (Twilio, webhook, or the development log sender).
     pub sms: Arc<dyn SmsSender>,
+    /// What requests leave running after their answer; a shutdown waits for it.
+    pub background: crate::background::Background,
 }
 
 impl std::ops::Deref for AppState {

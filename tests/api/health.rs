@@ -8,7 +8,8 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         healthz_and_readyz_answer_200_when_the_database_is_up,
         unknown_paths_get_the_contract_error_body,
         an_in_memory_sqlite_database_serves_every_read_and_write_until_the_process_ends,
-        sigterm_ends_the_process_after_the_database_was_used
+        sigterm_ends_the_process_after_the_database_was_used,
+        sigterm_waits_for_a_security_notice_being_sent,
     ]
 }
 
@@ -110,4 +111,32 @@ async fn sigterm_ends_the_process_after_the_database_was_used(mut app: TestApp) 
         assert!(std::path::Path::new(file).exists());
         assert!(!log.exists(), "{} is left behind", log.display());
     }
+}
+
+/// A security notice is sent after the answer, in the background: a SIGTERM right after the
+/// change (a rolling restart) waits for it instead of dropping it, here with an SMTP server
+/// that takes 1.5 s to accept the message.
+async fn sigterm_waits_for_a_security_notice_being_sent(mut app: TestApp) {
+    app.stop().await;
+    let mut server = ServerProcess::start_for(&app, None, &[]).await;
+    let browser = Browser::new(server.port);
+    let r = sesame_tests::flows::signup_by_email(&app, &browser, "nell", "nell@example.com").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.mail.set_mode(sesame_fakes::SinkMode::SlowMail);
+    let password = serde_json::json!({"password": "quiet harbour lantern ninety"});
+    let r = browser.put("/api/v1/account/password", &password).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    // `terminate` blocks its thread while it waits: off the runtime, whose other tasks include
+    // the SMTP server the notice is going to.
+    let status = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    assert!(status.expect("the process exits").success());
+    let notice = app
+        .mail
+        .wait_for("nell@example.com", Duration::from_secs(2))
+        .await
+        .expect("the notice was delivered before the process ended");
+    let subject = notice.subject.unwrap_or_default();
+    assert!(subject.contains("password"), "{subject}");
 }

@@ -34,7 +34,7 @@ pub fn security_notice(
     let state = state.clone();
     let client = client.clone();
     // The request's span (and so its request id) follows the notice into the background task.
-    tokio::spawn(
+    state.background.clone().spawn(
         async move { send(&state, account_id, what, &client, when).await }
             .instrument(tracing::Span::current()),
     );
@@ -54,7 +54,7 @@ pub fn login_from_new_device(
     let state = state.clone();
     let client = client.clone();
     let account_id = account.id;
-    tokio::spawn(
+    state.background.clone().spawn(
         async move {
         match store::events::has_login_from(
             state.read_side(),

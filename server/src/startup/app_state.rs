@@ -70,6 +70,7 @@ pub(super) fn build_state(
         trusted_proxies,
         email,
         sms,
+        background: crate::background::Background::default(),
     })))
 }
 

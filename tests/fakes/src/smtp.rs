@@ -27,6 +27,9 @@ pub enum SinkMode {
     /// Answer `550` to `RCPT TO`, quoting the address, as real servers do ("550 5.1.1
     /// <bob@example.com>: Recipient address rejected").
     RefuseRecipient,
+    /// Accept every message, but take 1.5 s to answer `MAIL FROM` (a slow server): a client
+    /// that goes away meanwhile delivers nothing.
+    SlowMail,
 }
 
 #[derive(Default)]
