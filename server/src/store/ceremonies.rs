@@ -67,14 +67,8 @@ pub async fn delete_expired<C: Exec>(db: &C, now: i64) -> Result<u64, DbErr> {
 
 /// At most `batch` ceremonies past their expiry (indexed: `idx_ceremony_expires`).
 pub fn expired(now: i64, batch: u64) -> DeleteMany<ceremony::Entity> {
-    use sea_orm::QuerySelect;
-    let ended = ceremony::Entity::find()
-        .select_only()
-        .column(ceremony::Column::Id)
-        .filter(ceremony::Column::ExpiresAt.lte(now))
-        .limit(batch)
-        .into_query();
-    ceremony::Entity::delete_many().filter(ceremony::Column::Id.in_subquery(ended))
+    let ended = ceremony::Entity::find().filter(ceremony::Column::ExpiresAt.lte(now));
+    super::delete_batch(ended, ceremony::Column::Id, batch)
 }
 
 /// [`find_live`] on the read side: on SQLite on the calling thread ([`Reads`]), else on the

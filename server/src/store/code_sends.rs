@@ -40,12 +40,6 @@ pub async fn delete_before<C: Exec>(db: &C, before: i64) -> Result<u64, DbErr> {
 
 /// At most `batch` records of codes sent before `before` (indexed: `idx_code_send_sent_at`).
 pub fn sent_before(before: i64, batch: u64) -> DeleteMany<code_send::Entity> {
-    use sea_orm::QuerySelect;
-    let old = code_send::Entity::find()
-        .select_only()
-        .column(code_send::Column::Id)
-        .filter(code_send::Column::SentAt.lt(before))
-        .limit(batch)
-        .into_query();
-    code_send::Entity::delete_many().filter(code_send::Column::Id.in_subquery(old))
+    let old = code_send::Entity::find().filter(code_send::Column::SentAt.lt(before));
+    super::delete_batch(old, code_send::Column::Id, batch)
 }

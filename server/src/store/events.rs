@@ -45,17 +45,11 @@ pub async fn delete_older_than<C: Exec>(db: &C, cutoff: i64, batch: u64) -> Resu
     db.exec_query(&older_than(cutoff, batch)).await
 }
 
-/// `DELETE FROM event WHERE id IN (SELECT id FROM event WHERE at < cutoff LIMIT batch)`: the
-/// subquery reads `idx_event_at`, so only the rows it deletes (SQLite has no `DELETE … LIMIT`
-/// unless built with `SQLITE_ENABLE_UPDATE_DELETE_LIMIT`; PostgreSQL has none).
+/// At most `batch` events older than `cutoff` ([`super::delete_batch`], through
+/// `idx_event_at`).
 pub(crate) fn older_than(cutoff: i64, batch: u64) -> DeleteMany<event::Entity> {
-    let oldest = event::Entity::find()
-        .select_only()
-        .column(event::Column::Id)
-        .filter(event::Column::At.lt(cutoff))
-        .limit(batch)
-        .into_query();
-    event::Entity::delete_many().filter(event::Column::Id.in_subquery(oldest))
+    let old = event::Entity::find().filter(event::Column::At.lt(cutoff));
+    super::delete_batch(old, event::Column::Id, batch)
 }
 
 /// Newest first (by time, then id); `before` pages backwards: only events strictly older

@@ -19,6 +19,20 @@ pub mod sessions;
 /// large a backlog (`startup::cleanup`).
 pub const CLEAN_UP_BATCH: u64 = 500;
 
+/// At most `batch` of `rows`: `DELETE FROM t WHERE id IN (SELECT id FROM t WHERE … LIMIT
+/// batch)`. The subquery reads the index of its condition, so only the rows it deletes
+/// (SQLite has no `DELETE … LIMIT` unless built with `SQLITE_ENABLE_UPDATE_DELETE_LIMIT`;
+/// PostgreSQL has none).
+pub(crate) fn delete_batch<E: sea_orm::EntityTrait>(
+    rows: sea_orm::Select<E>,
+    id: E::Column,
+    batch: u64,
+) -> sea_orm::DeleteMany<E> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect, QueryTrait};
+    let ids = rows.select_only().column(id).limit(batch).into_query();
+    E::delete_many().filter(id.in_subquery(ids))
+}
+
 #[cfg(test)]
 #[path = "events_tests.rs"]
 mod events_tests;

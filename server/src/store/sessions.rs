@@ -3,7 +3,7 @@
 use entity::{account, session};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, sea_query::Expr,
+    QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -101,15 +101,10 @@ pub async fn delete_expired<C: Exec>(db: &C, now: i64, idle_ms: i64) -> Result<u
 /// LIMIT batch)`): each condition has its index (`idx_session_expires`,
 /// `idx_session_last_seen`), so the clean-up reads only what it deletes.
 pub fn expired(now: i64, idle_ms: i64, batch: u64) -> DeleteMany<session::Entity> {
-    let ended = session::Entity::find()
-        .select_only()
-        .column(session::Column::Id)
-        .filter(
-            Condition::any()
-                .add(session::Column::ExpiresAt.lte(now))
-                .add(session::Column::LastSeenAt.lte(now.saturating_sub(idle_ms))),
-        )
-        .limit(batch)
-        .into_query();
-    session::Entity::delete_many().filter(session::Column::Id.in_subquery(ended))
+    let ended = session::Entity::find().filter(
+        Condition::any()
+            .add(session::Column::ExpiresAt.lte(now))
+            .add(session::Column::LastSeenAt.lte(now.saturating_sub(idle_ms))),
+    );
+    super::delete_batch(ended, session::Column::Id, batch)
 }
