@@ -8,7 +8,7 @@ use sea_orm::{DbBackend, Statement};
 use sesame_delivery::{CodePurpose, OutgoingEmail};
 use uuid::Uuid;
 
-use crate::{crypto, db::Exec, error::ApiError, extract::ClientInfo, state::AppState, store};
+use crate::{crypto, db::Exec, error::ApiError, state::AppState, store};
 
 pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
 pub const CODE_DIGITS: u32 = 6;
@@ -226,87 +226,5 @@ pub async fn deliver(
 
 pub mod lockout;
 
-/// What a failed code log-in adds to the account's activity.
-pub struct LoginFailure {
-    pub client: ClientInfo,
-    /// The method, as the events name it.
-    pub method: serde_json::Value,
-    pub account_id: Uuid,
-    /// The account's consecutive failures with this one ([`lockout::charge`] counted it).
-    pub count: i32,
-}
-
-/// A try at the code of a ceremony that no account's lock-out counts (sign-up), charged to the
-/// ceremony before the code is checked ([`store::ceremonies::charge_attempt`]): the ceremony
-/// and whether the code is right. A wrong code that used the last try ends the ceremony in the
-/// same transaction. `None`: no such live ceremony, or its tries are used up. Checked after the
-/// charge, so a burst of guesses sent at once is checked at most [`MAX_WRONG_PER_CODE`] times
-/// (NIST SP 800-63B rev 4 §3.2.2), as the account's charge bounds a log-in's
-/// ([`lockout::charge`]).
-pub async fn try_code(
-    state: &AppState,
-    ceremony: Uuid,
-    kind: &'static str,
-    code: &str,
-    now: i64,
-) -> Result<Option<(entity::ceremony::Model, bool)>, ApiError> {
-    let (state2, code) = (state.clone(), code.to_owned());
-    state
-        .writer
-        .write(move |conn| async move {
-            let txn = conn.begin().await?;
-            let Some(row) =
-                store::ceremonies::charge_attempt(&txn, ceremony, kind, now, MAX_WRONG_PER_CODE)
-                    .await?
-            else {
-                return Ok(None);
-            };
-            let right = matches(&state2, &row, &code);
-            if !right && row.attempts >= MAX_WRONG_PER_CODE {
-                store::ceremonies::delete(&txn, ceremony).await?;
-            }
-            txn.commit().await?;
-            Ok(Some((row, right)))
-        })
-        .await
-}
-
-/// A wrong code, recorded in one write transaction: one more wrong try on the ceremony (the
-/// fifth ends it); for a log-in, the `login_failed` event and, when throttling starts or the
-/// hard lock is reached, `locked_out`. The account's count was charged before the code was
-/// checked ([`lockout::charge`]), so each of several concurrent failures has a count of its own
-/// and the lock-out is recorded exactly once (OWASP ASVS 5.0 V6.3.1 / NIST SP 800-63B rev 4
-/// §3.2.2 rate limiting).
-pub async fn record_wrong_code(
-    state: &AppState,
-    ceremony: Uuid,
-    login: Option<LoginFailure>,
-    now: i64,
-) -> Result<(), ApiError> {
-    state
-        .writer
-        .write(move |conn| async move {
-            let txn = conn.begin().await?;
-            store::ceremonies::add_wrong_attempt(&txn, ceremony, MAX_WRONG_PER_CODE).await?;
-            if let Some(LoginFailure {
-                client,
-                method,
-                account_id,
-                count,
-            }) = login
-            {
-                let failed = serde_json::json!({"method": method, "consecutive_failures": count});
-                store::events::insert(&txn, account_id, "login_failed", &client, failed, now)
-                    .await?;
-                if lockout::starts_or_hardens(count) {
-                    let hard = count >= lockout::HARD_LOCK;
-                    let locked = serde_json::json!({"consecutive_failures": count, "hard": hard});
-                    store::events::insert(&txn, account_id, "locked_out", &client, locked, now)
-                        .await?;
-                }
-            }
-            txn.commit().await?;
-            Ok(())
-        })
-        .await
-}
+mod tries;
+pub use tries::{LoginFailure, record_wrong_code, try_code};
