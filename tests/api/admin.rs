@@ -21,8 +21,6 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         account_recovery_prints_and_emails_a_link,
         delete_needs_yes_and_then_removes_the_account,
         an_unknown_username_fails_with_a_plain_message,
-        check_config_refuses_what_start_up_would_refuse,
-        a_mistyped_database_is_not_created_by_a_reading_command,
     ]
 }
 
@@ -306,62 +304,5 @@ async fn an_unknown_username_fails_with_a_plain_message(app: TestApp) {
             "{command}"
         );
         assert_eq!(out.stdout, "", "{command}");
-    }
-}
-
-/// `sesame check-config` (a deployment's `ExecStartPre`) refuses the delivery settings that
-/// would stop the server at start, not only those `Config::validate` checks.
-async fn check_config_refuses_what_start_up_would_refuse(app: TestApp) {
-    let check = |extra: &'static [(&'static str, &'static str)]| {
-        let mut command = tokio::process::Command::new(process::binary());
-        command
-            .arg("check-config")
-            .env("SESAME_ORIGIN", &app.origin)
-            .env("SESAME_SMTP_URL", app.mail.url())
-            .env("SESAME_MAIL_FROM", "sesame@localhost");
-        for (key, value) in extra {
-            command.env(key, value);
-        }
-        async move { command.output().await.expect("sesame runs") }
-    };
-    let fine = check(&[]).await;
-    assert!(fine.status.success(), "{fine:?}");
-    assert_eq!(String::from_utf8_lossy(&fine.stdout), "configuration ok\n");
-    for (extra, named) in [
-        (&[("SESAME_MAIL_FROM", "")][..], "from address"),
-        (&[("SESAME_SMS_PROVIDER", "twillio")][..], "twillio"),
-    ] {
-        let out = check(extra).await;
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{extra:?} passed");
-        assert!(stderr.contains(named), "{extra:?}: {stderr}");
-        assert!(out.stdout.is_empty(), "{extra:?}");
-    }
-}
-
-/// `account …` and `migrate --status` read a database: a SQLite path that holds none (a
-/// mistyped `SESAME_DATABASE_URL`) is an error naming it, and no empty database appears there.
-async fn a_mistyped_database_is_not_created_by_a_reading_command(app: TestApp) {
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("typo").join("sesame.db");
-    let url = format!("sqlite://{}", missing.display());
-    for args in [&["account", "list"][..], &["migrate", "--status"][..]] {
-        let out = tokio::process::Command::new(process::binary())
-            .args(args)
-            .env("SESAME_DATABASE_URL", &url)
-            .env("SESAME_ORIGIN", &app.origin)
-            .output()
-            .await
-            .expect("sesame runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{args:?}");
-        assert!(
-            stderr.contains("there is no database at"),
-            "{args:?}: {stderr}"
-        );
-        assert!(
-            !missing.exists() && !missing.parent().unwrap().exists(),
-            "{args:?}"
-        );
     }
 }

@@ -9,6 +9,7 @@ mod account_passkeys_guards;
 mod account_passkeys_signals;
 mod account_sessions;
 mod admin;
+mod admin_config;
 mod codes;
 mod codes_limits;
 mod codes_refusals;
@@ -158,6 +159,7 @@ fn main() -> std::process::ExitCode {
             .concat(),
         ),
         ("admin", admin::tests()),
+        ("admin_config", admin_config::tests()),
         ("recover", recover::tests()),
         (
             "observability",
