@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { setup, screenshot, uniqueName } from './harness.mjs';
-import { signUpWithEmailCode, signUpWithPasskey, logOut, logInWithCode, expectSignedInAs, passkeyNames } from './steps.mjs';
+import { signUpWithEmailCode, signUpWithPasskey, logOut, logInWithCode, expectSignedInAs, passkeyNames, sendContactCode } from './steps.mjs';
 
 test('a person signs up with a code emailed to them', async (t) => {
   const { newPage, smtp } = await setup(t);
@@ -141,11 +141,7 @@ test('a person adds an email address for codes on the account page, then removes
   const email = `${username}@example.com`;
   await signUpWithPasskey(page, username);
 
-  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
-  await page.getByLabel('Email', { exact: true }).check();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Email address').fill(email);
-  await page.getByRole('button', { name: 'Send code' }).click();
+  await sendContactCode(page, email);
   await page.getByLabel('6-digit code').fill(await smtp.waitForCode(email));
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.locator('#page-status', { hasText: 'Email address verified' }).waitFor();
@@ -168,11 +164,7 @@ test('a contact code that ran out sends the person back to ask for a new one', a
   const email = `${username}@example.com`;
   await signUpWithPasskey(page, username);
 
-  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
-  await page.getByLabel('Email', { exact: true }).check();
-  await page.getByRole('button', { name: 'Continue' }).click();
-  await page.getByLabel('Email address').fill(email);
-  await page.getByRole('button', { name: 'Send code' }).click();
+  await sendContactCode(page, email);
   const code = await smtp.waitForCode(email);
   const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
   const finishError = page.locator('#contact-finish-error');

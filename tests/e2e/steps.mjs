@@ -91,3 +91,12 @@ export async function recordPasskeyGets(page) {
   });
   return gets;
 }
+
+/** On /account: "Set up two-factor authentication" → Email → send a code to `email`. */
+export async function sendContactCode(page, email) {
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+  await page.getByLabel('Email', { exact: true }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByLabel('Email address').fill(email);
+  await page.getByRole('button', { name: 'Send code' }).click();
+}
