@@ -228,20 +228,25 @@ fn sqlite_dir(url: &str) -> Option<String> {
 /// wait for it, then find nothing pending. PostgreSQL's DDL is transactional, so a failure
 /// leaves no half-applied migration. The wait and the index builds are not bound by the
 /// connections' 10 s statement timeout. (The two-key lock is in a space of its own, apart
-/// from the one-key send-limit locks of `service::codes`.) SQLite has one writer and no
-/// second instance on a file.
+/// from the one-key send-limit locks of `service::codes`.)
+///
+/// SQLite: the same in one `BEGIN IMMEDIATE` transaction, which takes the file's write lock
+/// before the pending migrations are read, so a `sesame migrate` beside a starting server
+/// waits (the busy timeout, 5 s) instead of applying them twice, and a migration that fails
+/// half-way leaves nothing behind: SQLite's DDL is transactional too
+/// (<https://www.sqlite.org/lang_transaction.html>). Without it a failed migration left its
+/// first tables, and every later start then failed on them.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
-    if db.get_database_backend() != DbBackend::Postgres {
-        return Migrator::up(db, None).await;
-    }
-    let txn = db.begin().await?;
-    txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+    use sea_orm::{ConnectionTrait, DbBackend};
+    let txn = crate::store::begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await?;
+        txn.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, 1)"
+        ))
         .await?;
-    txn.execute_unprepared(&format!(
-        "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, 1)"
-    ))
-    .await?;
+    }
     Migrator::up(&txn, None).await?;
     txn.commit().await
 }
