@@ -39,6 +39,9 @@ pub enum ApiError {
     LastMethod,
     #[error("not found")]
     NotFound,
+    /// The account holds as many of something (passkeys, contacts) as one account may.
+    #[error("{0}")]
+    LimitReached(String),
     #[error("{0}")]
     Forbidden(String),
     #[error("a service Sesame depends on is unavailable; try again shortly")]
@@ -68,7 +71,10 @@ impl ApiError {
             }
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::UsernameTaken | Self::CredentialExists | Self::LastMethod => StatusCode::CONFLICT,
+            Self::UsernameTaken
+            | Self::CredentialExists
+            | Self::LastMethod
+            | Self::LimitReached(_) => StatusCode::CONFLICT,
             Self::InvalidCredential | Self::InvalidCode | Self::Unauthenticated => {
                 StatusCode::UNAUTHORIZED
             }
@@ -97,6 +103,7 @@ impl ApiError {
             Self::ReauthenticationRequired => "reauthentication_required",
             Self::LastMethod => "last_method",
             Self::NotFound => "not_found",
+            Self::LimitReached(_) => "limit_reached",
             Self::Forbidden(_) => "forbidden",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "server_error",

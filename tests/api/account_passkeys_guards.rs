@@ -1,5 +1,5 @@
-//! What guards passkey changes: a recent authentication, the account boundary, and the email
-//! notices to every verified address.
+//! What guards passkey changes: a recent authentication, the account boundary, the email
+//! notices to every verified address, and the most passkeys one account may hold.
 
 use serde_json::json;
 use sesame_tests::{Tamper, TestApp, harness::TestFn, tests};
@@ -11,6 +11,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         passkey_changes_need_a_recent_authentication,
         another_accounts_passkey_is_not_found_and_left_alone,
         passkey_changes_are_emailed_to_every_verified_email_address,
+        an_account_holds_at_most_a_hundred_passkeys,
     ]
 }
 
@@ -132,4 +133,45 @@ async fn passkey_changes_are_emailed_to_every_verified_email_address(app: TestAp
             .unwrap_or_default()
             .contains("passkey was removed")
     );
+}
+
+/// Checked when adding starts (no touch of the authenticator for nothing) and again when it
+/// finishes: two ceremonies started at 99 cannot both end in a passkey.
+async fn an_account_holds_at_most_a_hundred_passkeys(app: TestApp) {
+    let mut first = signed_up(&app, &app, "olga").await;
+    for n in 2..100 {
+        added(&app, &app, &format!("Key {n}")).await;
+    }
+    let mut starts = Vec::new();
+    for _ in 0..2 {
+        let r = app.post("/api/v1/account/passkeys/start", &json!({})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        starts.push(r.body);
+    }
+    let mut answers = Vec::new();
+    for start in &starts {
+        let credential = app
+            .authenticator()
+            .register(&start["options"], &Default::default())
+            .unwrap();
+        let body = json!({"ceremony": start["ceremony"], "credential": credential});
+        answers.push(app.post("/api/v1/account/passkeys/finish", &body).await);
+    }
+    assert_eq!(answers[0].status, 201, "{}", answers[0].text);
+    assert_eq!(answers[1].status, 409, "{}", answers[1].text);
+    assert_eq!(answers[1].error(), "limit_reached");
+    assert_eq!(passkeys(&app).await.len(), 100);
+    let r = app.post("/api/v1/account/passkeys/start", &json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.error(), "limit_reached");
+    // Every one of the hundred still logs in, and with one removed there is room again.
+    let r = app
+        .new_browser()
+        .login_passkey(Some("olga"), &mut first, &Tamper::default())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let id = id_of(&passkeys(&app).await[1]);
+    let r = app.delete(&format!("/api/v1/account/passkeys/{id}")).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    added(&app, &app, "Replacement").await;
 }

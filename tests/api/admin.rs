@@ -284,6 +284,14 @@ async fn delete_needs_yes_and_then_removes_the_account(app: TestApp) {
     let out = sesame(&app, &["account", "delete", "gus", "--yes"]).await;
     assert!(out.ok, "{}", out.stderr);
     assert_eq!(out.stdout, "gus: deleted; 1 session(s) ended\n");
+    // The account's events went with it; the log keeps the deletion.
+    let id = r.body["account"]["id"].as_str().unwrap();
+    assert!(
+        out.stderr.contains("account deleted by an administrator"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains(id), "{}", out.stderr);
     assert_eq!(app.get("/api/v1/session").await.status, 401);
     let list = sesame(&app, &["account", "list", "--json"]).await.json();
     assert_eq!(list, json!([]));

@@ -1,4 +1,5 @@
-//! Contacts as ways in: one counts only once confirmed, and the last way in cannot be removed.
+//! Contacts as ways in: one counts only once confirmed, the last way in cannot be removed, and
+//! an account holds at most twenty.
 
 use serde_json::json;
 use sesame_tests::{
@@ -14,6 +15,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         a_contact_counts_only_after_its_code_is_confirmed,
         removing_the_last_way_in_is_refused,
+        an_account_holds_at_most_twenty_contacts,
     ]
 }
 
@@ -74,4 +76,62 @@ async fn removing_the_last_way_in_is_refused(app: TestApp) {
     assert_eq!(r.status, 409);
     assert_eq!(r.error(), "last_method");
     assert_eq!(app.get("/api/v1/account").await.body["totp_enabled"], true);
+}
+
+/// Checked before a code is sent (none is sent that could not be used) and again when the code
+/// comes back: two ceremonies started at 19 cannot both end in a contact.
+async fn an_account_holds_at_most_twenty_contacts(app: TestApp) {
+    account(&app, "pia").await;
+    for n in 2..20 {
+        crate::account_passkeys::add_verified_email(
+            &app,
+            &app.browser,
+            &format!("pia{n}@example.com"),
+        )
+        .await;
+    }
+    let mut started = Vec::new();
+    for address in ["pia.a@example.com", "pia.b@example.com"] {
+        let r = app
+            .post(
+                "/api/v1/account/contacts/start",
+                &json!({"channel": "email", "address": address}),
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        started.push((r.body["ceremony"].clone(), read_code(&app, address).await));
+        app.clock.advance_secs(31);
+    }
+    let mut answers = Vec::new();
+    for (ceremony, code) in &started {
+        let body = json!({"ceremony": ceremony, "code": code});
+        answers.push(app.post("/api/v1/account/contacts/finish", &body).await);
+    }
+    assert_eq!(answers[0].status, 201, "{}", answers[0].text);
+    assert_eq!(answers[1].status, 409, "{}", answers[1].text);
+    assert_eq!(answers[1].error(), "limit_reached");
+    let listed = app.get("/api/v1/account/contacts").await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 20);
+    let r = app
+        .post(
+            "/api/v1/account/contacts/start",
+            &json!({"channel": "email", "address": "pia.c@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.error(), "limit_reached");
+    let sent_to_c = app
+        .mail
+        .messages()
+        .iter()
+        .any(|m| m.recipients.iter().any(|to| to == "pia.c@example.com"));
+    assert!(!sent_to_c, "no code was sent");
+    // An address the account has already may be confirmed again.
+    let r = app
+        .post(
+            "/api/v1/account/contacts/start",
+            &json!({"channel": "email", "address": "pia.a@example.com"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
 }

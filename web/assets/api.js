@@ -85,6 +85,7 @@ const MESSAGES = {
   unauthenticated: 'You are signed out. Please sign in again.',
   reauthentication_required: "Please confirm it's you first.",
   last_method: "You can't remove your last way to sign in. Add another way first.",
+  limit_reached: 'Your account has as many of these as it can hold. Remove one you no longer use first.',
   not_found: "That isn't there any more. The page has been refreshed.",
   unavailable: "The service can't do that right now. Please try again in a few minutes.",
   server_error: 'Something went wrong on our side. Please try again.',

@@ -182,6 +182,10 @@ pub async fn unlock(admin: &Admin, username: &str, now: i64) -> Result<Changed, 
 
 /// Delete the account and everything of it (passkeys, sessions, contacts, recovery codes,
 /// events, unfinished ceremonies). Irreversible; `main.rs` asks for `--yes`.
+///
+/// The account's own security activity goes with it, so the deletion is written to the log
+/// instead (a warning, which the commands' default filter shows on stderr): which account,
+/// and when (OWASP ASVS 5.0 V16.3: security events are logged).
 pub async fn delete(admin: &Admin, username: &str) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
@@ -191,6 +195,12 @@ pub async fn delete(admin: &Admin, username: &str) -> Result<Changed, AdminError
         return Err(AdminError::NoSuchAccount(username.to_owned()));
     }
     txn.commit().await?;
+    tracing::warn!(
+        account_id = %account.id,
+        username = %account.username,
+        sessions_ended = ended,
+        "account deleted by an administrator"
+    );
     Ok(changed(account, "deleted", Some(ended)))
 }
 

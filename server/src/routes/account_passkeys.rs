@@ -83,6 +83,8 @@ async fn list(
     security(("sesame_session" = ["recent"])),
     responses(
         (status = 200, description = "The ceremony and its creation options", body = CeremonyOptions),
+        (status = 409, description = "`limit_reached`: the account holds 100 passkeys, the most \
+            one account may; remove one first"),
     ),
 )]
 async fn add_start(
@@ -110,7 +112,8 @@ async fn add_start(
         (status = 400, description = "`invalid_ceremony`: unknown, expired or already used, or \
             started by another session\n\n`invalid_request`: a malformed credential or a bad label"),
         (status = 401, description = "`invalid_credential`: the passkey could not be verified"),
-        (status = 409, description = "`credential_exists`: that passkey is already registered"),
+        (status = 409, description = "`credential_exists`: that passkey is already registered\n\n\
+            `limit_reached`: the account holds 100 passkeys, the most one account may"),
     ),
 )]
 async fn add_finish(

@@ -10,12 +10,14 @@
 //!   | POST …/passkeys/finish        | 1. DELETE ceremony … RETURNING ──>| at most one caller wins
 //!   |------------------------------>| 2. same account and session? (400)|
 //!   |                               | 3. verify the attestation (401)   |
-//!   |                               | 4. INSERT passkey + event ───────>| COMMIT (409 if registered)
+//!   |                               | 4. INSERT passkey + event ───────>| COMMIT (409 if registered,
+//!   |                               |                                   | or at MAX_PASSKEYS)
 //!   |<------------------------------| 201 Passkey; email notice sent    |
 //! ```
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::passkey;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential};
@@ -38,6 +40,23 @@ const ADD_PASSKEY: &str = "add_passkey";
 
 /// Longest label, in characters.
 pub const LABEL_MAX: usize = 64;
+
+/// Most passkeys one account may hold. Every one of them is listed in `excludeCredentials`
+/// when adding another and in `allowCredentials` when logging in by username (WebAuthn L3
+/// §5.4.3, §5.5), so without a bound one session could grow those answers, and the rows
+/// behind them, without end (OWASP ASVS 5.0 V2.4, anti-automation). A hundred is far beyond
+/// any person's devices and security keys.
+pub const MAX_PASSKEYS: u64 = 100;
+
+/// 409 `limit_reached` when an account holding `held` passkeys may not add one more.
+fn check_room(held: u64) -> Result<(), ApiError> {
+    if held >= MAX_PASSKEYS {
+        return Err(ApiError::LimitReached(format!(
+            "an account holds at most {MAX_PASSKEYS} passkeys; remove one first"
+        )));
+    }
+    Ok(())
+}
 
 /// Contract shape `Passkey`, plus `authenticator` (a known AAGUID's name) and `device_bound`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -125,6 +144,7 @@ pub async fn add_start(
         .into_iter()
         .map(|p| p.credential_id)
         .collect();
+    check_room(exclude.len() as u64)?;
     let (ccr, reg) = super::passkeys::creation_options(
         state,
         account.user_handle,
@@ -187,6 +207,10 @@ pub async fn add_finish(
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
+            // Counted under the account's lock, so two adds at once cannot both pass at 99.
+            store::accounts::lock(&txn, account.id).await?;
+            let held = passkey::Entity::find().filter(passkey::Column::AccountId.eq(account.id));
+            check_room(store::count(&txn, held).await?)?;
             let label = label.as_deref();
             let model =
                 passkeys::insert_passkey(&txn, &account, &key, &facts, label, &client_info, now)

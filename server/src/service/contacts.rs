@@ -1,6 +1,7 @@
 //! Contacts: email addresses and phone numbers, each proven with a code before it counts as a
 //! way in (NIST SP 800-63B rev 4 §3.1.3.1: an out-of-band address is bound only once proven).
 
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use sesame_delivery::CodePurpose;
 use uuid::Uuid;
@@ -14,6 +15,17 @@ use super::{
 use crate::{clock::rfc3339, error::ApiError, extract::ClientInfo, state::AppState, store};
 
 const KIND: &str = "contact_verify";
+
+/// Most contacts one account may hold. Each new one is a code sent (the account's send limit
+/// bounds how fast they come, not how many over time), and every one gets the security
+/// notices; twenty covers every address a person uses (OWASP ASVS 5.0 V2.4, anti-automation).
+pub const MAX_CONTACTS: u64 = 20;
+
+fn full() -> ApiError {
+    ApiError::LimitReached(format!(
+        "an account holds at most {MAX_CONTACTS} contacts; remove one first"
+    ))
+}
 
 #[derive(Serialize, Deserialize)]
 struct State {
@@ -63,6 +75,15 @@ pub async fn start(
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let address = codes::normalize_address(channel, raw_address)?;
+    // No code is sent that could not be used: an address the account has already is only
+    // verified again, a new one needs room.
+    let held = store::contacts::list_for_account(&state.reads, auth.account.id).await?;
+    let known = held
+        .iter()
+        .any(|c| c.channel == channel.as_str() && c.address == address);
+    if !known && held.len() as u64 >= MAX_CONTACTS {
+        return Err(full());
+    }
     // The address's resend limit, and the same limit per account: one account cannot send
     // codes to address after address (SMS pumping: each text to a premium number is billed;
     // OWASP ASVS 5.0 V2.4.1, anti-automation for costly functions).
@@ -166,8 +187,17 @@ pub(crate) async fn add_verified<C: crate::db::Exec>(
     client: &ClientInfo,
     now: i64,
 ) -> Result<entity::contact::Model, ApiError> {
-    let (contact, _) =
+    let (contact, added) =
         store::contacts::upsert_verified(txn, account_id, channel.as_str(), address, now).await?;
+    // Counted after the insert, in the transaction that holds the account row (the refund of
+    // the try, or the new account), so two finishes at once cannot both pass at 19.
+    if added {
+        let held = entity::contact::Entity::find()
+            .filter(entity::contact::Column::AccountId.eq(account_id));
+        if store::count(txn, held).await? > MAX_CONTACTS {
+            return Err(full());
+        }
+    }
     let added = serde_json::json!({"contact_id": contact.id, "channel": contact.channel});
     store::events::insert(txn, account_id, "contact_added", client, added, now).await?;
     Ok(contact)

@@ -63,6 +63,8 @@ async fn contacts_list(
     responses(
         (status = 202, description = "The code was sent", body = CeremonyBody),
         (status = 400, description = "`invalid_request`: not a valid email address or phone number"),
+        (status = 409, description = "`limit_reached`: the account holds 20 contacts, the most one \
+            account may, and this address is not one of them; remove one first"),
         (status = 429, description = "`too_many_attempts`: a code was sent to that address, \
             or by this account to any address, less than 30 s ago, or five in the last hour"),
     ),
@@ -90,6 +92,8 @@ async fn contact_start(
         (status = 400, description = "`invalid_ceremony`: unknown, expired or already used, or \
             started by another account"),
         (status = 401, description = "`invalid_code`: wrong, expired or used code"),
+        (status = 409, description = "`limit_reached`: the account holds 20 contacts, the most one \
+            account may"),
         (status = 429, description = "`too_many_attempts`: the account is locked out for now"),
     ),
 )]
