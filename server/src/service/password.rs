@@ -8,67 +8,51 @@
 //! refused when the `zxcvbn` estimator scores it below 3 (≈10^10 guesses): that catches common,
 //! dictionary, keyboard-walk and repeated passwords.
 
-use std::{
-    cell::RefCell,
-    sync::{Arc, Mutex, OnceLock, mpsc},
-};
+use std::{cell::RefCell, sync::OnceLock};
 
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
     password_hash::phc::{Output, ParamsString, Salt},
 };
-use tokio::sync::oneshot;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::{crypto, error::ApiError};
-
-/// A job for the hashing threads.
-type Job = Box<dyn FnOnce() + Send>;
 
 /// argon2 runs on a few threads of its own: half the cores, at least one. Jobs queue in
 /// order instead of eating the blocking pool, and the other half of the machine stays free
 /// for the requests every app makes (the session check): a flood of password log-ins slows
 /// password log-ins, not everything else. Measured with `sesame-bench --scenario
-/// session-under-hashing` (docs/PERFORMANCE.md).
+/// session-under-hashing` (docs/PERFORMANCE.md). At most [`WAITING_PER_THREAD`] jobs per
+/// thread wait or run; past that a request is answered 503 at once (`pool`).
 ///
 /// Fixed threads also bound the memory. Each hash takes 19 MiB; glibc's allocator keeps a
 /// freed block of that size in the arena of the thread that used it (its mmap threshold rises
 /// after the first such free). On tokio's blocking pool, which grows to hundreds of threads,
 /// a flood of password log-ins left 370 MiB resident; here it is 19 MiB per hashing thread.
-fn hashing_threads() -> Option<&'static mpsc::Sender<Job>> {
-    static JOBS: OnceLock<Option<mpsc::Sender<Job>>> = OnceLock::new();
-    JOBS.get_or_init(|| {
+fn hashing_pool() -> Option<&'static pool::HashingPool> {
+    static POOL: OnceLock<Option<pool::HashingPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2);
-        let (send, receive) = mpsc::channel::<Job>();
-        let receive = Arc::new(Mutex::new(receive));
-        let mut started = 0;
-        for i in 0..(cores / 2).max(1) {
-            let receive = receive.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("sesame-hash-{i}"))
-                .spawn(move || {
-                    lower_priority();
-                    loop {
-                        let job = match receive.lock() {
-                            Ok(jobs) => jobs.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => rest::run_then_rest(job),
-                            Err(_) => return,
-                        }
-                    }
-                });
-            if spawned.is_ok() {
-                started += 1;
-            }
-        }
-        (started > 0).then_some(send)
+        let threads = (cores / 2).max(1);
+        pool::HashingPool::start(
+            "sesame-hash",
+            threads,
+            threads * WAITING_PER_THREAD,
+            lower_priority,
+        )
     })
     .as_ref()
 }
+
+/// How many hashes may wait or run per hashing thread. A hash takes about 20 ms of CPU, so
+/// the last of these waits 20 s even on an idle machine, and longer under load, when the
+/// thread rests between hashes (`rest`): a request past them would only reach its 30 s time
+/// limit. Not lower: with 64, 200 clients logging in with passwords in a closed loop got
+/// 2 log-ins/s against 57 without a limit, because the 136 refused at once asked again at
+/// once, and answering them took the CPU the hashing thread would have used.
+const WAITING_PER_THREAD: usize = 1024;
 
 /// Put the calling (hashing) thread in the idle scheduling class (Linux `SCHED_IDLE`,
 /// sched(7)): it runs on whatever CPU time no request thread wants, and a request thread that
@@ -103,17 +87,10 @@ fn lower_priority() {
 async fn on_hashing_thread<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let (reply, result) = oneshot::channel();
-    let job: Job = Box::new(move || {
-        let _ = reply.send(work());
-    });
-    hashing_threads()
+    hashing_pool()
         .ok_or_else(|| ApiError::Internal("no hashing thread".into()))?
-        .send(job)
-        .map_err(|_| ApiError::Internal("hashing threads gone".into()))?;
-    result
+        .run(work)
         .await
-        .map_err(|_| ApiError::Internal("hash job dropped".into()))?
 }
 
 fn argon2() -> Result<Argon2<'static>, ApiError> {
@@ -243,6 +220,7 @@ fn dummy_hash() -> &'static str {
 }
 
 pub mod account;
+mod pool;
 mod rest;
 
 #[cfg(test)]

@@ -107,7 +107,8 @@ pub(super) fn conventions(path: &str, method: &Method, operation: &mut Operation
             operation,
             503,
             "unavailable",
-            "the database or a delivery channel is down, or the request took too long; retry",
+            "the database or a delivery channel is down, password hashing is saturated, or the \
+             request took too long; retry",
         );
         add_error(
             operation,
