@@ -8,20 +8,7 @@ async fn instances_migrating_at_once_all_succeed() {
     let Some(scratch) = super::scratch::ScratchDatabase::create("migrate").await else {
         return;
     };
-    let mut dbs = Vec::new();
-    for _ in 0..4 {
-        dbs.push(super::connect(&scratch.url, 2).await.unwrap());
-    }
-    let results = tokio::join!(
-        super::migrate(&dbs[0]),
-        super::migrate(&dbs[1]),
-        super::migrate(&dbs[2]),
-        super::migrate(&dbs[3]),
-    );
-    for result in [&results.0, &results.1, &results.2, &results.3] {
-        assert!(result.is_ok(), "{results:?}");
-    }
-    assert_eq!(pending(&dbs[0]).await, 0);
+    let mut dbs = four_migrating_at_once(&scratch.url, 2).await;
     let first = dbs.remove(0);
     for db in dbs {
         db.close().await.unwrap();
@@ -39,9 +26,15 @@ async fn instances_migrating_at_once_on_one_sqlite_file_all_succeed() {
         dir.path().display(),
         super::scratch::SQLITE_FILE
     );
+    four_migrating_at_once(&url, 1).await;
+}
+
+/// Four pools of `connections` on `url` apply the migrations at the same time: all succeed,
+/// and none is left pending. The pools, still open.
+async fn four_migrating_at_once(url: &str, connections: u32) -> Vec<sea_orm::DatabaseConnection> {
     let mut dbs = Vec::new();
     for _ in 0..4 {
-        dbs.push(super::connect(&url, 1).await.unwrap());
+        dbs.push(super::connect(url, connections).await.unwrap());
     }
     let results = tokio::join!(
         super::migrate(&dbs[0]),
@@ -53,6 +46,7 @@ async fn instances_migrating_at_once_on_one_sqlite_file_all_succeed() {
         assert!(result.is_ok(), "{results:?}");
     }
     assert_eq!(pending(&dbs[0]).await, 0);
+    dbs
 }
 
 /// A view in the way of the eighth migration (named `code_send`, which its `CREATE TABLE IF NOT
