@@ -11,6 +11,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_flood_from_one_address_gets_429_while_other_addresses_still_sign_up_and_log_in,
         a_forged_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit,
         the_account_endpoints_reads_and_log_out_are_not_limited_per_ip,
+        the_account_calls_that_hash_are_limited_per_ip,
         with_the_limit_off_a_burst_from_one_address_passes,
     ]
 }
@@ -213,6 +214,35 @@ async fn the_account_endpoints_reads_and_log_out_are_not_limited_per_ip(mut app:
     let r = app.post("/api/v1/logout", &empty).await;
     assert_eq!(r.status, 204, "{}", r.text);
     assert_eq!(app.get("/api/v1/session").await.status, 401);
+}
+
+/// New recovery codes (ten argon2id hashes) and a new password (one) count against the
+/// address like a public call: one session cannot keep the hashing threads busy.
+async fn the_account_calls_that_hash_are_limited_per_ip(mut app: TestApp) {
+    let mut auth = app.authenticator();
+    assert_eq!(app.signup_passkey("dora", &mut auth).await.status, 201);
+    // One new request a minute: ten hashes take seconds in a debug build, and the clock the
+    // limiter reads moves with real time too.
+    app.restart_with(|c| {
+        c.ip_rate_limit = "on".into();
+        c.ip_rate_limit_per_minute = 1;
+        c.ip_rate_limit_burst = 2;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = app.post("/api/v1/account/recovery-codes", &json!({})).await;
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [201, 201, 429]);
+    let password = json!({"password": "tangerine ladder 42 quietly"});
+    let r = app.put("/api/v1/account/password", &password).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert_eq!(r.error(), "too_many_attempts");
+    assert_eq!(app.get("/api/v1/account").await.body["password_set"], false);
+    // The account's other calls are not held back.
+    let r = rename_first_passkey(&app).await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 /// Rename the first passkey (an authenticated, state-changing call).

@@ -136,12 +136,26 @@ impl IpRateLimit {
 /// must work however busy its address is (OWASP ASVS 5.0 V7.4.1: log-out ends the session);
 /// otherwise anyone behind the same NAT could keep a person's session alive by spending the
 /// address's budget. New public endpoints are limited by default.
+///
+/// Of the account's endpoints, the two that hash are limited all the same: new recovery codes
+/// (ten argon2id hashes) and setting the password (one). Unlimited, one session could keep the
+/// hashing threads busy for everyone's password log-ins; a person makes these calls a few
+/// times a year.
 pub fn is_limited(method: &Method, path: &str) -> bool {
+    if HASHING_ACCOUNT_CALLS.contains(&(method.as_str(), path)) {
+        return true;
+    }
     method == Method::POST
         && path.starts_with("/api/")
         && path != "/api/v1/logout"
         && !(path == "/api/v1/account" || path.starts_with("/api/v1/account/"))
 }
+
+/// The account's calls that hash a secret with argon2id (`service::password`).
+const HASHING_ACCOUNT_CALLS: [(&str, &str); 2] = [
+    ("POST", "/api/v1/account/recovery-codes"),
+    ("PUT", "/api/v1/account/password"),
+];
 
 /// The key an address counts under: IPv4 as is, IPv6 by its /64 (IPv4-mapped IPv6 as IPv4).
 pub fn bucket(ip: IpAddr) -> IpAddr {
@@ -220,5 +234,9 @@ mod tests {
         assert!(!is_limited(&Method::POST, "/api/v1/account/passkeys/start"));
         assert!(!is_limited(&Method::POST, "/api/v1/account"));
         assert!(!is_limited(&Method::POST, "/api/v1/logout"));
+        assert!(is_limited(&Method::POST, "/api/v1/account/recovery-codes"));
+        assert!(is_limited(&Method::PUT, "/api/v1/account/password"));
+        assert!(!is_limited(&Method::GET, "/api/v1/account/recovery-codes"));
+        assert!(!is_limited(&Method::DELETE, "/api/v1/account/password"));
     }
 }
