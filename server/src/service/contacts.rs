@@ -189,9 +189,11 @@ pub(crate) async fn add_verified<C: crate::db::Exec>(
 ) -> Result<entity::contact::Model, ApiError> {
     let (contact, added) =
         store::contacts::upsert_verified(txn, account_id, channel.as_str(), address, now).await?;
-    // Counted after the insert, in the transaction that holds the account row (the refund of
-    // the try, or the new account), so two finishes at once cannot both pass at 19.
+    // Counted after the insert under the account's lock (already held in the usual case: the
+    // refund of the try updated the row, or the account is new), so two finishes at once
+    // cannot both pass at 19.
     if added {
+        store::accounts::lock(txn, account_id).await?;
         let held = entity::contact::Entity::find()
             .filter(entity::contact::Column::AccountId.eq(account_id));
         if store::count(txn, held).await? > MAX_CONTACTS {
