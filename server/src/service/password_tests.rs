@@ -75,3 +75,19 @@ fn hashes_agree_with_the_argon2_crates_own_hasher_and_verifier() {
     assert!(!verify_now(b"x", "not a phc string").unwrap());
     assert!(!verify_now(b"x", "$argon2id$v=19$m=19456,t=2,p=1").unwrap());
 }
+
+#[tokio::test]
+async fn a_set_is_hashed_in_order_each_with_its_own_salt() {
+    let secrets = vec!["first code".to_owned(), "second code".to_owned()];
+    let hashes = hash_all(secrets.clone()).await.unwrap();
+    assert_eq!(hashes.len(), 2);
+    assert_ne!(hashes[0], hashes[1]);
+    for (secret, phc) in secrets.iter().zip(&hashes) {
+        assert!(verify(secret.clone(), Some(phc.clone())).await.unwrap());
+    }
+    assert!(
+        !verify(secrets[1].clone(), Some(hashes[0].clone()))
+            .await
+            .unwrap()
+    );
+}

@@ -51,13 +51,19 @@ pub async fn generate(
     now: i64,
 ) -> Result<Vec<String>, ApiError> {
     let codes: Vec<String> = (0..CODES_PER_SET).map(|_| new_code()).collect();
-    let mut rows = Vec::with_capacity(CODES_PER_SET);
-    for code in &codes {
-        let normalized = normalize(code)
-            .ok_or_else(|| ApiError::Internal("generated code does not parse".into()))?;
-        let tag = lookup(state, account_id, &normalized);
-        rows.push((tag, password::hash(normalized).await?));
-    }
+    let normalized = codes
+        .iter()
+        .map(|code| normalize(code))
+        .collect::<Option<Vec<String>>>()
+        .ok_or_else(|| ApiError::Internal("generated code does not parse".into()))?;
+    let tags: Vec<Vec<u8>> = normalized
+        .iter()
+        .map(|code| lookup(state, account_id, code))
+        .collect();
+    let rows: Vec<_> = tags
+        .into_iter()
+        .zip(password::hash_all(normalized).await?)
+        .collect();
     let client = client.clone();
     state
         .writer
