@@ -221,8 +221,8 @@ async fn the_account_endpoints_reads_and_log_out_are_not_limited_per_ip(mut app:
 async fn the_account_calls_that_hash_are_limited_per_ip(mut app: TestApp) {
     let mut auth = app.authenticator();
     assert_eq!(app.signup_passkey("dora", &mut auth).await.status, 201);
-    // One new request a minute: ten hashes take seconds in a debug build, and the clock the
-    // limiter reads moves with real time too.
+    // One new request a minute: ten hashes can take seconds while other tests load the
+    // machine, and the clock the limiter reads moves with real time too.
     app.restart_with(|c| {
         c.ip_rate_limit = "on".into();
         c.ip_rate_limit_per_minute = 1;
