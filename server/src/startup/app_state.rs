@@ -15,17 +15,30 @@ use crate::{
     state::{AppState, Inner},
 };
 
-/// Every setting start-up reads through a check of its own, without opening the database:
-/// the origins, the WebAuthn relying party built from them, and the email and SMS senders
-/// (built, nothing sent). `sesame check-config` runs it after `Config::validate`, so that a
-/// configuration it passes does not then stop the server at start.
-pub(super) fn check(config: &Config) -> Result<(), StartupError> {
+/// What start-up builds from the configuration alone, without the database: the WebAuthn
+/// relying party from the origins, and the email and SMS senders (built, nothing sent).
+struct FromConfig {
+    webauthn: webauthn_rs::Webauthn,
+    email: Arc<dyn sesame_delivery::EmailSender>,
+    sms: Arc<dyn sesame_delivery::SmsSender>,
+}
+
+fn from_config(config: &Config) -> Result<FromConfig, StartupError> {
     let origins = config.origins()?;
-    webauthn(config, &origins).map_err(StartupError::Webauthn)?;
+    let webauthn = webauthn(config, &origins).map_err(StartupError::Webauthn)?;
     let development = Config::development(&origins);
-    super::delivery::email_sender(config, development)?;
-    super::delivery::sms_sender(config, development)?;
-    Ok(())
+    Ok(FromConfig {
+        webauthn,
+        email: super::delivery::email_sender(config, development)?,
+        sms: super::delivery::sms_sender(config, development)?,
+    })
+}
+
+/// Every setting start-up reads, through the same builders, without opening the database.
+/// `sesame check-config` runs it after `Config::validate`, so that a configuration it passes
+/// does not then stop the server at start.
+pub(super) fn check(config: &Config) -> Result<(), StartupError> {
+    from_config(config).map(drop)
 }
 
 pub(super) fn build_state(
@@ -34,8 +47,11 @@ pub(super) fn build_state(
     key: ServerKey,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, StartupError> {
-    let origins = config.origins()?;
-    let webauthn = webauthn(&config, &origins).map_err(StartupError::Webauthn)?;
+    let FromConfig {
+        webauthn,
+        email,
+        sms,
+    } = from_config(&config)?;
     let cookie_name = if config.secure_cookies() {
         auth::SECURE_COOKIE
     } else {
@@ -47,9 +63,6 @@ pub(super) fn build_state(
         .filter_map(|p| p.parse::<std::net::IpAddr>().ok())
         .map(|ip| ip.to_canonical())
         .collect();
-    let development = Config::development(&origins);
-    let email = super::delivery::email_sender(&config, development)?;
-    let sms = super::delivery::sms_sender(&config, development)?;
     let inline_writer =
         db::connect_inline_writer(&config.database_url).map_err(StartupError::Database)?;
     let writer = crate::db::Writer::new(pools.db.clone(), inline_writer).map_err(|e| {
