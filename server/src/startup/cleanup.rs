@@ -34,7 +34,7 @@ pub(super) async fn cleanup_loop(state: AppState) {
         })
         .await;
         if let Some(cutoff) = retention_cutoff(now, state.config.event_retention_days) {
-            let batch = store::events::RETENTION_BATCH;
+            let batch = store::CLEAN_UP_BATCH;
             let deleted =
                 delete_in_batches(
                     &state,

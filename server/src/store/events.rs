@@ -34,11 +34,6 @@ pub async fn insert<C: Exec>(
     Ok(())
 }
 
-/// How many events one statement of the retention clean-up deletes ([`delete_older_than`]):
-/// a short hold of SQLite's write lock (9–48 ms, a WAL checkpoint included; 5,000 held it
-/// 130–170 ms), so log-ins queued behind it wait little (docs/performance-history.md, item 38).
-pub const RETENTION_BATCH: u64 = super::CLEAN_UP_BATCH;
-
 /// Delete at most `batch` events older than `cutoff` (the retention period,
 /// `SESAME_EVENT_RETENTION_DAYS`); how many went. Safe to run from every instance at once.
 pub async fn delete_older_than<C: Exec>(db: &C, cutoff: i64, batch: u64) -> Result<u64, DbErr> {

@@ -16,7 +16,9 @@ pub mod sessions;
 /// Rows one statement of the once-a-minute clean-up deletes at most (expired ceremonies and
 /// sessions, old sent-code records, events past their retention): each batch is a write of
 /// its own, short under the writer's lock and PostgreSQL's 10 s statement timeout, however
-/// large a backlog (`startup::cleanup`).
+/// large a backlog (`startup::cleanup`). 500 events held SQLite's write lock 9–48 ms, a WAL
+/// checkpoint included, where 5,000 held it 130–170 ms, so log-ins queued behind a batch wait
+/// little (docs/performance-history.md, item 38).
 pub const CLEAN_UP_BATCH: u64 = 500;
 
 /// At most `batch` of `rows`: `DELETE FROM t WHERE id IN (SELECT id FROM t WHERE … LIMIT

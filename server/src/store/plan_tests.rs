@@ -39,7 +39,7 @@ fn statements(backend: DbBackend) -> [(&'static str, Statement); 6] {
         ("idx_event_account_at", backend.build(&device)),
         (
             "idx_event_at",
-            events::older_than(NOW, events::RETENTION_BATCH).build(backend),
+            events::older_than(NOW, super::CLEAN_UP_BATCH).build(backend),
         ),
     ]
 }
