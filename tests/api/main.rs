@@ -9,6 +9,7 @@ mod account_passkeys_guards;
 mod account_passkeys_signals;
 mod account_sessions;
 mod admin;
+mod admin_changes;
 mod admin_config;
 mod codes;
 mod codes_limits;
@@ -159,6 +160,7 @@ fn main() -> std::process::ExitCode {
             .concat(),
         ),
         ("admin", admin::tests()),
+        ("admin_changes", admin_changes::tests()),
         ("admin_config", admin_config::tests()),
         ("recover", recover::tests()),
         (
