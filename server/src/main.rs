@@ -8,7 +8,7 @@ use serde::Serialize;
 use sesame::{
     Application, Overrides,
     admin::{self, Admin},
-    clock::{Clock, SystemClock},
+    clock::{self, Clock, SystemClock},
     config::Config,
     telemetry,
 };
@@ -139,7 +139,14 @@ fn main() -> ExitCode {
             Command::Serve => {
                 telemetry::init(&config.log_format);
                 let origin = config.primary_origin();
-                let app = Application::build(config, Overrides::default())
+                let overrides = Overrides {
+                    clock: clock::for_tests(
+                        std::env::var_os(clock::TEST_CLOCK_FILE_VAR),
+                        cfg!(debug_assertions),
+                    )?,
+                    ..Overrides::default()
+                };
+                let app = Application::build(config, overrides)
                     .await
                     .map_err(|e| e.to_string())?;
                 tracing::info!("Sesame is listening on port {}; open {origin}", app.port());

@@ -107,10 +107,10 @@ export async function screenshot(page, name) {
  * Everything one test needs; stopped when the test ends.
  * Returns { smtp, server, browser, url, newPage(options) }.
  */
-export async function setup(t, { reauthWindowSecs, env } = {}) {
+export async function setup(t, { env } = {}) {
   const smtp = await startSmtp();
   t.after(() => smtp.close());
-  const server = await startSesame({ name: t.name, smtpPort: smtp.port, reauthWindowSecs, env });
+  const server = await startSesame({ name: t.name, smtpPort: smtp.port, env });
   t.after(() => server.stop());
   const browser = await launchBrowser();
   t.after(() => browser.close());

@@ -184,15 +184,30 @@ async function startWebFront(port, backendPort) {
 
 /**
  * Starts the Sesame binary (a private copy of it: the debug binary may be
- * rebuilt while tests run) on a free port with a fresh database.
+ * rebuilt while tests run) on a free port with a fresh database. The returned
+ * `clock` moves the server's time (a debug build's SESAME_TEST_CLOCK_FILE).
  */
-export async function startSesame({ name = 'sesame', smtpPort, reauthWindowSecs, env = {} } = {}) {
+export async function startSesame({ name = 'sesame', smtpPort, env = {} } = {}) {
   const source = process.env.SESAME_BIN || path.resolve(HERE, '..', '..', 'target', 'debug', 'sesame');
   if (!fs.existsSync(source)) throw new Error(`Sesame binary not found at ${source}: build it (cargo build) or set SESAME_BIN`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-e2e-'));
   const bin = path.join(dir, 'sesame');
   fs.copyFileSync(source, bin);
   fs.chmodSync(bin, 0o755);
+
+  const clockFile = path.join(dir, 'clock');
+  let clockOffsetSecs = 0;
+  const clock = {
+    /** Moves the server's time on by `secs` seconds; it takes effect at the server's next reading. */
+    advance(secs) {
+      clockOffsetSecs += secs;
+      // Written aside and renamed: the server never reads a half-written file.
+      fs.writeFileSync(`${clockFile}.new`, String(clockOffsetSecs));
+      fs.renameSync(`${clockFile}.new`, clockFile);
+    },
+    /** The server's time now, in milliseconds since the Unix epoch. */
+    now: () => Date.now() + clockOffsetSecs * 1000,
+  };
 
   const port = await freePort();
   const serveWeb = process.env.SESAME_E2E_SERVE_WEB === '1';
@@ -211,9 +226,11 @@ export async function startSesame({ name = 'sesame', smtpPort, reauthWindowSecs,
     SESAME_DATA_DIR: dir,
     SESAME_MAIL_FROM: 'sesame@localhost',
     SESAME_IP_RATE_LIMIT: 'off',
+    // The server's clock: the real time plus the seconds in this file (debug builds only),
+    // so a test moves time with advanceClock instead of sleeping.
+    SESAME_TEST_CLOCK_FILE: clockFile,
   });
   if (smtpPort) childEnv.SESAME_SMTP_URL = `smtp://127.0.0.1:${smtpPort}?tls=none`;
-  if (reauthWindowSecs !== undefined) childEnv.SESAME_REAUTH_WINDOW_SECS = String(reauthWindowSecs);
   Object.assign(childEnv, env);
 
   const logPath = path.join(ARTIFACTS, `${safeName(name)}-server.log`);
@@ -246,7 +263,7 @@ export async function startSesame({ name = 'sesame', smtpPort, reauthWindowSecs,
     }
     try {
       const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (response.status === 200) return { url, port, dir, logPath, stop };
+      if (response.status === 200) return { url, port, dir, logPath, clock, stop };
     } catch {
       // not listening yet
     }
