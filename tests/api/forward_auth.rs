@@ -113,6 +113,8 @@ async fn forward_auth_refuses_return_addresses_on_other_sites(app: TestApp) {
     for bad in [
         "https://evil.example/",
         "//evil.example/",
+        "/.//evil.example/",
+        "/a/..//evil.example/",
         "/\\evil.example",
         "https://localhost.evil.example/",
         "http://localhost:1/",

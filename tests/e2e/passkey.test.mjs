@@ -82,16 +82,19 @@ test('signing in returns to the page that asked for it, and only to this site', 
   await expectSignedInAs(page, username);
   assert.ok(visited.includes('/login?return_to=%2Faccount'), `visited ${visited.join(', ')}`);
   assert.equal(visited.at(-1), '/account');
-  await logOut(page, auth);
-  await auth.setPresence(true);
 
-  // A return address on another site is ignored.
-  visited.length = 0;
-  await page.goto('/login?return_to=%2F%2Fevil.example%2Fsteal');
-  await expectSignedInAs(page, username);
-  assert.equal(new URL(page.url()).origin, new URL(url).origin);
-  assert.ok(visited.every((url) => !url.includes('steal') || url.startsWith('/login?')), `visited ${visited.join(', ')}`);
-  assert.equal(visited.at(-1), '/account');
+  // A return address on another site is ignored, also when it only becomes
+  // one once its dot segments are removed ("/.//evil.example" is "//evil.example").
+  for (const evil of ['%2F%2Fevil.example%2Fsteal', '%2F.%2F%2Fevil.example%2Fsteal', '%2Fa%2F..%2F%2Fevil.example%2Fsteal']) {
+    await logOut(page, auth);
+    await auth.setPresence(true);
+    visited.length = 0;
+    await page.goto(`/login?return_to=${evil}`);
+    await expectSignedInAs(page, username);
+    assert.equal(new URL(page.url()).origin, new URL(url).origin, evil);
+    assert.ok(visited.every((url) => !url.includes('steal') || url.startsWith('/login?')), `visited ${visited.join(', ')}`);
+    assert.equal(visited.at(-1), '/account', evil);
+  }
 });
 
 test('a person sent to log in by an app signs up instead and is sent back to it', async (t) => {

@@ -141,7 +141,9 @@ export function downloadText(filename, text) {
 
 /**
  * Only same-origin paths may be a return address: "/account" yes,
- * "//evil.example", "/\evil.example" and "https://…" no.
+ * "//evil.example", "/\evil.example" and "https://…" no. The path is checked
+ * again once parsed: dot segments go only then, and "/.//evil.example" becomes
+ * "//evil.example", which location.assign reads as another host.
  */
 export function safeReturnTo(value, fallback = '/account') {
   if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) {
@@ -149,7 +151,7 @@ export function safeReturnTo(value, fallback = '/account') {
   }
   try {
     const url = new URL(value, window.location.origin);
-    if (url.origin !== window.location.origin) return fallback;
+    if (url.origin !== window.location.origin || url.pathname.startsWith('//')) return fallback;
     return url.pathname + url.search + url.hash;
   } catch {
     return fallback;

@@ -55,12 +55,14 @@ pub fn check(raw: &str, origins: &[Url]) -> Option<ReturnTo> {
         }
         let base = Url::parse("http://sesame.invalid/").ok()?;
         let url = base.join(raw).ok()?;
-        (url.origin() == base.origin()).then(|| ReturnTo::Path(path_of(&url)))
+        (url.origin() == base.origin() && !scheme_relative(&url))
+            .then(|| ReturnTo::Path(path_of(&url)))
     } else {
         let url = Url::parse(raw).ok()?;
         if !matches!(url.scheme(), "http" | "https")
             || !url.username().is_empty()
             || url.password().is_some()
+            || scheme_relative(&url)
         {
             return None;
         }
@@ -73,6 +75,13 @@ pub fn check(raw: &str, origins: &[Url]) -> Option<ReturnTo> {
                 path: path_of(&url),
             })
     }
+}
+
+/// Does the normalised path start with `//`? Dot segments are removed only when the address
+/// is parsed (`/.//evil.example`, `/%2e//evil.example` and `/a/..//evil.example` all become
+/// `//evil.example`), and a browser reads such a path, given on its own, as another host.
+fn scheme_relative(url: &Url) -> bool {
+    url.path().starts_with("//")
 }
 
 /// Path and query (the fragment never reaches a server).
@@ -120,6 +129,10 @@ mod tests {
         for bad in [
             "https://evil.example/",
             "//evil.example/x",
+            "/.//evil.example/x",
+            "/%2e//evil.example/x",
+            "/a/..//evil.example/x",
+            "https://example.com/.//evil.example/x",
             "/\\evil.example",
             "\\\\evil.example",
             "https://example.com.evil.example/",
