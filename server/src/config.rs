@@ -217,12 +217,17 @@ impl Config {
         Ok(config)
     }
 
-    /// The primary origin (first configured) as a string without a trailing slash.
+    /// The primary origin (first configured), serialised as browsers send it in `Origin`.
     pub fn primary_origin(&self) -> String {
         self.origin
             .first()
-            .map(|o| o.trim_end_matches('/').to_string())
+            .map(|o| canonical_origin(o))
             .unwrap_or_default()
+    }
+
+    /// Every configured origin, serialised as browsers send it in `Origin`.
+    pub fn canonical_origins(&self) -> Vec<String> {
+        self.origin.iter().map(|o| canonical_origin(o)).collect()
     }
 
     /// Is an SMTP server set (`SESAME_SMTP_URL` neither unset nor blank)?
@@ -232,10 +237,21 @@ impl Config {
             .is_some_and(|url| !url.trim().is_empty())
     }
 
-    /// `https` origins get `__Host-` cookies with `Secure`.
+    /// `https` origins get `__Host-` cookies with `Secure`. Decided on the parsed origin, as
+    /// every other use of it is: `HTTPS://…` or a leading space is https too.
     pub fn secure_cookies(&self) -> bool {
         self.primary_origin().starts_with("https://")
     }
+}
+
+/// `origin` as its parsed URL serialises it (WHATWG URL: scheme and host in lower case, the
+/// host in ASCII, no default port, no trailing slash, surrounding spaces gone); as written,
+/// less a trailing slash, when it does not parse ([`Config::validate`] refuses it then).
+fn canonical_origin(origin: &str) -> String {
+    url::Url::parse(origin).map_or_else(
+        |_| origin.trim_end_matches('/').to_owned(),
+        |url| url.origin().ascii_serialization(),
+    )
 }
 
 /// Accept either a TOML array or one comma-separated string (as environment variables give).

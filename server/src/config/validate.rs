@@ -199,6 +199,28 @@ mod tests {
     }
 
     #[test]
+    fn an_https_origin_is_https_however_it_is_written() {
+        for written in [
+            "HTTPS://Id.Example.COM",
+            " https://id.example.com",
+            "https://id.example.com:443/",
+        ] {
+            let config = Config {
+                origin: vec![written.into()],
+                rp_id: "id.example.com".into(),
+                ..Config::default()
+            };
+            config.validate().unwrap();
+            assert!(config.secure_cookies(), "{written:?}");
+            assert_eq!(config.primary_origin(), "https://id.example.com");
+            assert_eq!(config.canonical_origins(), ["https://id.example.com"]);
+        }
+        let local = Config::default();
+        assert!(!local.secure_cookies());
+        assert!(local.primary_origin().starts_with("http://localhost"));
+    }
+
+    #[test]
     fn debug_shows_the_settings_but_no_secret() {
         let config = Config {
             server_key: Some("k".repeat(64)),

@@ -42,12 +42,7 @@ async fn related_origins(State(state): State<AppState>) -> Result<Response, ApiE
     if state.config.origin.len() < 2 {
         return Err(ApiError::NotFound);
     }
-    let origins = state
-        .config
-        .origin
-        .iter()
-        .map(|o| o.trim_end_matches('/').to_owned())
-        .collect();
+    let origins = state.config.canonical_origins();
     let mut response = Json(RelatedOrigins { origins }).into_response();
     // Browsers fetch it on a passkey ceremony from another origin; it changes only with the
     // configuration.
