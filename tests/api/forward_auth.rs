@@ -87,6 +87,26 @@ async fn forward_auth_sends_a_request_without_session_to_the_login_page(app: Tes
         .expect("GET");
     assert_eq!(r.status(), 302);
     assert_eq!(r.headers()["location"], "/login?return_to=%2Fapp%2Fother");
+    // Caddy's forward_auth passes the app's own query on too (caddyserver/caddy#6795): the
+    // proxy's X-Forwarded-Uri names the target, whatever that query holds.
+    for app_query in ["/account", "https://partner.example/cb"] {
+        let r = client
+            .get(return_to(&url, app_query))
+            .header(
+                "x-forwarded-uri",
+                format!("/reports/42?return_to={app_query}"),
+            )
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), 302, "{app_query}");
+        let expected = format!("/reports/42?return_to={app_query}");
+        let expected: String = url::form_urlencoded::byte_serialize(expected.as_bytes()).collect();
+        assert_eq!(
+            r.headers()["location"],
+            format!("/login?return_to={expected}")
+        );
+    }
     // An absolute address on a configured origin: the log-in page of that origin.
     let host = app.origin.trim_start_matches("http://");
     let r = client

@@ -3,8 +3,8 @@
 //! docs/DEPLOY.md). Like `GET /api/v1/session` (whose contract is unchanged) it answers 200 with
 //! `X-Sesame-User` / `X-Sesame-Account-Id` for a valid session; without one it sends the browser
 //! to the log-in page with a *checked* `return_to` (`service::return_to`): the address the
-//! person asked for, from `?return_to=` or the proxy's `X-Forwarded-Proto` / `X-Forwarded-Host`
-//! / `X-Forwarded-Uri` headers.
+//! person asked for, from the proxy's `X-Forwarded-Proto` / `X-Forwarded-Host` /
+//! `X-Forwarded-Uri` headers or, without them, from `?return_to=`.
 
 use axum::{
     Json,
@@ -33,7 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct ForwardAuthQuery {
     /// Where to come back to after logging in: a path on this origin, or an address on one of
-    /// the configured origins. Without it the proxy's `X-Forwarded-*` headers are used.
+    /// the configured origins. Used only without the proxy's `X-Forwarded-Uri`, which wins.
     pub return_to: Option<String>,
 }
 
@@ -84,7 +84,9 @@ async fn forward_auth(
         crate::auth::identity_headers(response.headers_mut(), &auth.account)?;
         return Ok(response);
     }
-    let Some(raw) = query.return_to.or_else(|| forwarded_address(&headers)) else {
+    // The proxy's headers first: Caddy's `forward_auth` also passes the protected app's own
+    // query on (caddyserver/caddy#6795), and a `return_to` of the app's is not Sesame's.
+    let Some(raw) = forwarded_address(&headers).or(query.return_to) else {
         return Err(ApiError::Unauthenticated);
     };
     let origins = state
