@@ -15,7 +15,37 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_user_handle_naming_another_account_is_refused,
         a_counter_regression_is_refused_also_after_a_restart,
         a_count_of_zero_after_the_counter_moved_is_refused,
+        a_passkey_cannot_change_its_backup_eligibility,
     ]
+}
+
+/// WebAuthn L3 §7.2 (the backup-eligibility step): backup eligibility is permanent for a
+/// credential (§6.1.3), so an assertion whose BE flag differs from the one registered is
+/// refused, on the log-in with a username as on the one without, and what the account page
+/// shows (`device_bound`) stays true.
+async fn a_passkey_cannot_change_its_backup_eligibility(app: TestApp) {
+    let mut auth = app.authenticator().with_flags(false, false);
+    assert_eq!(app.signup_passkey("erin", &mut auth).await.status, 201);
+    let mut auth = auth.with_flags(true, false);
+    for username in [Some("erin"), None] {
+        let browser = app.new_browser();
+        let r = browser
+            .login_passkey(username, &mut auth, &Tamper::default())
+            .await;
+        assert_eq!(r.status, 401, "{username:?}: {}", r.text);
+        assert_eq!(r.error(), "invalid_credential", "{username:?}");
+        assert!(r.set_cookie().is_none(), "{username:?}");
+    }
+    let list = crate::account_passkeys::passkeys(&app).await;
+    assert_eq!(list[0]["backup_eligible"], false);
+    assert_eq!(list[0]["device_bound"], true);
+    // The same authenticator with its flags as registered still logs in.
+    let mut auth = auth.with_flags(false, false);
+    let r = app
+        .new_browser()
+        .login_passkey(Some("erin"), &mut auth, &Tamper::default())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 async fn each_tampered_assertion_is_refused_with_no_session(app: TestApp) {

@@ -198,6 +198,13 @@ async fn finish(
             {
                 return Err(refuse("user handle names another user"));
             }
+            // WebAuthn L3 §7.2 (the backup-eligibility step): backup eligibility is permanent
+            // for a credential (§6.1.3), so a change is refused. webauthn-rs lets a username
+            // log-in upgrade it (`allow_backup_eligible_upgrade`); its discoverable log-in,
+            // below, refuses it, and both of Sesame's log-ins must agree.
+            if result.backup_eligible() != stored.backup_eligible {
+                return Err(refuse("backup eligibility changed"));
+            }
             (account, stored, result)
         }
         LoginState::Discoverable { auth } => {
