@@ -42,6 +42,9 @@ async fn a_label_must_be_one_to_sixty_four_characters(app: TestApp) {
         json!("   "),
         json!("x".repeat(65)),
         json!("a\nb"),
+        // A right-to-left override makes "\u{202e}gnp.exe" read as "exe.png" (Unicode TR36 §2.1).
+        json!("\u{202e}gnp.exe"),
+        json!("a\u{2066}b"),
         json!(5),
     ] {
         let r = app.patch(&path, &json!({ "label": bad })).await;

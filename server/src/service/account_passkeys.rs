@@ -208,7 +208,8 @@ pub async fn add_finish(
     Ok(model.into())
 }
 
-/// A label as the contract takes it: 1–64 characters after trimming, no control characters.
+/// A label as the contract takes it: 1–64 characters after trimming, no control characters
+/// (nor the bidirectional-text controls that adding a passkey drops from its name).
 pub fn valid_label(raw: &str) -> Result<String, ApiError> {
     let label = raw.trim();
     let length = label.chars().count();
@@ -217,9 +218,9 @@ pub fn valid_label(raw: &str) -> Result<String, ApiError> {
             "label must be 1 to {LABEL_MAX} characters"
         )));
     }
-    if label.chars().any(char::is_control) {
+    if label.chars().any(super::unshowable) {
         return Err(ApiError::InvalidRequest(
-            "label must not contain control characters".into(),
+            "label must not contain control or text-direction characters".into(),
         ));
     }
     Ok(label.to_owned())

@@ -62,21 +62,28 @@ pub fn methods_list(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A control character (Unicode Cc), or one of the bidirectional-text controls (Cf: marks,
+/// embeddings, overrides, isolates), which can make a name read as another (Unicode TR36
+/// §2.1): never kept in text a person typed.
+pub(crate) fn unshowable(c: char) -> bool {
+    const BIDI: [char; 12] = [
+        '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+        '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+    ];
+    c.is_control() || BIDI.contains(&c)
+}
+
 /// Free text a person typed that is stored as given (a display name, a new passkey's name):
 /// tabs and line breaks become spaces; other control characters (a NUL cannot be stored in
 /// PostgreSQL's `text`; the others garble pages and logs) and the bidirectional-text controls
 /// (which can make a name read as another, Unicode TR36 §2.1) are dropped; trimmed, at most
 /// `max` characters; `None` when nothing is left.
 pub(crate) fn tidy_text(raw: &str, max: usize) -> Option<String> {
-    const BIDI: [char; 12] = [
-        '\u{061C}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
-        '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
-    ];
     let text: String = raw
         .chars()
         .filter_map(|c| match c {
             '\t' | '\n' | '\r' => Some(' '),
-            c if c.is_control() || BIDI.contains(&c) => None,
+            c if unshowable(c) => None,
             c => Some(c),
         })
         .collect();
