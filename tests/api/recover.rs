@@ -21,7 +21,31 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_disabled_account_gets_no_link,
         the_recover_page_is_served_and_the_token_never_reaches_the_log,
         redeeming_in_a_browser_logged_in_as_another_account_ends_that_session,
+        removing_an_email_address_ends_the_link_emailed_to_it,
     ]
+}
+
+/// The link is emailed to every verified address; when the owner removes one (someone else
+/// may read that mailbox), the link must stop working, as the log-in codes sent there do
+/// (NIST SP 800-63B rev 4 §3.1.3: out-of-band secrets only through addresses bound to the
+/// account).
+async fn removing_an_email_address_ends_the_link_emailed_to_it(app: TestApp) {
+    let browser = person(&app, "olga").await;
+    sesame_tests::flows::enable_totp(&app, &browser).await;
+    let token = issue(&app, "olga").await;
+    let contacts = browser.get("/api/v1/account/contacts").await;
+    let id = contacts.body[0]["id"]
+        .as_str()
+        .expect("a contact id")
+        .to_owned();
+    let r = browser
+        .delete(&format!("/api/v1/account/contacts/{id}"))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+
+    let r = start(&app.new_browser(), &token).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.error(), "invalid_ceremony");
 }
 
 /// Sign `name` up by email in a browser of its own; returns that browser.

@@ -229,6 +229,16 @@ pub async fn remove(
                 .await?
                 .ok_or(ApiError::NotFound)?;
             super::code_login::end_sent_code_logins(&txn, removal.account_id).await?;
+            // An administrator's recovery link went to every verified email address: one
+            // that is gone (someone else may read that mailbox) must not add a passkey.
+            if removed.channel == "email" {
+                store::ceremonies::delete_sent_codes(
+                    &txn,
+                    removal.account_id,
+                    crate::admin::recovery::KIND,
+                )
+                .await?;
+            }
             let event = serde_json::json!({"contact_id": removed.id, "channel": removed.channel});
             ways_in::finish_removal(txn, &removal, event).await
         })
