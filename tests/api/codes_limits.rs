@@ -14,6 +14,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         repeated_failures_lock_code_log_in_but_not_passkeys,
         the_lock_out_survives_a_restart,
         a_resend_within_thirty_seconds_is_refused,
+        another_spelling_of_an_address_shares_its_send_limit,
         an_smtp_outage_answers_503_and_leaves_nothing_to_finish,
     ]
 }
@@ -109,6 +110,35 @@ async fn a_resend_within_thirty_seconds_is_refused(app: TestApp) {
         app.post("/api/v1/signup/code/start", &body).await.status,
         202
     );
+}
+
+/// The per-address limit (30 s apart, 5 an hour) keeps one inbox from being flooded; a
+/// spelling of the same mailbox is the same address (UTS #46 maps full-width letters in the
+/// domain), and a quoted local part, which has countless spellings, is refused.
+async fn another_spelling_of_an_address_shares_its_send_limit(app: TestApp) {
+    let app = &app;
+    let start = |username: &str, address: &str| {
+        let body = json!({"username": username, "channel": "email", "address": address});
+        async move {
+            app.new_browser()
+                .post("/api/v1/signup/code/start", &body)
+                .await
+        }
+    };
+    assert_eq!(start("carol1", "carol@example.net").await.status, 202);
+    for (n, other) in ["Carol@EXAMPLE.net", "carol@ｅxample.net"]
+        .iter()
+        .enumerate()
+    {
+        let r = start(&format!("carol{}", n + 2), other).await;
+        assert_eq!(r.status, 429, "{other}: {}", r.text);
+    }
+    for quoted in ["\"carol\"@example.net", "\"c\\arol\"@example.net"] {
+        let r = start("carol9", quoted).await;
+        assert_eq!(r.status, 400, "{quoted}: {}", r.text);
+        assert_eq!(r.error(), "invalid_request");
+    }
+    assert_eq!(app.mail.messages().len(), 1, "one code sent in all");
 }
 
 async fn an_smtp_outage_answers_503_and_leaves_nothing_to_finish(app: TestApp) {

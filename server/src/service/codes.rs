@@ -43,19 +43,13 @@ impl Channel {
     }
 }
 
-/// An email address (validated, lower-cased) or a phone number in E.164.
+/// An email address in one spelling per mailbox ([`canonical_email`]) or a phone number in
+/// E.164: the form stored, and the key of the per-address send limits.
 pub fn normalize_address(channel: Channel, raw: &str) -> Result<String, ApiError> {
     let raw = raw.trim();
     match channel {
-        Channel::Email => {
-            let address = raw.to_lowercase();
-            if address.len() > 254 || !sesame_delivery::is_valid_email(&address) {
-                return Err(ApiError::InvalidRequest(
-                    "that is not a valid email address".into(),
-                ));
-            }
-            Ok(address)
-        }
+        Channel::Email => canonical_email(raw)
+            .ok_or_else(|| ApiError::InvalidRequest("that is not a valid email address".into())),
         Channel::Sms => {
             let number = phonenumber::parse(None, raw)
                 .ok()
@@ -68,6 +62,29 @@ pub fn normalize_address(channel: Channel, raw: &str) -> Result<String, ApiError
             Ok(number.format().mode(phonenumber::Mode::E164).to_string())
         }
     }
+}
+
+/// `raw` (trimmed) as one spelling of its mailbox, or `None` when it is not a valid address.
+/// Each spelling of an address is a separate key of the send limits (5 an hour), so spellings
+/// that reach one mailbox must be one:
+/// - the local part only as a dot-atom (RFC 5322 §3.4.1): a quoted one names the same mailbox
+///   as its unquoted form, in as many spellings as it has escapes (§3.2.4), so quotes and
+///   backslashes are refused; then lower case and Unicode NFC;
+/// - the domain as UTS #46 maps it (upper case, full-width letters, IDN in either form), in
+///   Unicode for showing (`exämple.org`, never `xn--exmple-cua.org`); IP literals refused.
+fn canonical_email(raw: &str) -> Option<String> {
+    use unicode_normalization::UnicodeNormalization;
+    let (local, domain) = raw.rsplit_once('@')?;
+    if local.is_empty() || local.contains(['"', '\\']) || domain.starts_with('[') {
+        return None;
+    }
+    let ascii = idna::domain_to_ascii(domain).ok()?;
+    let (unicode, mapped) = idna::domain_to_unicode(&ascii);
+    mapped.ok()?;
+    let local: String = local.to_lowercase().nfc().collect();
+    let address = format!("{local}@{unicode}");
+    (format!("{local}@{ascii}").len() <= 254 && sesame_delivery::is_valid_email(&address))
+        .then_some(address)
 }
 
 /// `a***@example.com`, `+44******0123`.
@@ -228,3 +245,53 @@ pub mod lockout;
 
 mod tries;
 pub use tries::{LoginFailure, record_wrong_code, try_code};
+
+#[cfg(test)]
+mod tests {
+    use super::{Channel, normalize_address};
+
+    fn email(raw: &str) -> Option<String> {
+        normalize_address(Channel::Email, raw).ok()
+    }
+
+    #[test]
+    fn every_spelling_of_one_mailbox_is_one_address() {
+        for same in [
+            "carol@example.net",
+            " Carol@Example.NET ",
+            "carol@ｅxample.net",
+            "carol@eｘample.net",
+        ] {
+            assert_eq!(
+                email(same).as_deref(),
+                Some("carol@example.net"),
+                "{same:?}"
+            );
+        }
+        for same in [
+            "bob@exämple.org",
+            "bob@xn--exmple-cua.org",
+            "BOB@EXÄMPLE.ORG",
+        ] {
+            assert_eq!(email(same).as_deref(), Some("bob@exämple.org"), "{same:?}");
+        }
+        // A decomposed é in the local part is the composed one.
+        assert_eq!(email("re\u{301}my@example.com"), email("rémy@example.com"));
+    }
+
+    #[test]
+    fn quoted_local_parts_ip_literals_and_non_addresses_are_refused() {
+        for bad in [
+            "\"carol\"@example.net",
+            "\"c\\arol\"@example.net",
+            "carol@[192.0.2.1]",
+            "carol",
+            "@example.net",
+            "carol@",
+            "carol@exa mple.net",
+            &format!("{}@example.net", "a".repeat(250)),
+        ] {
+            assert_eq!(email(bad), None, "{bad:?}");
+        }
+    }
+}
