@@ -65,6 +65,21 @@ async fn each_tampered_registration_is_refused_and_creates_nothing(app: TestApp)
                 ..Default::default()
             },
         ),
+        // WebAuthn L3 §6.5.1: credentialIdLength MUST be <= 1023 (webauthn-rs takes 4096).
+        (
+            "credential id of 1024 bytes",
+            Tamper {
+                credential_id_len: Some(1024),
+                ..Default::default()
+            },
+        ),
+        (
+            "empty credential id",
+            Tamper {
+                credential_id_len: Some(0),
+                ..Default::default()
+            },
+        ),
     ];
     for (what, tamper) in cases {
         let browser = app.new_browser();
@@ -84,9 +99,25 @@ async fn each_tampered_registration_is_refused_and_creates_nothing(app: TestApp)
         assert!(r.set_cookie().is_none(), "{what}: no session");
         assert_eq!(browser.get("/api/v1/session").await.status, 401, "{what}");
     }
-    // Nothing was created: the name is still free.
-    let mut auth = app.authenticator();
-    assert_eq!(app.signup_passkey("erin", &mut auth).await.status, 201);
+    // Nothing was created: the name is still free. The longest id allowed is fine.
+    let start = app
+        .post("/api/v1/signup/passkey/start", &json!({"username": "erin"}))
+        .await;
+    let longest = Tamper {
+        credential_id_len: Some(1023),
+        ..Default::default()
+    };
+    let credential = app
+        .authenticator()
+        .register(&start.body["options"], &longest)
+        .unwrap();
+    let r = app
+        .post(
+            "/api/v1/signup/passkey/finish",
+            &json!({"ceremony": start.body["ceremony"], "credential": credential}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
 }
 
 async fn finishing_a_signup_ceremony_twice_lets_only_one_through(app: TestApp) {

@@ -98,6 +98,9 @@ pub struct Tamper {
     /// again instead of making a new one, as a second account would see a
     /// credential that is already registered elsewhere.
     pub reuse_credential: Option<Vec<u8>>,
+    /// At registration: make the new credential's id this many bytes long instead of
+    /// [`CREDENTIAL_ID_LEN`].
+    pub credential_id_len: Option<usize>,
 }
 
 #[derive(Clone)]

@@ -76,7 +76,7 @@ impl SoftAuthenticator {
         let (id, key) = match reused {
             Some(pair) => pair,
             None => {
-                let mut id = vec![0u8; CREDENTIAL_ID_LEN];
+                let mut id = vec![0u8; tamper.credential_id_len.unwrap_or(CREDENTIAL_ID_LEN)];
                 fill_random(&mut id)?;
                 (id, generate_key()?)
             }

@@ -72,9 +72,16 @@ pub(crate) fn creation_options(
     Ok((ccr, reg))
 }
 
+/// The longest credential id accepted: WebAuthn L3 §6.5.1 says credentialIdLength "MUST be
+/// <= 1023" and §7.1 that longer ids SHOULD fail the registration; webauthn-rs allows 4096
+/// (for key-wrapped post-quantum keys to come). Every passkey of an account is listed in its
+/// `allowCredentials`, which anyone may ask for by username, so a long id is also an answer
+/// that much larger for everyone.
+const CREDENTIAL_ID_MAX: usize = 1023;
+
 /// WebAuthn L3 §7.1: webauthn-rs checks type, challenge, origin, RP id hash, UP and UV (the
 /// registration policy is "required"), the algorithm, BS-without-BE (§6.1.3) and the
-/// attestation format.
+/// attestation format; Sesame adds an id of 1 to [`CREDENTIAL_ID_MAX`] bytes.
 ///
 /// `account`: the account a passkey is being added to, whose passkeys the options excluded
 /// (§5.4.3 `excludeCredentials`). webauthn-rs refuses an excluded credential last, after every
@@ -89,7 +96,13 @@ pub async fn verify_registration(
     account: Option<Uuid>,
 ) -> Result<Passkey, ApiError> {
     let refused = match state.webauthn.finish_passkey_registration(credential, reg) {
-        Ok(passkey) => return Ok(passkey),
+        Ok(passkey) if (1..=CREDENTIAL_ID_MAX).contains(&passkey.cred_id().len()) => {
+            return Ok(passkey);
+        }
+        Ok(_) => {
+            tracing::debug!("registration refused: credential id length");
+            return Err(ApiError::InvalidCredential);
+        }
         Err(refused) => refused,
     };
     tracing::debug!(error = ?refused, "registration refused");
