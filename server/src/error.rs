@@ -183,7 +183,11 @@ fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
         | Error::WorkerCrashed
         | Error::BeginFailed => true,
         Error::Database(db) => {
-            db.code().is_some_and(|code| code_unavailable(&code))
+            let postgres = db
+                .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+                .is_some();
+            db.code()
+                .is_some_and(|code| code_unavailable(&code, postgres))
                 || message_says_unavailable(db.message())
         }
         other => message_says_unavailable(&other.to_string()),
@@ -191,11 +195,15 @@ fn sqlx_unavailable(err: &sea_orm::sqlx::Error) -> bool {
 }
 
 /// A driver error code (SQLite: the extended result code as a number; PostgreSQL: SQLSTATE)
-/// that means the database is unavailable for now.
-fn code_unavailable(code: &str) -> bool {
-    if let Ok(extended) = code.parse::<i32>() {
+/// that means the database is unavailable for now. Told apart by the driver, not the code's
+/// shape: many SQLSTATEs are all digits (57014, 40001, 25006, 53300), and read as SQLite's
+/// numbers they would mean nothing.
+fn code_unavailable(code: &str, postgres: bool) -> bool {
+    if !postgres {
         // SQLite primary result codes: BUSY 5, LOCKED 6, READONLY 8, IOERR 10, FULL 13, CANTOPEN 14.
-        return matches!(extended & 0xff, 5 | 6 | 8 | 10 | 13 | 14);
+        return code
+            .parse::<i32>()
+            .is_ok_and(|extended| matches!(extended & 0xff, 5 | 6 | 8 | 10 | 13 | 14));
     }
     code.starts_with("08")
         || code.starts_with("53")

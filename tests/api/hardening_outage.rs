@@ -27,7 +27,59 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         a_database_outage_answers_503_and_recovers_without_a_restart,
         the_error_a_new_sqlite_connection_gets_without_its_directory_maps_to_503,
+        a_read_only_or_cancelling_database_maps_to_503,
     ]
+}
+
+/// The errors of a database that is there but refuses the work for now map to 503, from the
+/// real driver: PostgreSQL read-only after a fail-over (SQLSTATE 25006) and a statement
+/// cancelled by its timeout (57014), both all digits, like SQLite's numeric codes; SQLite's
+/// READONLY (8).
+async fn a_read_only_or_cancelling_database_maps_to_503(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    let db = app.db().await;
+    let mut errors = Vec::new();
+    match app.backend {
+        Backend::Postgres { .. } => {
+            let txn = db.begin().await.unwrap();
+            txn.execute_unprepared("SET TRANSACTION READ ONLY")
+                .await
+                .unwrap();
+            let err = txn
+                .execute_unprepared("CREATE TABLE read_only_probe (x int)")
+                .await
+                .expect_err("read-only");
+            errors.push(("read-only, 25006", err));
+            drop(txn);
+            let txn = db.begin().await.unwrap();
+            txn.execute_unprepared("SET LOCAL statement_timeout = '10ms'")
+                .await
+                .unwrap();
+            let err = txn
+                .execute_unprepared("SELECT pg_sleep(2)")
+                .await
+                .expect_err("cancelled");
+            errors.push(("statement timeout, 57014", err));
+        }
+        Backend::Sqlite => {
+            let path = app.config.database_url.trim_start_matches("sqlite://");
+            let path = path.split('?').next().unwrap_or(path);
+            let read_only = sea_orm::Database::connect(format!("sqlite://{path}?mode=ro"))
+                .await
+                .unwrap();
+            let err = read_only
+                .execute_unprepared("CREATE TABLE read_only_probe (x int)")
+                .await
+                .expect_err("read-only");
+            errors.push(("read-only, 8", err));
+        }
+    }
+    for (what, err) in errors {
+        assert!(sesame::error::db_unavailable(&err), "{what}: {err}");
+        let api: ApiError = err.into();
+        assert_eq!(api.status_code().as_u16(), 503, "{what}");
+        assert_eq!(api.code(), "unavailable", "{what}");
+    }
 }
 
 async fn a_database_outage_answers_503_and_recovers_without_a_restart(app: TestApp) {
