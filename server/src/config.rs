@@ -24,7 +24,7 @@ pub struct Config {
     /// `SESAME_DATABASE_MAX_CONNECTIONS`: connections to PostgreSQL (when 4 or more, a sixth of
     /// them, at least two, are kept out of the pool for the session check and the log-in's
     /// look-up, see `db::pinned::pinned_connections`). SQLite uses one writing connection and up
-    /// to three readers, never more than this in all.
+    /// to three readers, never more than this in all (1 to 10000).
     pub database_max_connections: u32,
     /// `SESAME_DATA_DIR`: where the generated server key lives (`server.key`, mode 0600).
     pub data_dir: PathBuf,
@@ -48,7 +48,8 @@ pub struct Config {
     /// `SESAME_EVENT_RETENTION_DAYS`: security activity (`GET /api/v1/account/events`) older
     /// than this many days is deleted; 0 keeps it for ever.
     pub event_retention_days: u64,
-    /// `SESAME_REAUTH_WINDOW_SECS`: how recent an authentication must be for sensitive changes.
+    /// `SESAME_REAUTH_WINDOW_SECS`: how recent an authentication must be for sensitive changes
+    /// (at least 1).
     pub reauth_window_secs: u64,
     /// `SESAME_TRUSTED_PROXIES`: peer IPs whose `X-Forwarded-For` is believed, comma-separated.
     #[serde(deserialize_with = "comma_list")]
@@ -87,10 +88,10 @@ pub struct Config {
     /// `SESAME_IP_RATE_LIMIT_BURST`: how many of those requests one address may make at once.
     pub ip_rate_limit_burst: u32,
     /// `SESAME_REQUEST_TIMEOUT_SECS`: a request not answered within this time (body read
-    /// included) gets 503 and its work is abandoned.
+    /// included) gets 503 and its work is abandoned (1 to 86400).
     pub request_timeout_secs: u64,
     /// `SESAME_HEADER_READ_TIMEOUT_SECS`: a connection that does not deliver a complete request
-    /// head within this time (slow clients, idle keep-alive connections) is closed.
+    /// head within this time (slow clients, idle keep-alive connections) is closed (1 to 86400).
     pub header_read_timeout_secs: u64,
     /// `SESAME_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: String,
@@ -124,14 +125,29 @@ impl std::fmt::Debug for Config {
                     *secret = "[redacted]".into();
                 }
             }
-            if let Ok(mut url) = url::Url::parse(&self.database_url)
-                && url.password().is_some()
-                && url.set_password(Some("redacted")).is_ok()
-            {
-                map.insert("database_url".into(), url.as_str().into());
-            }
+            map.insert(
+                "database_url".into(),
+                redacted_database_url(&self.database_url).into(),
+            );
         }
         write!(f, "Config {value}")
+    }
+}
+
+/// `url` with its password replaced by `redacted`; a URL that does not parse (where a password
+/// cannot be found, e.g. one with an unescaped `#`) is left out whole, unless it is SQLite's.
+pub fn redacted_database_url(url: &str) -> String {
+    if url.starts_with("sqlite:") {
+        return url.to_owned();
+    }
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() && parsed.set_password(Some("redacted")).is_err() {
+                return "[redacted]".into();
+            }
+            parsed.as_str().to_owned()
+        }
+        Err(_) => "[redacted: not a URL]".into(),
     }
 }
 
@@ -202,14 +218,34 @@ impl Config {
             figment = figment.merge(Toml::file(path));
         }
         // Only variables naming a field are read: SESAME_TEST_* and friends belong to others.
-        let known: Vec<String> = serde_json::to_value(Config::default())
-            .ok()
-            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
-            .unwrap_or_default();
+        // figment reads a variable's value as a number, a boolean or an array when it looks
+        // like one, so a secret of digits (`SESAME_METRICS_TOKEN=8675309867530986753`) would be
+        // refused as "found unsigned int …", its value in the message: the settings that take
+        // text (strings, optional strings, lists, paths: every default that is not a number)
+        // get the variable's text as it is.
+        let defaults = serde_json::to_value(Config::default()).unwrap_or_default();
+        let fields = defaults.as_object().cloned().unwrap_or_default();
+        let takes_text = |name: &str| fields.get(name).is_some_and(|v| !v.is_number());
+        for (name, value) in std::env::vars_os() {
+            let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+                continue;
+            };
+            let Some(field) = name.strip_prefix("SESAME_").map(str::to_ascii_lowercase) else {
+                continue;
+            };
+            if takes_text(&field) {
+                figment = figment.merge(Serialized::default(&field, value));
+            }
+        }
+        let numbers: Vec<String> = fields
+            .iter()
+            .filter(|(_, v)| v.is_number())
+            .map(|(k, _)| k.clone())
+            .collect();
         let config: Config = figment
             .merge(Env::prefixed("SESAME_").filter_map(move |k| {
                 let k = k.as_str().to_ascii_lowercase();
-                known.contains(&k).then(|| k.into())
+                numbers.contains(&k).then(|| k.into())
             }))
             .extract()
             .map_err(|e| bad("configuration", e.to_string()))?;

@@ -25,17 +25,40 @@ async fn check_config_refuses_what_start_up_would_refuse(app: TestApp) {
         }
         async move { command.output().await.expect("sesame runs") }
     };
-    let fine = check(&[]).await;
-    assert!(fine.status.success(), "{fine:?}");
-    assert_eq!(String::from_utf8_lossy(&fine.stdout), "configuration ok\n");
+    // A secret that looks like a number is text all the same, as is a name of digits.
+    for extra in [
+        &[][..],
+        &[
+            ("SESAME_METRICS_TOKEN", "8675309867530986753"),
+            ("SESAME_RP_NAME", "2026"),
+        ][..],
+    ] {
+        let fine = check(extra).await;
+        assert!(fine.status.success(), "{extra:?}: {fine:?}");
+        assert_eq!(String::from_utf8_lossy(&fine.stdout), "configuration ok\n");
+    }
     for (extra, named) in [
         (&[("SESAME_MAIL_FROM", "")][..], "from address"),
         (&[("SESAME_SMS_PROVIDER", "twillio")][..], "twillio"),
+        // A password with an unescaped `#`: the driver could not read the URL, and the
+        // message must not repeat it.
+        (
+            &[(
+                "SESAME_DATABASE_URL",
+                "postgres://sesame:p#ss/word9@localhost/sesame",
+            )][..],
+            "SESAME_DATABASE_URL",
+        ),
+        (
+            &[("SESAME_HEADER_READ_TIMEOUT_SECS", "18446744073709551615")][..],
+            "SESAME_HEADER_READ_TIMEOUT_SECS",
+        ),
     ] {
         let out = check(extra).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{extra:?} passed");
         assert!(stderr.contains(named), "{extra:?}: {stderr}");
+        assert!(!stderr.contains("p#ss"), "{stderr}");
         assert!(out.stdout.is_empty(), "{extra:?}");
     }
 }

@@ -10,15 +10,21 @@ use super::{Config, ConfigError, bad};
 /// The longest session, idle time or re-authentication window: 100 years.
 const MAX_DURATION_SECS: u64 = 100 * 31_557_600;
 
+/// The longest request or header read timeout: a day.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+
+/// The most database connections: sqlx allocates its pool's queue at full size at start.
+const MAX_CONNECTIONS: u32 = 10_000;
+
 impl Config {
     /// Check every setting that can be checked without side effects.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
-        {
+        self.check_database_url()?;
+        if !(1..=MAX_CONNECTIONS).contains(&self.database_max_connections) {
             return Err(bad(
-                "SESAME_DATABASE_URL",
-                "must start with sqlite:// or postgres://",
+                "SESAME_DATABASE_MAX_CONNECTIONS",
+                format!("must be 1 to {MAX_CONNECTIONS}"),
             ));
         }
         if self.rp_id.is_empty() || self.rp_id.contains(['/', ':']) {
@@ -72,10 +78,27 @@ impl Config {
                 "the per-IP limit and burst must be positive (turn the limit off with SESAME_IP_RATE_LIMIT=off)",
             ));
         }
-        if self.request_timeout_secs == 0 || self.header_read_timeout_secs == 0 {
+        // hyper adds the header read timeout to an `Instant`, which panics on overflow.
+        for (name, secs) in [
+            ("SESAME_REQUEST_TIMEOUT_SECS", self.request_timeout_secs),
+            (
+                "SESAME_HEADER_READ_TIMEOUT_SECS",
+                self.header_read_timeout_secs,
+            ),
+        ] {
+            if !(1..=MAX_TIMEOUT_SECS).contains(&secs) {
+                return Err(bad(
+                    name,
+                    format!("must be 1 to {MAX_TIMEOUT_SECS} seconds"),
+                ));
+            }
+        }
+        // A window of 0 passes only in the millisecond of the log-in: every sensitive change
+        // would be refused for good.
+        if self.reauth_window_secs == 0 {
             return Err(bad(
-                "SESAME_REQUEST_TIMEOUT_SECS",
-                "request and header read timeouts must be positive",
+                "SESAME_REAUTH_WINDOW_SECS",
+                "must be positive (a window of 0 refuses every sensitive change)",
             ));
         }
         if !matches!(self.log_format.as_str(), "text" | "json") {
@@ -114,6 +137,27 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// `sqlite:…`, or a URL PostgreSQL's driver reads (`postgres://` or `postgresql://`). The
+    /// error never repeats the URL: it may hold the password.
+    fn check_database_url(&self) -> Result<(), ConfigError> {
+        let url = self.database_url.as_str();
+        if url.starts_with("sqlite:") {
+            return Ok(());
+        }
+        let postgres = (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+            && url
+                .parse::<sea_orm::sqlx::postgres::PgConnectOptions>()
+                .is_ok();
+        if postgres {
+            return Ok(());
+        }
+        Err(bad(
+            "SESAME_DATABASE_URL",
+            "must be sqlite://path or postgres://user:password@host/database (a password \
+             with @, #, /, ? or % in it percent-encoded)",
+        ))
     }
 
     /// A development set-up: every origin on `localhost` or a `*.localhost` name. Only there
@@ -245,6 +289,94 @@ mod tests {
         for setting in ["db.example.com", "\"rp_id\":\"localhost\"", "[redacted]"] {
             assert!(shown.contains(setting), "{setting} not in {shown}");
         }
+    }
+
+    #[test]
+    fn a_database_url_the_driver_cannot_read_is_refused_without_repeating_it() {
+        for bad in [
+            "postgres://sesame:p#ss/word9@localhost/sesame",
+            "postgresx://sesame:S3cretPW@localhost/sesame",
+            "postgres://sesame:S3cretPW@localhost:99999/sesame",
+            "mysql://sesame:S3cretPW@localhost/sesame",
+        ] {
+            let config = Config {
+                database_url: bad.into(),
+                ..Config::default()
+            };
+            let refused = config.validate().unwrap_err().to_string();
+            assert!(refused.contains("SESAME_DATABASE_URL"), "{bad}: {refused}");
+            for secret in ["p#ss", "S3cretPW"] {
+                assert!(!refused.contains(secret), "{refused}");
+                assert!(!format!("{config:?}").contains(secret), "{config:?}");
+            }
+        }
+        for fine in [
+            "postgres://sesame:p%23ss%2Fword9@localhost/sesame",
+            "postgresql://sesame@db.example.com:5433/sesame?sslmode=require",
+            "postgres:///sesame?host=/var/run/postgresql",
+            "sqlite://data/sesame.db",
+        ] {
+            let config = Config {
+                database_url: fine.into(),
+                ..Config::default()
+            };
+            config.validate().unwrap();
+        }
+    }
+
+    /// Settings whose extreme values passed `check-config` and then broke the server: a header
+    /// read timeout that overflowed an `Instant` in hyper (a panic per connection), a pool
+    /// sqlx allocated at full size (an abort at start), a re-authentication window of 0.
+    #[test]
+    fn settings_that_would_break_the_server_at_run_time_are_refused() {
+        for (config, setting) in [
+            (
+                Config {
+                    header_read_timeout_secs: u64::MAX,
+                    ..Config::default()
+                },
+                "SESAME_HEADER_READ_TIMEOUT_SECS",
+            ),
+            (
+                Config {
+                    request_timeout_secs: 86_401,
+                    ..Config::default()
+                },
+                "SESAME_REQUEST_TIMEOUT_SECS",
+            ),
+            (
+                Config {
+                    database_max_connections: u32::MAX,
+                    ..Config::default()
+                },
+                "SESAME_DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                Config {
+                    database_max_connections: 0,
+                    ..Config::default()
+                },
+                "SESAME_DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                Config {
+                    reauth_window_secs: 0,
+                    ..Config::default()
+                },
+                "SESAME_REAUTH_WINDOW_SECS",
+            ),
+        ] {
+            let refused = config.validate().unwrap_err().to_string();
+            assert!(refused.contains(setting), "{setting}: {refused}");
+        }
+        let edge = Config {
+            header_read_timeout_secs: 86_400,
+            request_timeout_secs: 86_400,
+            database_max_connections: 10_000,
+            reauth_window_secs: 1,
+            ..Config::default()
+        };
+        edge.validate().unwrap();
     }
 
     #[test]

@@ -137,7 +137,25 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         .test_before_acquire(false)
         .map_sqlx_postgres_before_acquire(liveness::before_acquire)
         .statement_timeout(Duration::from_secs(10));
-    Database::connect(options).await
+    Database::connect(options)
+        .await
+        .map_err(|e| without_url(e, url))
+}
+
+/// `err` without the connection string in its text (sqlx repeats the whole string when it
+/// cannot read it, password and all), so that it can be printed and logged; the error keeps
+/// its kind ([`crate::error::db_unavailable`]).
+fn without_url(err: DbErr, url: &str) -> DbErr {
+    let text = err.to_string();
+    if !text.contains(url) {
+        return err;
+    }
+    let text = text.replace(url, &crate::config::redacted_database_url(url));
+    match err {
+        DbErr::Conn(_) => DbErr::Conn(sea_orm::RuntimeErr::Internal(text)),
+        DbErr::ConnectionAcquire(_) => DbErr::Conn(sea_orm::RuntimeErr::Internal(text)),
+        _ => DbErr::Custom(text),
+    }
 }
 
 /// For commands that read a database and must not create one (`migrate --status`, the
@@ -253,3 +271,28 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 /// The first key of the migrations' advisory lock: "sesa" in ASCII.
 const MIGRATION_LOCK: i32 = 0x7365_7361;
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbErr, RuntimeErr};
+
+    /// sqlx's words when it cannot read a connection string: the password must not survive
+    /// into what is printed, and the error must still mean "unavailable".
+    #[test]
+    fn a_connection_error_does_not_repeat_the_url() {
+        let url = "postgres://sesame:S3cretPW@db.example.com/sesame";
+        let err = DbErr::Conn(RuntimeErr::Internal(format!(
+            "The connection string '{url}' cannot be parsed."
+        )));
+        let err = super::without_url(err, url);
+        let text = err.to_string();
+        assert!(!text.contains("S3cretPW"), "{text}");
+        assert!(text.contains("db.example.com"), "{text}");
+        assert!(crate::error::db_unavailable(&err));
+        let other = DbErr::Conn(RuntimeErr::Internal("connection refused".into()));
+        assert_eq!(
+            super::without_url(other, url).to_string(),
+            "Connection Error: connection refused"
+        );
+    }
+}
