@@ -31,6 +31,11 @@ impl Output {
 
 /// Run `sesame ARGS` on `app`'s database, key and mail server, with `app`'s origin.
 pub async fn sesame(app: &TestApp, args: &[&str]) -> Output {
+    sesame_with(app, args, &[]).await
+}
+
+/// [`sesame`] with `env` set on top of the app's settings.
+pub async fn sesame_with(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Output {
     let output = tokio::process::Command::new(process::binary())
         .args(args)
         .env("SESAME_DATABASE_URL", &app.config.database_url)
@@ -40,6 +45,7 @@ pub async fn sesame(app: &TestApp, args: &[&str]) -> Output {
         .env("SESAME_SMTP_URL", app.mail.url())
         .env("SESAME_MAIL_FROM", "sesame@localhost")
         .env("SESAME_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("sesame runs");

@@ -22,7 +22,29 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         the_recover_page_is_served_and_the_token_never_reaches_the_log,
         redeeming_in_a_browser_logged_in_as_another_account_ends_that_session,
         removing_an_email_address_ends_the_link_emailed_to_it,
+        a_link_that_cannot_be_emailed_is_not_issued,
     ]
+}
+
+/// Delivery settings that cannot work stop the command before anything changes: the earlier
+/// link keeps working, and no new one is recorded that nobody got.
+async fn a_link_that_cannot_be_emailed_is_not_issued(app: TestApp) {
+    person(&app, "pavel").await;
+    let token = issue(&app, "pavel").await;
+    let out = crate::admin::sesame_with(
+        &app,
+        &["account", "recovery", "pavel", "--json"],
+        &[("SESAME_MAIL_FROM", "")],
+    )
+    .await;
+    assert!(!out.ok, "{}", out.stdout);
+    assert!(out.stderr.contains("from address"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    let shown = sesame(&app, &["account", "show", "pavel", "--json"]).await;
+    let issued = shown.stdout.matches("admin_recovery_issued").count();
+    assert_eq!(issued, 1, "{}", shown.stdout);
+    let r = start(&app.new_browser(), &token).await;
+    assert_eq!(r.status, 200, "the earlier link still works: {}", r.text);
 }
 
 /// The link is emailed to every verified address; when the owner removes one (someone else

@@ -65,6 +65,19 @@ pub async fn issue(admin: &Admin, username: &str, now: i64) -> Result<IssuedLink
             account.username, account.username
         )));
     }
+    // The sender first: a delivery setting that cannot work must stop the command before the
+    // earlier link is replaced, not after a new one nobody got.
+    let sender = if admin.config.smtp_configured() {
+        Some(
+            sesame_delivery::build_email_sender(
+                admin.config.smtp_url.as_deref(),
+                admin.config.mail_from.as_deref(),
+            )
+            .map_err(|e| AdminError::Delivery(e.to_string()))?,
+        )
+    } else {
+        None
+    };
     let (token, hash) = crypto::new_token();
     let expires_at = now + LINK_TTL_MS;
     let txn = store::begin_write(&admin.db).await?;
@@ -93,7 +106,7 @@ pub async fn issue(admin: &Admin, username: &str, now: i64) -> Result<IssuedLink
     txn.commit().await?;
 
     let link = format!("{}/recover?token={token}", admin.config.primary_origin());
-    let (emailed_to, email_problem) = email_link(admin, &account, &link).await?;
+    let (emailed_to, email_problem) = email_link(admin, sender, &account, &link).await?;
     Ok(IssuedLink {
         username: account.username,
         account_id: account.id,
@@ -108,6 +121,7 @@ pub async fn issue(admin: &Admin, username: &str, now: i64) -> Result<IssuedLink
 /// sent: the development log sender would write the link into the log.
 async fn email_link(
     admin: &Admin,
+    sender: Option<std::sync::Arc<dyn sesame_delivery::EmailSender>>,
     account: &account::Model,
     link: &str,
 ) -> Result<(Vec<String>, Option<String>), AdminError> {
@@ -124,17 +138,12 @@ async fn email_link(
         ));
     }
     let config = &admin.config;
-    if !config.smtp_configured() {
+    let Some(sender) = sender else {
         return Ok((
             Vec::new(),
             Some("no SMTP server is configured (SESAME_SMTP_URL)".into()),
         ));
-    }
-    let sender = sesame_delivery::build_email_sender(
-        config.smtp_url.as_deref(),
-        config.mail_from.as_deref(),
-    )
-    .map_err(|e| AdminError::Delivery(e.to_string()))?;
+    };
     let mut sent = Vec::new();
     let mut failed = Vec::new();
     for address in addresses {
