@@ -127,3 +127,38 @@ test('a person sets up an authenticator app in five steps and then logs in with 
   await accountReady(page);
   assert.match(await page.locator('#recovery-summary').textContent(), /^9 codes left\b/);
 });
+
+test('leaving the authenticator-app set-up keeps the recovery codes it made, and replacing them asks first', async (t) => {
+  const { newPage } = await setup(t);
+  const { page } = await newPage();
+  await signUpWithPasskey(page, uniqueName('noether'));
+  const openSetUp = async () => {
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await page.getByLabel('Authenticator app').check();
+    await page.getByRole('button', { name: 'Continue' }).click();
+  };
+
+  // Step 1 makes a set; the person saves it, then has no app to hand and leaves.
+  await openSetUp();
+  const codes = page.locator('#totp-codes .codes li');
+  await codes.nth(9).waitFor();
+  await page.getByRole('button', { name: 'I have saved the recovery codes' }).click();
+  await page.getByRole('heading', { name: 'Get an authenticator app' }).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('#recovery-summary', { hasText: /^10 codes left\b/ }).waitFor();
+
+  // Back later: the saved set is offered to keep, not silently replaced.
+  await openSetUp();
+  await page.locator('#totp-codes-kept', { hasText: 'You already have 10 recovery codes' }).waitFor();
+  assert.equal(await codes.count(), 0);
+  await page.getByRole('button', { name: 'Keep my recovery codes' }).click();
+  await page.getByRole('heading', { name: 'Get an authenticator app' }).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+
+  // Replacing them from the recovery section asks first.
+  await page.getByRole('button', { name: 'Create new recovery codes' }).click();
+  await page.getByText('Create new recovery codes? The ones you have now will stop working.').waitFor();
+  await accountReady(page);
+  const generated = page.locator('#event-list .item-title', { hasText: /recovery codes/i });
+  assert.equal(await generated.count(), 1, 'one set made in all');
+});

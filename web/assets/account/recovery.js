@@ -47,6 +47,8 @@ export function setUpRecovery() {
     }, { anchor: actions });
     if (ok) {
       $('#recovery-new-codes').hidden = false;
+      // A set the authenticator-app set-up still shows no longer works.
+      $('#totp-codes').replaceChildren();
       await reload('account', 'recovery', 'events');
       $('#recovery-codes button').focus();
     }

@@ -58,7 +58,12 @@ async function makeRecoveryCodesForTotp() {
   }, { anchor: $('#totp-wizard [data-step="1"] h3') });
   if (ok) {
     saved.disabled = false;
-    reload('recovery');
+    // The new set replaced any other: a set still shown in the recovery section no longer
+    // works, and the account's count (which decides whether to offer keeping the codes
+    // next time, and whether to confirm before replacing them) must know of this one.
+    $('#recovery-new-codes').hidden = true;
+    $('#recovery-codes').replaceChildren();
+    reload('account', 'recovery', 'events');
   } else {
     const retry = h('button', { type: 'button', class: 'small' }, 'Try again');
     retry.addEventListener('click', makeRecoveryCodesForTotp);
