@@ -8,7 +8,7 @@
 //                        through to the server (for working on the pages
 //                        before the server embeds them; off by default)
 
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -244,6 +244,15 @@ export async function startSesame({ name = 'sesame', smtpPort, env = {} } = {}) 
 
   const front = serveWeb ? await startWebFront(webPort, port) : null;
 
+  /** Runs an admin command (`sesame account …`) on this server's database; its stdout. */
+  const admin = (args) =>
+    new Promise((resolve, reject) => {
+      execFile(bin, args, { env: childEnv }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`sesame ${args.join(' ')} failed: ${stderr}`));
+        else resolve(stdout);
+      });
+    });
+
   const stop = async () => {
     if (front) await new Promise((resolve) => front.close(resolve));
     if (!exited) {
@@ -263,7 +272,7 @@ export async function startSesame({ name = 'sesame', smtpPort, env = {} } = {}) 
     }
     try {
       const response = await fetch(`http://127.0.0.1:${port}/readyz`);
-      if (response.status === 200) return { url, port, dir, logPath, clock, stop };
+      if (response.status === 200) return { url, port, dir, logPath, clock, admin, stop };
     } catch {
       // not listening yet
     }

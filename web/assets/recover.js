@@ -16,9 +16,12 @@ const error = $('#recover-error');
 const label = $('#label');
 
 const USED = 'This link has expired or was already used. Ask your administrator for a new one.';
+// The page took the token out of the address bar, so a reload or Back has none; the link
+// itself may well still work (only finishing uses it up).
+const NO_TOKEN = 'Open the link from your message again: this page no longer has it.';
 
 if (!token) {
-  showError(error, USED);
+  showError(error, NO_TOKEN);
   button.disabled = true;
 }
 
