@@ -86,3 +86,30 @@ test('removing a passkey asks the person to confirm it is them, then removes it'
   await page.locator('#page-status', { hasText: 'Passkey renamed to Blue key.' }).waitFor();
   assert.deepEqual(await passkeyNames(page), ['Blue key']);
 });
+
+test('going back from the code form in "Confirm it\'s you" keeps the keyboard focus in the panel', async (t) => {
+  const { server, newPage } = await setup(t);
+  const { page } = await newPage();
+  await signUpWithPasskey(page, uniqueName('hopper'));
+  // Recovery codes give the panel a kind of code to offer.
+  await page.getByRole('button', { name: 'Create recovery codes' }).click();
+  await page.locator('#recovery-new-codes .codes li').nth(9).waitFor();
+  await page.getByRole('button', { name: 'I have saved them' }).click();
+  await accountReady(page);
+
+  server.clock.advance(REAUTH_WINDOW_SECS + 1);
+  await page.getByRole('button', { name: 'Create new recovery codes' }).click();
+  await page.getByRole('button', { name: 'Create new codes' }).click();
+  const panel = page.locator('[data-reauth]');
+  await panel.getByRole('heading', { name: "Confirm it's you" }).waitFor();
+  await panel.getByRole('button', { name: 'Use a code instead' }).click();
+  await panel.getByLabel('Recovery code').check();
+  await panel.getByRole('button', { name: 'Continue' }).click();
+  await panel.locator('#reauth-code').waitFor();
+  await panel.getByRole('button', { name: 'Use another way' }).click();
+  const focused = await page.evaluate(() => ({
+    name: document.activeElement && document.activeElement.getAttribute('name'),
+    inPanel: Boolean(document.activeElement && document.activeElement.closest('[data-reauth]')),
+  }));
+  assert.deepEqual(focused, { name: 'reauth-method', inPanel: true });
+});

@@ -100,7 +100,14 @@ export function confirmIdentity(anchor) {
         passwordInput),
       h('div', { class: 'actions' },
         h('button', { type: 'submit', class: 'primary' }, 'Confirm'),
-        h('button', { type: 'button', class: 'link', onclick: () => { enterForm.hidden = true; chooseForm.hidden = false; } }, 'Use another way')));
+        h('button', { type: 'button', class: 'link', onclick: () => backToChoice() }, 'Use another way')));
+    // Back to choosing where the code comes from; the focus goes with it (the button that
+    // had it is now hidden, and the focus would drop to the page's start).
+    function backToChoice() {
+      enterForm.hidden = true;
+      chooseForm.hidden = false;
+      (chooseForm.querySelector('input:checked') || chooseForm.querySelector('input')).focus();
+    }
 
     const section = h('section', { class: 'reauth', 'aria-labelledby': 'reauth-title', 'data-reauth': '' },
       h('h3', { id: 'reauth-title', tabindex: '-1' }, "Confirm it's you"),
@@ -195,10 +202,7 @@ export function confirmIdentity(anchor) {
           passwordInput.value = '';
           done();
         } catch (err) {
-          if (err instanceof ApiError && err.error === 'invalid_ceremony') {
-            enterForm.hidden = true;
-            chooseForm.hidden = false;
-          }
+          if (err instanceof ApiError && err.error === 'invalid_ceremony') backToChoice();
           if (err instanceof ApiError && err.error === 'invalid_code') {
             markInvalid(codeInput, true);
             showError(alert, "That code didn't work. Check it (and your password, if you set one) and try again.");
