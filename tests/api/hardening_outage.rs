@@ -41,25 +41,24 @@ async fn a_read_only_or_cancelling_database_maps_to_503(app: TestApp) {
     let mut errors = Vec::new();
     match app.backend {
         Backend::Postgres { .. } => {
-            let txn = db.begin().await.unwrap();
-            txn.execute_unprepared("SET TRANSACTION READ ONLY")
-                .await
-                .unwrap();
-            let err = txn
-                .execute_unprepared("CREATE TABLE read_only_probe (x int)")
-                .await
-                .expect_err("read-only");
-            errors.push(("read-only, 25006", err));
-            drop(txn);
-            let txn = db.begin().await.unwrap();
-            txn.execute_unprepared("SET LOCAL statement_timeout = '10ms'")
-                .await
-                .unwrap();
-            let err = txn
-                .execute_unprepared("SELECT pg_sleep(2)")
-                .await
-                .expect_err("cancelled");
-            errors.push(("statement timeout, 57014", err));
+            // Each statement in a transaction of its own, after the setting that makes it fail.
+            for (what, setting, statement) in [
+                (
+                    "read-only, 25006",
+                    "SET TRANSACTION READ ONLY",
+                    "CREATE TABLE read_only_probe (x int)",
+                ),
+                (
+                    "statement timeout, 57014",
+                    "SET LOCAL statement_timeout = '10ms'",
+                    "SELECT pg_sleep(2)",
+                ),
+            ] {
+                let txn = db.begin().await.unwrap();
+                txn.execute_unprepared(setting).await.unwrap();
+                let err = txn.execute_unprepared(statement).await.expect_err(what);
+                errors.push((what, err));
+            }
         }
         Backend::Sqlite => {
             let path = app.config.database_url.trim_start_matches("sqlite://");

@@ -100,22 +100,12 @@ async fn each_tampered_registration_is_refused_and_creates_nothing(app: TestApp)
         assert_eq!(browser.get("/api/v1/session").await.status, 401, "{what}");
     }
     // Nothing was created: the name is still free. The longest id allowed is fine.
-    let start = app
-        .post("/api/v1/signup/passkey/start", &json!({"username": "erin"}))
-        .await;
     let longest = Tamper {
         credential_id_len: Some(1023),
         ..Default::default()
     };
-    let credential = app
-        .authenticator()
-        .register(&start.body["options"], &longest)
-        .unwrap();
     let r = app
-        .post(
-            "/api/v1/signup/passkey/finish",
-            &json!({"ceremony": start.body["ceremony"], "credential": credential}),
-        )
+        .signup_passkey_with("erin", &mut app.authenticator(), &longest)
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
 }

@@ -329,43 +329,29 @@ mod tests {
     /// sqlx allocated at full size (an abort at start), a re-authentication window of 0.
     #[test]
     fn settings_that_would_break_the_server_at_run_time_are_refused() {
-        for (config, setting) in [
+        type Change = fn(&mut Config);
+        let cases: [(Change, &str); 5] = [
             (
-                Config {
-                    header_read_timeout_secs: u64::MAX,
-                    ..Config::default()
-                },
+                |c| c.header_read_timeout_secs = u64::MAX,
                 "SESAME_HEADER_READ_TIMEOUT_SECS",
             ),
             (
-                Config {
-                    request_timeout_secs: 86_401,
-                    ..Config::default()
-                },
+                |c| c.request_timeout_secs = 86_401,
                 "SESAME_REQUEST_TIMEOUT_SECS",
             ),
             (
-                Config {
-                    database_max_connections: u32::MAX,
-                    ..Config::default()
-                },
+                |c| c.database_max_connections = u32::MAX,
                 "SESAME_DATABASE_MAX_CONNECTIONS",
             ),
             (
-                Config {
-                    database_max_connections: 0,
-                    ..Config::default()
-                },
+                |c| c.database_max_connections = 0,
                 "SESAME_DATABASE_MAX_CONNECTIONS",
             ),
-            (
-                Config {
-                    reauth_window_secs: 0,
-                    ..Config::default()
-                },
-                "SESAME_REAUTH_WINDOW_SECS",
-            ),
-        ] {
+            (|c| c.reauth_window_secs = 0, "SESAME_REAUTH_WINDOW_SECS"),
+        ];
+        for (change, setting) in cases {
+            let mut config = Config::default();
+            change(&mut config);
             let refused = config.validate().unwrap_err().to_string();
             assert!(refused.contains(setting), "{setting}: {refused}");
         }

@@ -149,6 +149,17 @@ impl Browser {
         username: &str,
         auth: &mut sesame_softauth::SoftAuthenticator,
     ) -> Resp {
+        self.signup_passkey_with(username, auth, &Default::default())
+            .await
+    }
+
+    /// [`Self::signup_passkey`] with the authenticator misbehaving as `tamper` says.
+    pub async fn signup_passkey_with(
+        &self,
+        username: &str,
+        auth: &mut sesame_softauth::SoftAuthenticator,
+        tamper: &sesame_softauth::Tamper,
+    ) -> Resp {
         let start = self
             .post(
                 "/api/v1/signup/passkey/start",
@@ -157,7 +168,7 @@ impl Browser {
             .await;
         assert_eq!(start.status, 200, "signup start: {}", start.text);
         let credential = auth
-            .register(&start.body["options"], &Default::default())
+            .register(&start.body["options"], tamper)
             .expect("register");
         self.post(
             "/api/v1/signup/passkey/finish",
