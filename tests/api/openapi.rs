@@ -207,6 +207,15 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves(app: TestApp) 
                 codes, described,
                 "{call} {status}: the codes against the description {description:?}"
             );
+            // Text for a person on every error but `server_error` (API.md "Conventions").
+            let requires_text = schema["allOf"][1]["required"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|f| f == "error_description"));
+            assert_eq!(
+                requires_text,
+                !codes.contains(&"server_error"),
+                "{call} {status}: error_description required unless server_error: {schema}"
+            );
         }
         if path.starts_with("/api/") {
             for status in ["500", "503"] {

@@ -111,6 +111,12 @@ async fn every_documented_operation_is_routed(mut app: TestApp) {
                 codes.iter().any(|c| body["error"] == c.as_str()),
                 "{call}: answered {status} {body}; the document names {codes:?}"
             );
+            assert!(
+                body["error_description"]
+                    .as_str()
+                    .is_some_and(|t| !t.is_empty()),
+                "{call}: answered {status} {body} without text for a person"
+            );
         }
         // The documented security is what the route does: without credentials, 401
         // `unauthenticated` exactly where they are required (an optional session may lead

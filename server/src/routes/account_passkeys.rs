@@ -52,7 +52,6 @@ pub struct Rename {
     pub label: String,
 }
 
-/// A passkey id from the path: anything that is not a UUID names no passkey.
 /// The account's passkeys
 #[utoipa::path(
     get,

@@ -143,16 +143,27 @@ pub(super) fn conventions(path: &str, method: &Method, operation: &mut Operation
 }
 
 /// `ErrorBody`, its `error` limited to `codes` when the answer names them, so a client (and
-/// Schemathesis's schema check) knows exactly which codes a status can carry here.
+/// Schemathesis's schema check) knows exactly which codes a status can carry here; with
+/// `error_description` required as text unless one of them is `server_error`, the one answer
+/// without it (API.md "Conventions").
 fn error_body(codes: Vec<&str>) -> RefOr<Schema> {
     let body = Ref::from_schema_name(ErrorBody::name());
     if codes.is_empty() {
         return RefOr::Ref(body);
     }
+    let described = !codes.contains(&"server_error");
     let error = ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(codes));
-    let only = ObjectBuilder::new().property("error", error);
+    let mut only = ObjectBuilder::new().property("error", error);
+    if described {
+        only = only
+            .property(
+                "error_description",
+                ObjectBuilder::new().schema_type(Type::String),
+            )
+            .required("error_description");
+    }
     RefOr::T(Schema::AllOf(
         AllOfBuilder::new().item(body).item(only).build(),
     ))
