@@ -78,7 +78,7 @@ function updateAddressField() {
     address.type = 'tel';
     address.autocomplete = 'tel';
     address.inputMode = 'tel';
-    $('#address-hint').textContent = "Include the country code, e.g. +44 7700 900123. We'll text a 6-digit code to check it's yours.";
+    $('#address-hint').textContent = "Include the country code, e.g. +44 7400 123456. We'll text a 6-digit code to check it's yours.";
   } else {
     addressLabel.textContent = 'Email address';
     address.type = 'email';
@@ -137,7 +137,7 @@ async function sendCode(event) {
         markInvalid(address, true);
         address.focus();
         showError(startError, selectedChannel() === 'sms'
-          ? 'That mobile number doesn\'t look right. Include the country code, e.g. +44 7700 900123.'
+          ? 'That mobile number doesn\'t look right. Include the country code, e.g. +44 7400 123456.'
           : 'That email address doesn\'t look right.');
         return;
       }

@@ -43,6 +43,11 @@ impl Channel {
     }
 }
 
+/// The number the messages about phone numbers show as an example: libphonenumber's own
+/// example of a British mobile number, which its checks accept (Ofcom's drama range,
+/// 07700 900xxx, is refused by them).
+pub const PHONE_EXAMPLE: &str = "+44 7400 123456";
+
 /// An email address in one spelling per mailbox ([`canonical_email`]) or a phone number in
 /// E.164: the form stored, and the key of the per-address send limits.
 pub fn normalize_address(channel: Channel, raw: &str) -> Result<String, ApiError> {
@@ -56,7 +61,7 @@ pub fn normalize_address(channel: Channel, raw: &str) -> Result<String, ApiError
                 .filter(phonenumber::is_valid)
                 .ok_or_else(|| {
                     ApiError::InvalidRequest(
-                        "that is not a valid mobile number; use the international form, e.g. +44 7700 900123".into(),
+                        format!("that is not a valid mobile number; use the international form, e.g. {PHONE_EXAMPLE}"),
                     )
                 })?;
             Ok(number.format().mode(phonenumber::Mode::E164).to_string())
@@ -277,6 +282,18 @@ mod tests {
         }
         // A decomposed é in the local part is the composed one.
         assert_eq!(email("re\u{301}my@example.com"), email("rémy@example.com"));
+    }
+
+    #[test]
+    fn the_example_phone_number_is_one_the_check_accepts() {
+        let number = normalize_address(Channel::Sms, super::PHONE_EXAMPLE);
+        assert_eq!(number.ok().as_deref(), Some("+447400123456"));
+        for page in ["signup.js", "account/contact.js"] {
+            let path = format!("{}/../web/assets/{page}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(text.contains(super::PHONE_EXAMPLE), "{page}");
+            assert!(!text.contains("7700 900"), "{page}");
+        }
     }
 
     #[test]

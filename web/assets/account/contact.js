@@ -17,7 +17,7 @@ export function startContactWizard(channel) {
   if (channel === 'sms') {
     $('#contact-title').textContent = 'Add a mobile number';
     $('#contact-address-label').textContent = 'Mobile number';
-    $('#contact-address-hint').textContent = "Include the country code, e.g. +44 7700 900123. We'll text a 6-digit code to check it's yours.";
+    $('#contact-address-hint').textContent = "Include the country code, e.g. +44 7400 123456. We'll text a 6-digit code to check it's yours.";
     address.type = 'tel';
     address.autocomplete = 'tel';
     address.inputMode = 'tel';
@@ -57,7 +57,7 @@ async function sendCode(event) {
     anchor: $('#contact-start-form'),
     messages: {
       invalid_request: contactChannel === 'sms'
-        ? "That mobile number doesn't look right. Include the country code, e.g. +44 7700 900123."
+        ? "That mobile number doesn't look right. Include the country code, e.g. +44 7400 123456."
         : "That email address doesn't look right.",
     },
   });
