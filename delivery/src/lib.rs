@@ -71,8 +71,14 @@ impl SmsSender for NotConfigured {
 /// A boxed, `Send` future: what the sender traits return, so that they stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Network timeout used by every sender (connect, and each SMTP command / the HTTP request).
+/// Network timeout used by every sender: connecting, and the whole HTTP request of an SMS.
 pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The longest one email may take, connecting included: lettre bounds only the connect, and a
+/// server that stops answering halfway would hold the request (and a background notice, or
+/// an admin command) for ever. Below the default request limit (30 s), so the client gets
+/// the sender's own `Unavailable`.
+pub const SMTP_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// One email: a plain-text part and an HTML part with the same content.
 ///

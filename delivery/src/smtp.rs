@@ -13,7 +13,9 @@ use lettre::{Address, AsyncSmtpTransport, Tokio1Executor};
 use percent_encoding::percent_decode_str;
 use url::{Host, Url};
 
-use crate::{BoxFuture, DeliveryError, EmailSender, OutgoingEmail, TIMEOUT, single_line};
+use crate::{
+    BoxFuture, DeliveryError, EmailSender, OutgoingEmail, SMTP_SEND_TIMEOUT, TIMEOUT, single_line,
+};
 
 /// How the SMTP connection is secured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +38,7 @@ impl fmt::Display for TlsMode {
     }
 }
 
-/// Sends email through an SMTP server (lettre's pooled async transport).
+/// Sends email through an SMTP server (lettre's async transport).
 ///
 /// Built from a URL by [`SmtpEmailSender::from_url`]:
 ///
@@ -48,8 +50,10 @@ impl fmt::Display for TlsMode {
 /// | `smtps://user:pass@host:port` | implicit TLS (default port 465) |
 ///
 /// `user` and `pass` are optional (no AUTH without them) and percent-decoded, so a password
-/// with `@`, `:` or `/` is written `%40`, `%3A`, `%2F`. Connecting and every SMTP command time
-/// out after [`TIMEOUT`]. Certificates are checked against the Mozilla (webpki) roots.
+/// with `@`, `:` or `/` is written `%40`, `%3A`, `%2F`. Connecting times out after [`TIMEOUT`],
+/// a whole send after [`SMTP_SEND_TIMEOUT`]; each email has a connection of its own (no pool:
+/// a connection whose send was cut off is never used again). Certificates are checked against
+/// the Mozilla (webpki) roots.
 ///
 /// Each email has a plain-text and an HTML part, a `Message-ID` in the sender's domain, a
 /// `Date`, and `From` = the configured address.
@@ -60,6 +64,7 @@ pub struct SmtpEmailSender {
     port: u16,
     tls: TlsMode,
     auth: bool,
+    send_timeout: std::time::Duration,
 }
 
 impl fmt::Debug for SmtpEmailSender {
@@ -95,7 +100,7 @@ impl SmtpEmailSender {
     /// `Sesame <no-reply@example.com>`).
     ///
     /// Nothing is sent and no connection is made here. Must be called inside a tokio runtime
-    /// (lettre's connection pool starts a background task); outside one it returns `Config`.
+    /// (the sends run on it); outside one it returns `Config`.
     /// Error texts never repeat the URL, since it may hold a password.
     pub fn from_url(url: &str, from: &str) -> Result<Self, DeliveryError> {
         let parsed =
@@ -217,7 +222,14 @@ impl SmtpEmailSender {
             port,
             tls,
             auth,
+            send_timeout: SMTP_SEND_TIMEOUT,
         })
+    }
+
+    /// The same sender with another bound on a whole send (tests use a short one).
+    pub fn with_send_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.send_timeout = timeout;
+        self
     }
 
     /// The configured `From` address.

@@ -11,9 +11,7 @@ use crate::{BoxFuture, DeliveryError, EmailSender, OutgoingEmail, single_line};
 
 impl SmtpEmailSender {
     fn build_message(&self, mail: OutgoingEmail) -> Result<Message, DeliveryError> {
-        let to: Mailbox = mail
-            .to
-            .trim()
+        let to: Mailbox = ascii_domain(mail.to.trim())
             .parse()
             .map_err(|_| config("invalid recipient email address"))?;
         let message_id = format!(
@@ -36,11 +34,14 @@ impl SmtpEmailSender {
         let message = self.build_message(mail)?;
         // lettre logs the SMTP transcript (message and AUTH) at debug level: keep it out of the
         // application's subscriber.
-        let result = self
+        let sending = self
             .transport
             .send(message)
-            .with_subscriber(tracing::subscriber::NoSubscriber::default())
-            .await;
+            .with_subscriber(tracing::subscriber::NoSubscriber::default());
+        let Ok(result) = tokio::time::timeout(self.send_timeout, sending).await else {
+            tracing::warn!(host = %self.host, port = self.port, "SMTP delivery timed out");
+            return Err(DeliveryError::Unavailable("SMTP: timed out".into()));
+        };
         match result {
             Ok(_) => {
                 tracing::debug!(host = %self.host, "email handed to the SMTP server");
@@ -72,5 +73,19 @@ impl SmtpEmailSender {
 impl EmailSender for SmtpEmailSender {
     fn send(&self, mail: OutgoingEmail) -> BoxFuture<'_, Result<(), DeliveryError>> {
         Box::pin(self.deliver(mail))
+    }
+}
+
+/// `address` with its domain in ASCII (IDNA A-labels, RFC 5890): `bob@exämple.org` goes out as
+/// `bob@xn--exmple-cua.org`, which every server takes, where the Unicode form needs the
+/// SMTPUTF8 extension (RFC 6531 §3.4) that many relays do not offer. As given when the domain
+/// does not convert.
+fn ascii_domain(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) if !domain.is_ascii() => match idna::domain_to_ascii(domain) {
+            Ok(ascii) => format!("{local}@{ascii}"),
+            Err(_) => address.to_owned(),
+        },
+        _ => address.to_owned(),
     }
 }

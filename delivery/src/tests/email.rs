@@ -140,6 +140,54 @@ async fn a_sink_refusing_data_gives_unavailable() {
     assert!(sink.wait_for("dan@example.com", WAIT).await.is_some());
 }
 
+/// A server that stops answering halfway: the send ends within its bound, and the next
+/// mail goes out on a connection of its own (a pooled one would have carried the next mail's
+/// commands into the cut-off one's transaction).
+#[tokio::test]
+async fn a_server_that_stops_answering_gives_unavailable_in_time_and_the_next_mail_goes_out() {
+    let sink = SmtpSink::start().await;
+    sink.set_mode(SinkMode::Silent);
+    let sender = SmtpEmailSender::from_url(&sink.url(), FROM)
+        .unwrap()
+        .with_send_timeout(Duration::from_millis(500));
+    let started = Instant::now();
+    assert_unavailable(
+        send_bounded(&sender, code_mail("gus@example.com", "314159")).await,
+        "314159",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    sink.set_mode(SinkMode::Accept);
+    send_bounded(&sender, code_mail("gus@example.com", "271828"))
+        .await
+        .unwrap();
+    let mail = sink
+        .wait_for("gus@example.com", WAIT)
+        .await
+        .expect("the next mail");
+    assert_eq!(mail.find_code().as_deref(), Some("271828"));
+    assert_eq!(mail.recipients, vec!["gus@example.com".to_owned()]);
+}
+
+/// A domain in Unicode goes out in ASCII (IDNA A-labels), which needs no SMTPUTF8.
+#[tokio::test]
+async fn an_international_domain_goes_out_in_ascii() {
+    let sink = SmtpSink::start().await;
+    let sender = SmtpEmailSender::from_url(&sink.url(), FROM).unwrap();
+    send_bounded(&sender, code_mail("bob@exämple.org", "161803"))
+        .await
+        .unwrap();
+    let mail = sink
+        .wait_for("bob@xn--exmple-cua.org", WAIT)
+        .await
+        .expect("a mail to the ASCII form");
+    assert_eq!(mail.recipients, vec!["bob@xn--exmple-cua.org".to_owned()]);
+}
+
 #[tokio::test]
 async fn a_stopped_sink_gives_unavailable() {
     let sink = SmtpSink::start().await;
@@ -160,7 +208,7 @@ async fn a_sink_that_goes_down_after_a_delivery_gives_unavailable() {
         .await
         .unwrap();
     sink.stop();
-    // The pooled connection is gone too.
+    // The next mail's connection finds nobody.
     assert_unavailable(
         send_bounded(&sender, code_mail("erin@example.com", "135790")).await,
         "135790",

@@ -30,6 +30,9 @@ pub enum SinkMode {
     /// Accept every message, but take 1.5 s to answer `MAIL FROM` (a slow server): a client
     /// that goes away meanwhile delivers nothing.
     SlowMail,
+    /// Greet, then never answer `MAIL FROM` (a server that hangs halfway); the connection
+    /// stays open until the client closes it.
+    Silent,
 }
 
 #[derive(Default)]
