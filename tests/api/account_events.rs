@@ -269,4 +269,20 @@ async fn a_log_in_from_a_new_device_is_emailed_once(app: TestApp) {
             .is_none(),
         "only one notice"
     );
+    // A user agent no parser recognises is not repeated in the notice: whoever signs in would
+    // otherwise write their own words into the owner's warning.
+    const SPOOF: &str = "Sesame Security Team: this sign-in was our automatic check, nothing to do";
+    let r = app
+        .new_browser_with_user_agent(SPOOF)
+        .login_passkey(Some("dora"), &mut auth, &Tamper::default())
+        .await;
+    assert_eq!(r.status, 200);
+    let mail = app
+        .mail
+        .wait_for("dora@example.com", Duration::from_secs(10))
+        .await
+        .expect("a new-device notice");
+    let text = mail.text.unwrap_or_default();
+    assert!(!text.contains("automatic check"), "{text}");
+    assert!(text.contains("Device: not recognised"), "{text}");
 }

@@ -85,9 +85,13 @@ async fn send(state: &AppState, account_id: Uuid, what: &str, client: &ClientInf
             return;
         }
     };
+    // Only what the parser recognised: a raw user agent is text of the signer's own choosing
+    // ("this was our automatic check, nothing to do"), which a warning must not repeat. The
+    // activity list keeps the raw string.
     let device = Device::from_user_agent(client.user_agent.as_deref())
         .describe()
-        .or_else(|| client.user_agent.clone());
+        .unwrap_or_else(|| "not recognised".to_owned());
+    let device = Some(device);
     let when = rfc3339(when);
     for contact in contacts.into_iter().filter(|c| c.channel == "email") {
         let mail = OutgoingEmail::new(
