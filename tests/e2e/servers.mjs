@@ -55,7 +55,7 @@ export async function startSmtp() {
     disabledCommands: ['STARTTLS'],
     disableReverseLookup: true,
     logger: false,
-    // Sesame keeps a pooled connection open; don't wait 30 s for it at the end.
+    // Don't wait 30 s at the end for a client that has not closed its connection yet.
     closeTimeout: 500,
     onData(stream, session, callback) {
       simpleParser(stream).then((mail) => {
