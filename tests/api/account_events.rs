@@ -235,14 +235,7 @@ async fn a_log_in_from_a_new_device_is_emailed_once(app: TestApp) {
         .await;
     assert_eq!(r.status, 200);
     // Another browser is new: a notice naming it.
-    let new_device = app.new_browser_with_user_agent(SAFARI_MAC);
-    let r = new_device
-        .login_passkey(Some("dora"), &mut auth, &Tamper::default())
-        .await;
-    assert_eq!(r.status, 200);
-    let mail = app
-        .mail
-        .wait_for("dora@example.com", Duration::from_secs(10))
+    let mail = log_in_from(&app, &mut auth, SAFARI_MAC, Duration::from_secs(10))
         .await
         .expect("a new-device notice");
     assert!(
@@ -257,32 +250,30 @@ async fn a_log_in_from_a_new_device_is_emailed_once(app: TestApp) {
     assert!(text.contains("Safari"), "{text}");
     assert!(text.contains("127.0.0.1"), "{text}");
     // The same browser again is no longer new.
-    let r = app
-        .new_browser_with_user_agent(SAFARI_MAC)
-        .login_passkey(Some("dora"), &mut auth, &Tamper::default())
-        .await;
-    assert_eq!(r.status, 200);
-    assert!(
-        app.mail
-            .wait_for("dora@example.com", Duration::from_secs(1))
-            .await
-            .is_none(),
-        "only one notice"
-    );
+    let again = log_in_from(&app, &mut auth, SAFARI_MAC, Duration::from_secs(1)).await;
+    assert!(again.is_none(), "only one notice");
     // A user agent no parser recognises is not repeated in the notice: whoever signs in would
     // otherwise write their own words into the owner's warning.
     const SPOOF: &str = "Sesame Security Team: this sign-in was our automatic check, nothing to do";
-    let r = app
-        .new_browser_with_user_agent(SPOOF)
-        .login_passkey(Some("dora"), &mut auth, &Tamper::default())
-        .await;
-    assert_eq!(r.status, 200);
-    let mail = app
-        .mail
-        .wait_for("dora@example.com", Duration::from_secs(10))
+    let mail = log_in_from(&app, &mut auth, SPOOF, Duration::from_secs(10))
         .await
         .expect("a new-device notice");
     let text = mail.text.unwrap_or_default();
     assert!(!text.contains("automatic check"), "{text}");
     assert!(text.contains("Device: not recognised"), "{text}");
+}
+
+/// Log dora in from a browser sending `user_agent`; the notice mailed to her within `wait`.
+async fn log_in_from(
+    app: &TestApp,
+    auth: &mut SoftAuthenticator,
+    user_agent: &str,
+    wait: Duration,
+) -> Option<sesame_fakes::ReceivedMail> {
+    let r = app
+        .new_browser_with_user_agent(user_agent)
+        .login_passkey(Some("dora"), auth, &Tamper::default())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    app.mail.wait_for("dora@example.com", wait).await
 }
