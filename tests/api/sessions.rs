@@ -7,6 +7,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         every_log_in_issues_a_new_token,
         a_log_in_while_logged_in_reauthenticates_and_retires_the_old_token,
         an_idle_session_ends,
+        a_short_idle_time_keeps_a_session_in_use_alive,
         a_session_ends_at_its_absolute_lifetime_even_when_used,
         the_session_check_needs_a_valid_cookie,
         only_a_hash_of_the_token_is_stored,
@@ -105,6 +106,20 @@ async fn an_idle_session_ends(app: TestApp) {
     let r = app.get("/api/v1/session").await;
     assert_eq!(r.status, 401);
     assert_eq!(r.error(), "unauthenticated");
+}
+
+/// With an idle time under a minute, a session used more often than that stays alive, and
+/// one left alone for the idle time ends.
+async fn a_short_idle_time_keeps_a_session_in_use_alive(mut app: TestApp) {
+    app.restart_with(|c| c.session_idle_secs = 30).await;
+    let (_auth, _) = signed_up(&app, "ivy").await;
+    for step in 1..=6 {
+        app.clock.advance_secs(20);
+        let r = app.get("/api/v1/session").await;
+        assert_eq!(r.status, 200, "used every 20 s, after {} s", step * 20);
+    }
+    app.clock.advance_secs(31);
+    assert_eq!(app.get("/api/v1/session").await.status, 401);
 }
 
 async fn a_session_ends_at_its_absolute_lifetime_even_when_used(app: TestApp) {

@@ -26,12 +26,13 @@ pub async fn find_by_token_hash(
 static BY_TOKEN_HASH: rows::PairBy<session::Entity, account::Entity> =
     rows::PairBy::new(session::Column::TokenHash);
 
-/// Record activity, at most once a minute per session (the caller checks the stored time).
-pub async fn touch<C: Exec>(db: &C, id: Uuid, now: i64) -> Result<(), DbErr> {
+/// Record activity, when the stored time is at least `stale_ms` old (the caller checked it
+/// too; concurrent checks then write once).
+pub async fn touch<C: Exec>(db: &C, id: Uuid, now: i64, stale_ms: i64) -> Result<(), DbErr> {
     let update = session::Entity::update_many()
         .col_expr(session::Column::LastSeenAt, Expr::value(now))
         .filter(session::Column::Id.eq(id))
-        .filter(session::Column::LastSeenAt.lt(now - 60_000));
+        .filter(session::Column::LastSeenAt.lte(now - stale_ms));
     db.exec_query(&update).await?;
     Ok(())
 }
