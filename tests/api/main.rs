@@ -50,6 +50,7 @@ mod openapi_contract;
 mod openapi_contract_table;
 mod openapi_routes;
 mod recover;
+mod recover_links;
 mod scale_out;
 mod scale_out_clean_up;
 mod scale_out_lock_out;
@@ -163,6 +164,7 @@ fn main() -> std::process::ExitCode {
         ("admin_changes", admin_changes::tests()),
         ("admin_config", admin_config::tests()),
         ("recover", recover::tests()),
+        ("recover_links", recover_links::tests()),
         (
             "observability",
             [observability::tests(), observability_request_ids::tests()].concat(),

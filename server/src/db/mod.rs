@@ -152,8 +152,9 @@ fn without_url(err: DbErr, url: &str) -> DbErr {
     }
     let text = text.replace(url, &crate::config::redacted_database_url(url));
     match err {
-        DbErr::Conn(_) => DbErr::Conn(sea_orm::RuntimeErr::Internal(text)),
-        DbErr::ConnectionAcquire(_) => DbErr::Conn(sea_orm::RuntimeErr::Internal(text)),
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => {
+            DbErr::Conn(sea_orm::RuntimeErr::Internal(text))
+        }
         _ => DbErr::Custom(text),
     }
 }

@@ -91,7 +91,6 @@ async fn send(state: &AppState, account_id: Uuid, what: &str, client: &ClientInf
     let device = Device::from_user_agent(client.user_agent.as_deref())
         .describe()
         .unwrap_or_else(|| "not recognised".to_owned());
-    let device = Some(device);
     let when = rfc3339(when);
     for contact in contacts.into_iter().filter(|c| c.channel == "email") {
         let mail = OutgoingEmail::new(
@@ -100,7 +99,7 @@ async fn send(state: &AppState, account_id: Uuid, what: &str, client: &ClientInf
                 what,
                 &when,
                 client.ip.as_deref(),
-                device.as_deref(),
+                Some(device.as_str()),
                 &state.config.rp_name,
             ),
         );

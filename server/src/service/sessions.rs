@@ -53,8 +53,8 @@ pub async fn authenticate(
     let stale_ms = touch_every(idle_ms);
     if now - session.last_seen_at >= stale_ms {
         let id = session.id;
-        // Boxed: at most once a minute per session, and inline its state would be part of
-        // every check's future (docs/performance-history.md, item 28).
+        // Boxed: rare (at most once a minute per session with the defaults), and inline its
+        // state would be part of every check's future (docs/performance-history.md, item 28).
         Box::pin(writer.write(move |db| async move {
             Ok(store::sessions::touch(&db, id, now, stale_ms).await?)
         }))
