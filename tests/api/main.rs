@@ -8,6 +8,7 @@ mod account_passkeys_edit;
 mod account_passkeys_guards;
 mod account_passkeys_signals;
 mod account_sessions;
+mod account_sessions_ended;
 mod admin;
 mod admin_changes;
 mod admin_config;
@@ -110,7 +111,10 @@ fn main() -> std::process::ExitCode {
             ]
             .concat(),
         ),
-        ("account_sessions", account_sessions::tests()),
+        (
+            "account_sessions",
+            [account_sessions::tests(), account_sessions_ended::tests()].concat(),
+        ),
         ("account_events", account_events::tests()),
         (
             "account_events_retention",

@@ -47,7 +47,8 @@ async fn account_settings_on_the_inline_connection() {
         .unwrap();
     let counted = |id| {
         writer.write(move |conn| async move {
-            let txn = ways_in::begin_removal(&conn, id).await?;
+            let txn = conn.begin().await?;
+            store::accounts::lock(&txn, id).await?;
             Ok(ways_in::count(&txn, id).await?)
         })
     };
@@ -85,7 +86,8 @@ async fn account_settings_on_the_inline_connection() {
 
     let removed = writer
         .write(move |conn| async move {
-            let txn = ways_in::begin_removal(&conn, ada.id).await?;
+            let txn = conn.begin().await?;
+            store::accounts::lock(&txn, ada.id).await?;
             let passkey = store::passkeys::delete_for_account(&txn, ada.id, id).await?;
             let contact = store::contacts::delete(&txn, ada.id, contact.id).await?;
             let set = store::accounts::set_totp(&txn, ada.id, vec![7; 8], 40, 3).await?;

@@ -157,7 +157,7 @@ async fn recovery_generate(
     client: ClientInfo,
     _body: ApiJson<Empty>,
 ) -> ApiResult<(StatusCode, Json<RecoveryCodes>)> {
-    let codes = recovery::generate(&state, auth.account.id, &client, state.now()).await?;
+    let codes = recovery::generate(&state, &auth, &client, state.now()).await?;
     crate::service::notify::security_notice(
         &state,
         auth.account.id,

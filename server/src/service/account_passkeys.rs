@@ -26,6 +26,7 @@ use crate::{
     error::ApiError,
     extract::ClientInfo,
     service::{
+        account_sessions::begin_change,
         notify,
         passkeys::{self, CEREMONY_TTL_MS, Started},
         sessions::Authenticated,
@@ -183,17 +184,17 @@ pub async fn add_finish(
     let key =
         passkeys::verify_registration(state, credential, &saved.reg, Some(auth.account.id)).await?;
     let facts = passkeys::authenticator_facts(&credential.response.attestation_object);
-    let (account, label, client_info) = (
+    let (account, session_id, label, client_info) = (
         auth.account.clone(),
+        auth.session.id,
         label.map(str::to_owned),
         client.clone(),
     );
     let model = state
         .writer
         .write(move |conn| async move {
-            let txn = conn.begin().await?;
             // Counted under the account's lock, so two adds at once cannot both pass at 99.
-            store::accounts::lock(&txn, account.id).await?;
+            let txn = begin_change(&conn, account.id, session_id).await?;
             let held = passkey::Entity::find().filter(passkey::Column::AccountId.eq(account.id));
             check_room(store::count(&txn, held).await?)?;
             let label = label.as_deref();
@@ -237,11 +238,11 @@ pub async fn rename(
     now: i64,
 ) -> Result<PasskeyView, ApiError> {
     let label = valid_label(raw_label)?;
-    let (account_id, client) = (auth.account.id, client.clone());
+    let (account_id, session_id, client) = (auth.account.id, auth.session.id, client.clone());
     let model = state
         .writer
         .write(move |conn| async move {
-            let txn = conn.begin().await?;
+            let txn = begin_change(&conn, account_id, session_id).await?;
             let model = store::passkeys::rename(&txn, account_id, id, &label)
                 .await?
                 .ok_or(ApiError::NotFound)?;
@@ -276,7 +277,7 @@ pub async fn remove(
     state
         .writer
         .write(move |conn| async move {
-            let txn = ways_in::begin_removal(&conn, removal.account_id).await?;
+            let txn = ways_in::begin_removal(&conn, &removal).await?;
             let removed = store::passkeys::delete_for_account(&txn, removal.account_id, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{
     clock::rfc3339,
     config::Config,
-    db::Exec,
+    db::{Exec, WriteConn, WriteTxn},
     error::ApiError,
     extract::ClientInfo,
     service::{device::Device, methods_list, sessions::Authenticated},
@@ -77,6 +77,27 @@ pub async fn list<C: ConnectionTrait>(
         .collect())
 }
 
+/// Begin the write transaction of a change that session `session_id` makes to its account (a
+/// way in added or removed, the password, recovery codes, sessions ended): the account row is
+/// locked first, the order every write of an account takes its rows in (`ways_in`), then the
+/// session must still exist ([`store::sessions::hold`]), else 401 `unauthenticated` and nothing
+/// changes. A request is checked when it comes in; without this, one checked just before the
+/// owner signed that session out (while it hashed a password, say) would still commit, and a
+/// stolen session, once ended, would keep the recovery codes or password it set (OWASP ASVS
+/// 5.0 V7.4.1: once a session is terminated it cannot be used any more).
+pub async fn begin_change(
+    conn: &WriteConn,
+    account_id: Uuid,
+    session_id: Uuid,
+) -> Result<WriteTxn, ApiError> {
+    let txn = conn.begin().await?;
+    store::accounts::lock(&txn, account_id).await?;
+    if !store::sessions::hold(&txn, account_id, session_id).await? {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(txn)
+}
+
 /// End one session of the account (the current one too: that is a log-out). Another
 /// account's or an unknown id → 404, and nothing changes. Returns whether it was the current.
 #[tracing::instrument(skip_all)]
@@ -87,11 +108,11 @@ pub async fn revoke(
     client: &ClientInfo,
     now: i64,
 ) -> Result<bool, ApiError> {
-    let (account_id, client) = (auth.account.id, client.clone());
+    let (account_id, current, client) = (auth.account.id, auth.session.id, client.clone());
     state
         .writer
         .write(move |conn| async move {
-            let txn = conn.begin().await?;
+            let txn = begin_change(&conn, account_id, current).await?;
             if !store::sessions::delete(&txn, account_id, id).await? {
                 return Err(ApiError::NotFound);
             }
@@ -117,7 +138,7 @@ pub async fn revoke_others(
     let count = state
         .writer
         .write(move |conn| async move {
-            let txn = conn.begin().await?;
+            let txn = begin_change(&conn, account_id, keep).await?;
             let reason = "signed_out_by_user";
             let count = revoke_other_sessions(&txn, account_id, keep, reason, &client, now).await?;
             txn.commit().await?;

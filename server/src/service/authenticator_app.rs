@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    account_sessions::revoke_other_sessions,
+    account_sessions::{begin_change, revoke_other_sessions},
     codes::{self, lockout},
     notify,
     sessions::Authenticated,
@@ -101,9 +101,9 @@ pub async fn finish(
     let written = state
         .writer
         .write(move |conn| async move {
-            let txn = conn.begin().await?;
             // The account row before the ceremony's, the order every write takes them in
             // (a contact's removal too), so that none waits on another in a cycle.
+            let txn = begin_change(&conn, account_id, keep).await?;
             store::accounts::refund_try(&txn, account_id, lockout::FREE_FAILURES).await?;
             store::ceremonies::take(&txn, ceremony, KIND, now)
                 .await?
@@ -158,7 +158,7 @@ pub async fn disable(
     state
         .writer
         .write(move |conn| async move {
-            let txn = ways_in::begin_removal(&conn, removal.account_id).await?;
+            let txn = ways_in::begin_removal(&conn, &removal).await?;
             if !store::accounts::clear_totp(&txn, removal.account_id).await? {
                 return Err(ApiError::NotFound);
             }

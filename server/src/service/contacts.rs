@@ -7,6 +7,7 @@ use sesame_delivery::CodePurpose;
 use uuid::Uuid;
 
 use super::{
+    account_sessions::begin_change,
     codes::{self, Channel, lockout},
     notify,
     sessions::Authenticated,
@@ -142,13 +143,13 @@ pub async fn finish(
     }
     let saved: State =
         serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (account_id, client_info) = (auth.account.id, client.clone());
+    let (account_id, session_id, client_info) = (auth.account.id, auth.session.id, client.clone());
     let written = state
         .writer
         .write(move |conn| async move {
-            let txn = conn.begin().await?;
             // The account row before the ceremony's, the order every write takes them in
             // (a contact's removal too), so that none waits on another in a cycle.
+            let txn = begin_change(&conn, account_id, session_id).await?;
             store::accounts::refund_try(&txn, account_id, lockout::FREE_FAILURES).await?;
             store::ceremonies::take(&txn, ceremony, KIND, now)
                 .await?
@@ -224,7 +225,7 @@ pub async fn remove(
     state
         .writer
         .write(move |conn| async move {
-            let txn = ways_in::begin_removal(&conn, removal.account_id).await?;
+            let txn = ways_in::begin_removal(&conn, &removal).await?;
             let removed = store::contacts::delete(&txn, removal.account_id, id)
                 .await?
                 .ok_or(ApiError::NotFound)?;

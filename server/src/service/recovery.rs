@@ -5,7 +5,7 @@
 
 use uuid::Uuid;
 
-use super::password;
+use super::{account_sessions::begin_change, password, sessions::Authenticated};
 use crate::{crypto, error::ApiError, extract::ClientInfo, state::AppState, store};
 
 pub const CODES_PER_SET: usize = 10;
@@ -46,10 +46,11 @@ fn lookup(state: &AppState, account_id: Uuid, normalized: &str) -> Vec<u8> {
 #[tracing::instrument(skip_all)]
 pub async fn generate(
     state: &AppState,
-    account_id: Uuid,
+    auth: &Authenticated,
     client: &ClientInfo,
     now: i64,
 ) -> Result<Vec<String>, ApiError> {
+    let (account_id, session_id) = (auth.account.id, auth.session.id);
     let codes: Vec<String> = (0..CODES_PER_SET).map(|_| new_code()).collect();
     let normalized = codes
         .iter()
@@ -68,7 +69,9 @@ pub async fn generate(
     state
         .writer
         .write(move |conn| async move {
-            let txn = conn.begin().await?;
+            // Under the account's lock: two sets made at once on PostgreSQL would otherwise
+            // each delete only the rows committed before them and leave 20 codes.
+            let txn = begin_change(&conn, account_id, session_id).await?;
             store::recovery_codes::replace_set(&txn, account_id, rows, now).await?;
             let generated = serde_json::json!({"count": CODES_PER_SET});
             let kind = "recovery_codes_generated";

@@ -9,7 +9,7 @@
 //!
 //! ```text
 //! state.writer.write(move |conn| async move {
-//!     let txn = ways_in::begin_removal(&conn, account_id).await?;  // serialises removals
+//!     let txn = ways_in::begin_removal(&conn, &removal).await?;  // serialises removals
 //!     … delete the passkey / contact / TOTP secret in txn …
 //!     ways_in::finish_removal(txn, &removal, event).await          // else 409, rolled back
 //! })
@@ -23,7 +23,7 @@ use crate::{
     db::{Exec, WriteConn, WriteTxn},
     error::ApiError,
     extract::ClientInfo,
-    service::account_sessions::revoke_other_sessions,
+    service::account_sessions::{begin_change, revoke_other_sessions},
     store,
 };
 
@@ -62,11 +62,10 @@ pub async fn count<C: Exec>(db: &C, account_id: Uuid) -> Result<WaysIn, DbErr> {
 /// lock at once (SQLite has no `FOR UPDATE`; a deferred transaction could read a snapshot that
 /// a concurrent writer then makes stale). PostgreSQL: the account row is locked with
 /// `SELECT … FOR NO KEY UPDATE`, so a second removal waits until the first commits and then
-/// counts what that one left.
-pub async fn begin_removal(conn: &WriteConn, account_id: Uuid) -> Result<WriteTxn, DbErr> {
-    let txn = conn.begin().await?;
-    store::accounts::lock(&txn, account_id).await?;
-    Ok(txn)
+/// counts what that one left. The session making the removal must still exist
+/// ([`begin_change`]).
+pub async fn begin_removal(conn: &WriteConn, removal: &Removal) -> Result<WriteTxn, ApiError> {
+    begin_change(conn, removal.account_id, removal.keep).await
 }
 
 /// After a deletion in the same transaction: 409 `last_method` when no way in is left (the

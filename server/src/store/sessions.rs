@@ -2,8 +2,9 @@
 
 use entity::{account, session};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, DeleteMany, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, DeleteMany, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Expr, LockType},
 };
 use uuid::Uuid;
 
@@ -25,6 +26,25 @@ pub async fn find_by_token_hash(
 
 static BY_TOKEN_HASH: rows::PairBy<session::Entity, account::Entity> =
     rows::PairBy::new(session::Column::TokenHash);
+
+/// Inside the write transaction of a change that session `id` makes to its account: whether
+/// the session still exists. A session checked when its request came in may have been ended
+/// since (signed out by the account's owner while this request hashed a password, say); its
+/// change must then not be made. On PostgreSQL the row is locked `FOR KEY SHARE`: a
+/// revocation's `DELETE` waits until this transaction ends, and one that committed first
+/// leaves no row to find (READ COMMITTED reads the latest committed row). SQLite's write
+/// transactions are `BEGIN IMMEDIATE`, one at a time. The activity touch (`UPDATE` of
+/// `last_seen_at`) does not conflict with the lock.
+pub async fn hold<C: Exec>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
+    let mut query = session::Entity::find()
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::AccountId.eq(account_id));
+    if db.backend() == DbBackend::Postgres {
+        query = query.lock(LockType::KeyShare);
+    }
+    let found = db.fetch(query.build(db.backend()), rows::session).await?;
+    Ok(!found.is_empty())
+}
 
 /// Record activity, when the stored time is at least `stale_ms` old (the caller checked it
 /// too; concurrent checks then write once).

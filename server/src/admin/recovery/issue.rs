@@ -81,6 +81,11 @@ pub async fn issue(admin: &Admin, username: &str, now: i64) -> Result<IssuedLink
     let (token, hash) = crypto::new_token();
     let expires_at = now + LINK_TTL_MS;
     let txn = store::begin_write(&admin.db).await?;
+    // Under the account's lock, like every change of an account: two commands at once leave
+    // one link (on PostgreSQL each delete would otherwise miss the other's uncommitted row),
+    // and the removal of an email address, which ends the link sent there, waits for this
+    // one to commit and then sees it.
+    store::accounts::lock(&txn, account.id).await?;
     queries::delete_ceremonies(&txn, account.id, Some(KIND)).await?;
     let id = Uuid::new_v4();
     store::ceremonies::insert(

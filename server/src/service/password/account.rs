@@ -68,7 +68,7 @@ async fn change(
     state
         .writer
         .write(move |conn| async move {
-            let txn = conn.begin().await?;
+            let txn = account_sessions::begin_change(&conn, account_id, keep).await?;
             if !store::accounts::set_password_hash(&txn, account_id, phc).await? {
                 return Err(ApiError::Unauthenticated);
             }
