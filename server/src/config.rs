@@ -204,7 +204,7 @@ impl Config {
                 numbers.contains(&k).then(|| k.into())
             }))
             .extract()
-            .map_err(|e| bad("configuration", e.to_string()))?;
+            .map_err(|e| bad("configuration", redact::load_error(e)))?;
         config.validate()?;
         Ok(config)
     }
