@@ -37,23 +37,22 @@ impl fmt::Display for MigrationStatusReport {
     }
 }
 
-/// Read the status without changing anything (not even creating the migrations table).
+/// Read the status without changing anything (not even creating the migrations table). A
+/// newer Sesame's migrations are listed after this one's, as applied.
 pub async fn status(db: &DatabaseConnection) -> Result<MigrationStatusReport, AdminError> {
-    let pending: HashSet<String> = Migrator::get_pending_migrations_read_only(db)
-        .await?
-        .iter()
-        .map(|m| m.name().to_owned())
-        .collect();
-    let migrations: Vec<MigrationLine> = Migrator::migrations()
-        .iter()
-        .map(|m| MigrationLine {
-            name: m.name().to_owned(),
-            applied: !pending.contains(m.name()),
-        })
-        .collect();
-    let pending = migrations.iter().filter(|m| !m.applied).count();
+    let schema = crate::db::schema::state(db).await?;
+    let pending: HashSet<&str> = schema.pending.iter().map(String::as_str).collect();
+    let known = Migrator::migrations().into_iter().map(|m| MigrationLine {
+        applied: !pending.contains(m.name()),
+        name: m.name().to_owned(),
+    });
+    let newer = schema.newer.iter().map(|name| MigrationLine {
+        name: name.clone(),
+        applied: true,
+    });
+    let migrations: Vec<MigrationLine> = known.chain(newer).collect();
     Ok(MigrationStatusReport {
         migrations,
-        pending,
+        pending: schema.pending.len(),
     })
 }

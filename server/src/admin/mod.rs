@@ -14,7 +14,6 @@ pub mod migrations;
 pub(crate) mod queries;
 pub mod recovery;
 
-use migration::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::{config::Config, extract::ClientInfo};
@@ -50,7 +49,11 @@ impl Admin {
     pub async fn connect(config: Config) -> Result<Self, AdminError> {
         crate::db::require_existing(&config.database_url)?;
         let db = crate::db::connect(&config.database_url, 2).await?;
-        let pending = Migrator::get_pending_migrations_read_only(&db).await?;
+        let schema = crate::db::schema::state(&db).await?;
+        if let Some(refused) = schema.unmixable() {
+            return Err(AdminError::Refused(refused));
+        }
+        let pending = schema.pending;
         if !pending.is_empty() {
             return Err(AdminError::Refused(format!(
                 "the database schema is not current ({} migration(s) pending); run `sesame migrate` first",

@@ -98,3 +98,67 @@ async fn pending(db: &sea_orm::DatabaseConnection) -> usize {
         .unwrap()
         .len()
 }
+
+/// A rolling upgrade (docs/DEPLOY.md): `sesame migrate` of a newer version ran, and this
+/// (older) binary restarts on the database: it starts, applies nothing, and says which
+/// migrations it does not know. One that lacks its own migrations as well is refused.
+#[tokio::test]
+async fn an_older_sesame_starts_on_a_database_a_newer_one_migrated_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}/{}",
+        dir.path().display(),
+        super::scratch::SQLITE_FILE
+    );
+    let db = super::connect(&url, 1).await.unwrap();
+    an_older_sesame_starts_on_a_database_a_newer_one_migrated(&db).await;
+}
+
+#[tokio::test]
+async fn an_older_sesame_starts_on_a_database_a_newer_one_migrated_on_postgres() {
+    let Some(scratch) = super::scratch::ScratchDatabase::create("newermig").await else {
+        return;
+    };
+    let db = super::connect(&scratch.url, 1).await.unwrap();
+    an_older_sesame_starts_on_a_database_a_newer_one_migrated(&db).await;
+    scratch.drop(db).await;
+}
+
+async fn an_older_sesame_starts_on_a_database_a_newer_one_migrated(
+    db: &sea_orm::DatabaseConnection,
+) {
+    use sea_orm::ConnectionTrait;
+    super::migrate(db).await.unwrap();
+    let newer = "m20991231_000099_from_a_newer_sesame";
+    db.execute_unprepared(&format!(
+        "INSERT INTO seaql_migrations (version, applied_at) VALUES ('{newer}', 0)"
+    ))
+    .await
+    .unwrap();
+    super::migrate(db).await.unwrap();
+    let state = super::schema::state(db).await.unwrap();
+    assert_eq!(
+        state,
+        super::schema::SchemaState {
+            pending: vec![],
+            newer: vec![newer.to_owned()],
+        }
+    );
+    let status = crate::admin::migrations::status(db).await.unwrap();
+    assert_eq!(status.pending, 0);
+    assert!(status.migrations.iter().all(|m| m.applied));
+    assert_eq!(status.migrations.last().unwrap().name, newer);
+
+    // Not an upgrade in order: a migration of its own missing besides the newer one.
+    db.execute_unprepared(
+        "DELETE FROM seaql_migrations WHERE version = 'm20261205_000011_index_event_at'",
+    )
+    .await
+    .unwrap();
+    let refused = super::migrate(db).await.unwrap_err().to_string();
+    assert!(refused.contains(newer), "{refused}");
+    assert!(
+        refused.contains("m20261205_000011_index_event_at"),
+        "{refused}"
+    );
+}

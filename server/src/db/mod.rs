@@ -14,6 +14,7 @@ mod migrate_tests;
 pub mod pinned;
 pub mod read_pool;
 pub mod reads;
+pub mod schema;
 #[cfg(test)]
 pub mod scratch;
 pub mod writer;
@@ -265,6 +266,20 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
             "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, 1)"
         ))
         .await?;
+    }
+    // A newer Sesame's migrations are left alone: this one starts on them (a rolling upgrade,
+    // `schema.rs`), once its own are all there.
+    Migrator::install(&txn).await?;
+    let state = schema::state_in(&txn).await?;
+    if let Some(refused) = state.unmixable() {
+        return Err(DbErr::Custom(refused));
+    }
+    if !state.newer.is_empty() {
+        tracing::warn!(
+            newer = %state.newer.join(", "),
+            "the database was migrated by a newer Sesame; starting on it (migrations only add)"
+        );
+        return txn.commit().await;
     }
     Migrator::up(&txn, None).await?;
     txn.commit().await
