@@ -104,10 +104,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async move {
+    let result: Result<(), Failed> = runtime.block_on(async move {
         match cli.command.unwrap_or(Command::Serve) {
             Command::CheckConfig => {
-                sesame::startup::check_config(&config).map_err(|e| e.to_string())?;
+                sesame::startup::check_config(&config).map_err(Failed::startup)?;
                 println!("configuration ok");
                 Ok(())
             }
@@ -126,7 +126,7 @@ fn main() -> ExitCode {
                     .map_err(|e| e.to_string())?;
                 if status {
                     let report = admin::migrations::status(&db).await;
-                    return print(json, report.map_err(|e| e.to_string())?);
+                    return Ok(print(json, report.map_err(|e| e.to_string())?)?);
                 }
                 sesame::db::migrate(&db).await.map_err(|e| e.to_string())?;
                 println!("migrations applied");
@@ -134,7 +134,7 @@ fn main() -> ExitCode {
             }
             Command::Account { action, json } => {
                 telemetry::init_for_command();
-                account(config, action, json).await
+                Ok(account(config, action, json).await?)
             }
             Command::Serve => {
                 telemetry::init(&config.log_format);
@@ -148,18 +148,40 @@ fn main() -> ExitCode {
                 };
                 let app = Application::build(config, overrides)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(Failed::startup)?;
                 tracing::info!("Sesame is listening on port {}; open {origin}", app.port());
-                app.run().await.map_err(|e| e.to_string())
+                Ok(app.run().await.map_err(|e| e.to_string())?)
             }
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sesame: {e}");
-            ExitCode::FAILURE
+        Err(Failed { message, status }) => {
+            eprintln!("sesame: {message}");
+            ExitCode::from(status)
         }
+    }
+}
+
+/// Why a command failed, and its exit status (docs/DEPLOY.md): 2 for a configuration that
+/// cannot work, 1 for anything else.
+struct Failed {
+    message: String,
+    status: u8,
+}
+
+impl Failed {
+    fn startup(e: sesame::startup::StartupError) -> Self {
+        Self {
+            status: if e.is_configuration() { 2 } else { 1 },
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<String> for Failed {
+    fn from(message: String) -> Self {
+        Self { message, status: 1 }
     }
 }
 

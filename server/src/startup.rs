@@ -61,6 +61,17 @@ pub enum StartupError {
     Delivery(String),
 }
 
+impl StartupError {
+    /// A setting that cannot work (exit status 2, as for a configuration file or variable
+    /// that does not load), rather than something outside that failed (exit status 1).
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            Self::Config(_) | Self::Webauthn(_) | Self::Delivery(_)
+        )
+    }
+}
+
 /// Check the configuration as start-up will read it, without opening the database or sending
 /// anything (`sesame check-config`): [`Config::validate`]'s checks, then the WebAuthn settings
 /// and the email and SMS senders.
@@ -109,7 +120,10 @@ impl Application {
         let key = match (overrides.key, &config.server_key) {
             (Some(key), _) => key,
             (None, Some(hex)) => ServerKey::from_hex(hex).ok_or_else(|| {
-                StartupError::Webauthn("SESAME_SERVER_KEY must be 64 hex digits".into())
+                StartupError::Config(crate::config::ConfigError {
+                    setting: "SESAME_SERVER_KEY",
+                    reason: "must be 64 hex digits".into(),
+                })
             })?,
             (None, None) => {
                 ServerKey::load_or_create(&config.data_dir).map_err(|source| StartupError::Key {

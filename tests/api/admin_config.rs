@@ -11,7 +11,8 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
 }
 
 /// `sesame check-config` (a deployment's `ExecStartPre`) refuses the delivery settings that
-/// would stop the server at start, not only those `Config::validate` checks.
+/// would stop the server at start, not only those `Config::validate` checks, with exit status
+/// 2; and so does the server itself.
 async fn check_config_refuses_what_start_up_would_refuse(app: TestApp) {
     let check = |extra: &'static [(&'static str, &'static str)]| {
         let mut command = tokio::process::Command::new(process::binary());
@@ -56,11 +57,31 @@ async fn check_config_refuses_what_start_up_would_refuse(app: TestApp) {
     ] {
         let out = check(extra).await;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{extra:?} passed");
+        // Exit status 2: a configuration that cannot work (docs/DEPLOY.md), the delivery
+        // settings too.
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {stderr}");
         assert!(stderr.contains(named), "{extra:?}: {stderr}");
         assert!(!stderr.contains("p#ss"), "{stderr}");
         assert!(out.stdout.is_empty(), "{extra:?}");
     }
+    // The server refuses the same at start, with the same status.
+    let dir = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(process::binary())
+        .env("SESAME_ORIGIN", &app.origin)
+        .env("SESAME_LISTEN", "127.0.0.1:0")
+        .env("SESAME_DATA_DIR", dir.path())
+        .env(
+            "SESAME_DATABASE_URL",
+            format!("sqlite://{}/sesame.db", dir.path().display()),
+        )
+        .env("SESAME_SMTP_URL", app.mail.url())
+        .env("SESAME_MAIL_FROM", "")
+        .output()
+        .await
+        .expect("sesame runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("from address"), "{stderr}");
 }
 
 /// `account …` and `migrate --status` read a database: a SQLite path that holds none (a
