@@ -1,5 +1,6 @@
 //! A PostgreSQL outage: a real `sesame` process behind a TCP proxy owned by the test, which
-//! cuts every connection and closes its port, then opens it again.
+//! cuts every connection and closes its port, then opens it again; then stops answering on
+//! the connections it has without closing them, while new ones go through.
 
 use std::{
     sync::{Arc, Mutex},
@@ -7,7 +8,7 @@ use std::{
 };
 
 use sesame_tests::{Browser, SoftAuthenticator, TestApp, process::ServerProcess};
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 
 use crate::hardening_outage::{outage_bodies, prepared_login, session_count};
 
@@ -18,6 +19,8 @@ struct PgProxy {
     upstream: String,
     state: Arc<Mutex<Option<JoinHandle<()>>>>,
     pipes: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// Raised by [`PgProxy::freeze`]: the connections opened before stop forwarding.
+    frozen: Arc<watch::Sender<u64>>,
 }
 
 impl PgProxy {
@@ -29,6 +32,7 @@ impl PgProxy {
             upstream,
             state: Arc::new(Mutex::new(None)),
             pipes: Arc::new(Mutex::new(Vec::new())),
+            frozen: Arc::new(watch::Sender::new(0)),
         };
         proxy.serve(listener);
         proxy
@@ -37,12 +41,22 @@ impl PgProxy {
     fn serve(&self, listener: TcpListener) {
         let upstream = self.upstream.clone();
         let pipes = self.pipes.clone();
+        let frozen = self.frozen.clone();
         let accept = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let upstream = upstream.clone();
+                let mut freeze = frozen.subscribe();
+                let born = *freeze.borrow_and_update();
                 let pipe = tokio::spawn(async move {
                     if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        let frozen = async {
+                            let _ = freeze.wait_for(|at| *at > born).await;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            // Both sockets stay open, and nothing more goes through.
+                            () = frozen => std::future::pending::<()>().await,
+                        }
                     }
                 });
                 pipes.lock().unwrap().push(pipe);
@@ -60,6 +74,12 @@ impl PgProxy {
             pipe.abort();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// The connections open now stop forwarding, their sockets left open (a host that died, a
+    /// network dropping packets); new ones go through (a new primary).
+    fn freeze(&self) {
+        self.frozen.send_modify(|at| *at += 1);
     }
 
     /// Listen on the same port again.
@@ -89,8 +109,17 @@ pub(crate) async fn postgres_outage_through_a_proxy(app: TestApp) {
     );
     let proxy = PgProxy::start(upstream).await;
     url.set_port(Some(proxy.port)).unwrap();
-    let process =
-        ServerProcess::start_for(&app, None, &[("SESAME_DATABASE_URL", url.as_str())]).await;
+    // A request timeout longer than a pinned read's deadline (15 s), so that the read's
+    // deadline, not the request's, is what answers when PostgreSQL stops answering (below).
+    let process = ServerProcess::start_for(
+        &app,
+        None,
+        &[
+            ("SESAME_DATABASE_URL", url.as_str()),
+            ("SESAME_REQUEST_TIMEOUT_SECS", "60"),
+        ],
+    )
+    .await;
     let browser = Browser::new(process.port);
     let mut alice = SoftAuthenticator::new(&process.origin);
     assert_eq!(
@@ -176,6 +205,40 @@ pub(crate) async fn postgres_outage_through_a_proxy(app: TestApp) {
             .await
             .status,
         201
+    );
+
+    // PostgreSQL stops answering on every connection Sesame has, without closing one. The
+    // session check's pinned read gives its connection up after its deadline (503), and the
+    // checks after it read on new connections. Before, the first check waited for the
+    // request timeout (60 s here) and its connection's slot stayed stuck.
+    assert_eq!(browser.get("/api/v1/session").await.status, 200);
+    proxy.freeze();
+    let started = Instant::now();
+    let r = browser.get("/api/v1/session").await;
+    let first = started.elapsed();
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.error(), "unavailable");
+    assert!(
+        first < Duration::from_secs(25),
+        "answered after {first:?}, not at the pinned read's deadline"
+    );
+    let mut answered = Vec::new();
+    while answered.last() != Some(&200) && started.elapsed() < Duration::from_secs(100) {
+        answered.push(browser.get("/api/v1/session").await.status);
+    }
+    assert_eq!(
+        answered.last(),
+        Some(&200),
+        "session checks after the first: {answered:?}"
+    );
+    let r = Browser::new(process.port)
+        .login_passkey(Some("alice"), &mut alice, &Default::default())
+        .await;
+    assert_eq!(r.status, 200, "a log-in on new connections: {}", r.text);
+    eprintln!(
+        "PostgreSQL stopped answering: the first check answered 503 after {first:?}, then \
+         {answered:?} by {:?}",
+        started.elapsed()
     );
     proxy.down().await;
 }

@@ -32,6 +32,9 @@ use sea_orm::{DbErr, RuntimeErr};
 /// or a load balancer may have dropped it silently.
 pub const PING_AFTER_IDLE: Duration = Duration::from_secs(30);
 
+/// How long a check-out's ping may take: a round trip on an idle connection, nothing queued.
+const PING_DEADLINE: Duration = Duration::from_secs(1);
+
 /// Nanoseconds after [`epoch`] at which a closed connection was last noticed, plus one; 0 when
 /// none has been.
 static LOST_AT: AtomicU64 = AtomicU64::new(0);
@@ -119,7 +122,10 @@ pub fn before_acquire(
         if !needs_ping(meta.idle_for) {
             return Ok(true);
         }
-        Ok(conn.ping().await.is_ok())
+        // Bounded: a connection to a host that stopped answering (its socket still open)
+        // would hold the check-out until sqlx's acquire timeout, and then the next one again.
+        let answered = tokio::time::timeout(PING_DEADLINE, conn.ping()).await;
+        Ok(matches!(answered, Ok(Ok(()))))
     })
 }
 

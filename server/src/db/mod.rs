@@ -121,6 +121,18 @@ pub async fn connect_reads(
 /// admin command) is waited for instead of failing, at most [`SQLITE_MAX_CONNECTIONS`]
 /// connections, and a 1 MiB page cache per connection (the operating system caches the file
 /// as well).
+/// PostgreSQL's `statement_timeout` on every connection: a statement running longer (a lock
+/// waited for, a plan gone wrong) is cancelled by the server.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long Sesame waits for the database to answer where nothing else bounds the wait (the
+/// session check's pinned reads, the clean-up's writes): well past [`STATEMENT_TIMEOUT`], so a
+/// wait that long is on a connection that no longer answers at all. A host that died, or a
+/// network that drops packets without closing connections (a fail-over by DNS, a NAT mapping
+/// gone), leaves its sockets open: sqlx sets no TCP keepalive, and the kernel gives up on one
+/// only after about 15 minutes (`net.ipv4.tcp_retries2`).
+pub const ANSWER_DEADLINE: Duration = STATEMENT_TIMEOUT.saturating_add(Duration::from_secs(5));
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     if is_sqlite(url) {
         if let Some(dir) = sqlite_dir(url) {
@@ -137,7 +149,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     options
         .test_before_acquire(false)
         .map_sqlx_postgres_before_acquire(liveness::before_acquire)
-        .statement_timeout(Duration::from_secs(10));
+        .statement_timeout(STATEMENT_TIMEOUT);
     Database::connect(options)
         .await
         .map_err(|e| without_url(e, url))

@@ -33,12 +33,16 @@ impl Shared {
             // large (docs/performance-history.md, item 28).
             None => slot.insert(Box::pin(self.fresh(false)).await?),
         };
-        let fetched = match read.run(&mut pinned.conn).await {
+        let fetched = match read.run_bounded(&mut pinned.conn).await {
             Err(err) if crate::db::liveness::connection_lost(&err) => {
-                tracing::debug!(error = %err, "a pinned connection was closed; reading again");
-                slot.take();
+                tracing::debug!(error = %err, "a pinned connection was lost; reading again");
+                // Closed, not given back: the pool's test of a connection given back is a
+                // round trip that one no longer answering would never end.
+                if let Some(mut old) = slot.take() {
+                    old.conn.close_on_drop();
+                }
                 let fresh = Box::pin(self.fresh(true)).await?;
-                read.run(&mut slot.insert(fresh).conn).await
+                read.run_bounded(&mut slot.insert(fresh).conn).await
             }
             done => done,
         };
@@ -121,6 +125,24 @@ pub(super) enum Read<'a> {
 }
 
 impl Read<'_> {
+    /// [`Read::run`] within [`crate::db::ANSWER_DEADLINE`]; past it, an I/O error (`TimedOut`),
+    /// which [`crate::db::liveness::connection_lost`] takes for a lost connection. Without it,
+    /// a connection that stopped answering held its slot and the look-ups waiting on it until
+    /// the kernel gave up on the socket: every session check answered 503 at the request
+    /// timeout even after a new primary was up, and shutdown waited for the slot.
+    async fn run_bounded(
+        &self,
+        conn: &mut PoolConnection<Postgres>,
+    ) -> Result<Vec<PgRow>, sqlx::Error> {
+        match tokio::time::timeout(crate::db::ANSWER_DEADLINE, self.run(conn)).await {
+            Ok(done) => done,
+            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "PostgreSQL did not answer a pinned read in time",
+            ))),
+        }
+    }
+
     /// Its rows, read on `conn`.
     async fn run(&self, conn: &mut PoolConnection<Postgres>) -> Result<Vec<PgRow>, sqlx::Error> {
         match *self {

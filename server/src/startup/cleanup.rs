@@ -63,7 +63,14 @@ where
 {
     let mut deleted = 0;
     for _ in 0..BATCHES_PER_RUN {
-        match state.writer.write(delete.clone()).await {
+        // Bounded: a write on a connection that stopped answering would stop the clean-up of
+        // this instance until the kernel gave up on the socket.
+        let write = state.writer.write(delete.clone());
+        let Ok(written) = tokio::time::timeout(crate::db::ANSWER_DEADLINE, write).await else {
+            tracing::warn!(what, "clean-up got no answer from the database in time");
+            break;
+        };
+        match written {
             Ok(n) => {
                 deleted += n;
                 if n < store::CLEAN_UP_BATCH {
