@@ -20,6 +20,7 @@ mod factors_contacts;
 mod factors_notices;
 mod factors_password;
 mod factors_protection;
+mod factors_recent;
 mod factors_recovery;
 mod forward_auth;
 mod forward_auth_nginx;
@@ -98,6 +99,7 @@ fn main() -> std::process::ExitCode {
                 factors_contacts::tests(),
                 factors_protection::tests(),
                 factors_notices::tests(),
+                factors_recent::tests(),
             ]
             .concat(),
         ),
