@@ -143,7 +143,13 @@ impl TestApp {
             // With nothing in flight a graceful stop takes milliseconds; a server that does
             // not stop (e.g. a pool that waits for a connection never given back) fails here.
             let stopped = tokio::time::timeout(Duration::from_secs(5), handle).await;
-            assert!(stopped.is_ok(), "the server did not stop within 5 s");
+            match stopped {
+                Ok(Ok(())) => {}
+                // The server's task panicked (`run` returned an error, or a handler's panic
+                // escaped): the test fails here, not silently.
+                Ok(Err(e)) => panic!("the server ended with an error: {e}"),
+                Err(_) => panic!("the server did not stop within 5 s"),
+            }
         }
     }
 
