@@ -5,7 +5,7 @@
 //! while a request is handled carries its request id, from the `request` span that
 //! [`http::trace`] opens. Nothing that sees a secret is instrumented with its arguments
 //! (`skip_all`), and the request span holds the method, the matched route and the path only:
-//! never a query string (`/recover?token=…`), a body, a cookie or another header (OWASP ASVS
+//! never a query string (`/recover?token=…`, the recovery link's earlier form), a body, a cookie or another header (OWASP ASVS
 //! 5.0 chapter V16, security logging: no credentials or session tokens in logs).
 //!
 //! Metrics are Prometheus series ([`metrics`]), served at `/metrics` ([`scrape`]).

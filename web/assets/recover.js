@@ -1,13 +1,17 @@
-// /recover?token=…: an administrator's recovery link. Takes the token out of
-// the address bar at once (it is a secret), then adds a new passkey with it
-// and signs in (POST /api/v1/recover/start, then /finish).
+// /recover#token=…: an administrator's recovery link. The token is in the
+// fragment, which a browser never sends: it stays out of the access logs of
+// every proxy on the way (a query string would be in them). Links of the
+// earlier form, /recover?token=…, still work. The page takes the token out of
+// the address bar at once (it is a secret), then adds a new passkey with it and
+// signs in (POST /api/v1/recover/start, then /finish).
 
 import { api, ApiError, errorMessage } from './api.js';
 import { createPasskey } from './webauthn.js';
 import { $, busy, showError } from './ui.js';
 
-const params = new URLSearchParams(window.location.search);
-const token = params.get('token') || '';
+const fragment = new URLSearchParams(window.location.hash.slice(1));
+const query = new URLSearchParams(window.location.search);
+const token = fragment.get('token') || query.get('token') || '';
 window.history.replaceState(null, '', '/recover');
 
 const form = $('#recover-form');

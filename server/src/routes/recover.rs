@@ -1,5 +1,5 @@
 //! Redeeming an administrator's recovery link (`sesame account recovery USERNAME`; the rules
-//! are in `admin::recovery`): the `/recover?token=…` page, and the two calls it makes to add a
+//! are in `admin::recovery`): the `/recover#token=…` page, and the two calls it makes to add a
 //! new passkey and log in.
 
 use axum::{
@@ -59,7 +59,7 @@ async fn recover_page() -> Response {
 #[serde(deny_unknown_fields)]
 #[schema(as = RecoverStart)]
 pub struct Start {
-    /// The `token` of the link `<origin>/recover?token=…`.
+    /// The `token` of the link `<origin>/recover#token=…`.
     pub token: String,
 }
 

@@ -52,7 +52,7 @@ pub fn trace() -> Trace {
 }
 
 /// The span every log line of a request is written in. The path, never the query string:
-/// `/recover?token=…` carries a secret.
+/// `/recover?token=…` (the recovery link's earlier form) carries a secret.
 fn request_span(request: &Request) -> Span {
     let id = request
         .headers()

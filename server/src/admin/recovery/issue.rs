@@ -19,7 +19,8 @@ use crate::{
 pub struct IssuedLink {
     pub username: String,
     pub account_id: Uuid,
-    /// `<primary origin>/recover?token=…`: a secret; hand it over only to the person.
+    /// `<primary origin>/recover#token=…`: a secret; hand it over only to the person. In the
+    /// fragment, which browsers never send: no proxy's access log records it.
     pub link: String,
     pub expires_at: String,
     /// The verified email addresses the link was sent to.
@@ -110,7 +111,7 @@ pub async fn issue(admin: &Admin, username: &str, now: i64) -> Result<IssuedLink
     .await?;
     txn.commit().await?;
 
-    let link = format!("{}/recover?token={token}", admin.config.primary_origin());
+    let link = format!("{}/recover#token={token}", admin.config.primary_origin());
     let (emailed_to, email_problem) = email_link(admin, sender, &account, &link).await?;
     Ok(IssuedLink {
         username: account.username,

@@ -5,7 +5,7 @@
 //! ```text
 //! operator        sesame account recovery alice        database / mail
 //!   |------------------------------------------------->| INSERT ceremony admin_recovery
-//!   |  prints <origin>/recover?token=T                  |   (SHA-256(T) only, 30 min);
+//!   |  prints <origin>/recover#token=T                  |   (SHA-256(T) only, 30 min);
 //!   |                                                   | event admin_recovery_issued;
 //!   |                                                   | T emailed to verified addresses
 //! browser (the person)            Sesame
