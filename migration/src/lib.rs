@@ -13,6 +13,7 @@ mod m20261128_000008_create_code_send;
 mod m20261204_000009_index_clean_up;
 mod m20261204_000010_index_ceremony_code_hash;
 mod m20261205_000011_index_event_at;
+mod m20261207_000012_create_setting;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_index_clean_up::Migration),
             Box::new(m20261204_000010_index_ceremony_code_hash::Migration),
             Box::new(m20261205_000011_index_event_at::Migration),
+            Box::new(m20261207_000012_create_setting::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 mod app_state;
 mod cleanup;
 mod delivery;
+mod key_check;
 
 use std::{sync::Arc, time::Duration};
 
@@ -132,6 +133,7 @@ impl Application {
                 })?
             }
         };
+        key_check::check(&pools.db, &key).await?;
         let state = build_state(
             config,
             pools,

@@ -6,6 +6,7 @@ use sesame_tests::{TestApp, harness::TestFn, process, tests};
 pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         check_config_refuses_what_start_up_would_refuse,
+        an_instance_with_another_server_key_is_refused,
         a_mistyped_database_is_not_created_by_a_reading_command,
     ]
 }
@@ -109,4 +110,48 @@ async fn a_mistyped_database_is_not_created_by_a_reading_command(app: TestApp) {
             "{args:?}"
         );
     }
+}
+
+/// An instance whose server key is not the one the database was set up with (the test's own
+/// server recorded its key's check at its start) does not start: with another
+/// `SESAME_SERVER_KEY`, or without one (a key generated in its own data directory), it exits
+/// with status 2 and says which setting. Codes, stand-in credential ids and TOTP secrets made
+/// with the database's key would not work on it.
+async fn an_instance_with_another_server_key_is_refused(app: TestApp) {
+    let other = "42".repeat(32);
+    for key in [Some(other.as_str()), None] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = tokio::process::Command::new(process::binary());
+        command
+            .env("SESAME_ORIGIN", &app.origin)
+            .env("SESAME_LISTEN", "127.0.0.1:0")
+            .env("SESAME_DATA_DIR", dir.path())
+            .env("SESAME_DATABASE_URL", &app.config.database_url)
+            .env_remove("SESAME_SERVER_KEY")
+            .kill_on_drop(true);
+        if let Some(key) = key {
+            command.env("SESAME_SERVER_KEY", key);
+        }
+        let ran = tokio::time::timeout(std::time::Duration::from_secs(30), command.output());
+        let out = ran
+            .await
+            .expect("sesame exits instead of serving")
+            .expect("sesame runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key:?}: {stderr}");
+        assert!(stderr.contains("SESAME_SERVER_KEY"), "{stderr}");
+        assert!(
+            !stderr.contains(&other),
+            "the key is not repeated: {stderr}"
+        );
+    }
+    // The database's own key still starts.
+    let same = sesame_tests::process::ServerProcess::start_for(&app, None, &[]).await;
+    assert_eq!(
+        sesame_tests::Browser::new(same.port)
+            .get("/readyz")
+            .await
+            .status,
+        200
+    );
 }
