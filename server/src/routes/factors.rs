@@ -48,7 +48,8 @@ pub struct PasswordBody {
     pub password: String,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// No `Debug`: it holds the codes.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RecoveryCodes {
     /// Ten single-use codes, shown only this once.
     pub codes: Vec<String>,

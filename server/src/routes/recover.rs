@@ -55,7 +55,8 @@ async fn recover_page() -> Response {
         .into_response()
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+/// No `Debug`: it holds the link's token.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = RecoverStart)]
 pub struct Start {

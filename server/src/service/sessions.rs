@@ -19,14 +19,25 @@ use crate::{
 };
 
 /// A checked, live session and its account.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Authenticated {
     pub session: session::Model,
     pub account: account::Model,
 }
 
-/// A session that was just issued, with the token for the cookie.
-#[derive(Debug)]
+/// The ids only: the account row holds the password hash and the sealed TOTP secret, which
+/// must not reach a log line or a panic message through a `{:?}`.
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("session", &self.session.id)
+            .field("account", &self.account.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A session that was just issued, with the token for the cookie. No `Debug`: the token is
+/// the session (a `{:?}` in a log line would hand it over).
 pub struct Issued {
     pub token: String,
     pub session: session::Model,
@@ -154,6 +165,34 @@ pub fn is_recent(config: &Config, session: &session::Model, now: i64) -> bool {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use crate::{config::Config, db};
+
+    /// A `{:?}` of an authenticated request's session shows ids, never the password hash or
+    /// the sealed TOTP secret of its account (nor the session's token hash).
+    #[test]
+    fn an_authenticated_sessions_debug_shows_no_secret() {
+        let mut account = crate::store::accounts::new_account("ada", "Ada", uuid::Uuid::nil(), 0);
+        account.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+        account.totp_secret = Some(vec![0xAB; 40]);
+        // Fixed ids, so that no digit of theirs looks like the bytes looked for below.
+        account.id = uuid::Uuid::nil();
+        let session = entity::session::Model {
+            id: uuid::Uuid::nil(),
+            account_id: account.id,
+            token_hash: vec![0xCD; 32],
+            created_at: 0,
+            last_seen_at: 0,
+            authenticated_at: 0,
+            expires_at: 1,
+            ip: None,
+            user_agent: None,
+            methods: "passkey".into(),
+        };
+        let shown = format!("{:?}", super::Authenticated { session, account });
+        // The hash, and the bytes 0xAB and 0xCD as `{:?}` writes them.
+        for secret in ["argon2id", "171", "205"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+    }
 
     /// The session check's future carries no state of a path it rarely takes. sqlx's check-out
     /// of a connection is a future of 14.5 KB; inline in the pinned read, it made every
