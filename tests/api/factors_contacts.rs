@@ -4,7 +4,7 @@
 use serde_json::json;
 use sesame_tests::{
     TestApp,
-    flows::{enable_totp, read_code},
+    flows::{enable_totp, read_code, signup_by_email},
     harness::TestFn,
     tests,
 };
@@ -16,6 +16,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_contact_counts_only_after_its_code_is_confirmed,
         removing_the_last_way_in_is_refused,
         an_account_holds_at_most_twenty_contacts,
+        another_accounts_contact_is_not_found_and_left_alone,
     ]
 }
 
@@ -134,4 +135,30 @@ async fn an_account_holds_at_most_twenty_contacts(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
+}
+
+/// Removing a contact by the id of another account's contact (a real one, not a made-up id):
+/// 404 `not_found`, and the other account keeps it and still gets its log-in codes there.
+async fn another_accounts_contact_is_not_found_and_left_alone(app: TestApp) {
+    account(&app, "mona").await;
+    enable_totp(&app, &app).await;
+    let monas = app.get("/api/v1/account/contacts").await.body;
+    let id = monas[0]["id"].as_str().expect("an id").to_owned();
+    let bob = app.new_browser();
+    let r = signup_by_email(&app, &bob, "bob", "bob@example.com").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    enable_totp(&app, &bob).await;
+    let r = bob.delete(&format!("/api/v1/account/contacts/{id}")).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.error(), "not_found");
+    assert_eq!(app.get("/api/v1/account/contacts").await.body, monas);
+    let r = app
+        .new_browser()
+        .post(
+            "/api/v1/login/code/start",
+            &json!({"username": "mona", "method": "email"}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    read_code(&app, "mona@example.com").await;
 }

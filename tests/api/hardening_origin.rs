@@ -222,4 +222,23 @@ async fn security_headers_are_on_every_answer_and_hsts_only_on_https(mut app: Te
         app.get("/login").await.header("cache-control"),
         Some("no-cache")
     );
+    // On https the session cookie is `__Host-` (RFC 6265bis §4.1.3.2: Secure, `Path=/`, no
+    // `Domain`, so no other host or path can set or shadow it), HttpOnly and SameSite=Lax.
+    let mut auth = sesame_tests::SoftAuthenticator::new(&https);
+    let r = app.new_browser().signup_passkey("hana", &mut auth).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let cookie = r.set_cookie().expect("a session cookie");
+    assert!(cookie.starts_with("__Host-sesame_session="), "{cookie}");
+    let attributes: Vec<String> = cookie
+        .split(';')
+        .skip(1)
+        .map(|a| a.trim().to_ascii_lowercase())
+        .collect();
+    for wanted in ["secure", "httponly", "samesite=lax", "path=/"] {
+        assert!(attributes.iter().any(|a| a == wanted), "{wanted}: {cookie}");
+    }
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("domain")),
+        "{cookie}"
+    );
 }

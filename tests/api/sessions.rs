@@ -158,6 +158,25 @@ async fn only_a_hash_of_the_token_is_stored(app: TestApp) {
     let db = app.db().await;
     let sessions = entity::session::Entity::find().all(&db).await.unwrap();
     assert_eq!(sessions.len(), 1);
+    // SHA-256 of the cookie's token (OWASP ASVS 5.0 V7.2.4), not the token or its bytes.
+    use sha2::Digest;
+    let expected = sha2::Sha256::digest(token.as_bytes()).to_vec();
+    assert_eq!(sessions[0].token_hash, expected);
     assert_ne!(sessions[0].token_hash, token.as_bytes());
-    assert!(!String::from_utf8_lossy(&sessions[0].token_hash).contains(&token));
+    // What is stored does not log in: neither as the cookie, nor in the token's encoding.
+    use base64::Engine;
+    let stored = &sessions[0].token_hash;
+    for forged in [
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(stored),
+        stored.iter().map(|b| format!("{b:02x}")).collect(),
+    ] {
+        assert_eq!(
+            session_status_with(&Browser::new(app.port), &forged).await,
+            401
+        );
+    }
+    assert_eq!(
+        session_status_with(&Browser::new(app.port), &token).await,
+        200
+    );
 }
