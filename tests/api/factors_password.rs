@@ -13,6 +13,7 @@ use crate::factors::account;
 pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         with_a_password_a_code_alone_is_not_enough,
+        with_a_password_an_emailed_or_recovery_code_alone_is_not_enough,
         a_weak_password_is_refused,
         a_password_matches_however_it_is_typed,
     ]
@@ -57,6 +58,48 @@ async fn with_a_password_a_code_alone_is_not_enough(app: TestApp) {
     assert_eq!(r.status, 401);
     assert_eq!(app.delete("/api/v1/account/password").await.status, 204);
     assert_eq!(app.get("/api/v1/account").await.body["password_set"], false);
+}
+
+/// The same for an emailed code and a recovery code: alone, 401 `invalid_code` and the
+/// recovery code is not used up; with the password, a log-in by both.
+async fn with_a_password_an_emailed_or_recovery_code_alone_is_not_enough(app: TestApp) {
+    account(&app, "kira").await;
+    let password = "amber lanterns drift at noon";
+    let r = app
+        .put("/api/v1/account/password", &json!({"password": password}))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = app.post("/api/v1/account/recovery-codes", &json!({})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let recovery = r.body["codes"][0].as_str().expect("a code").to_owned();
+    let remaining =
+        || async { app.get("/api/v1/account/recovery-codes").await.body["remaining"].clone() };
+    for method in ["email", "recovery"] {
+        for pw in [None, Some("not the password at all"), Some(password)] {
+            let browser = app.new_browser();
+            // Codes to one address go out at least 30 s apart.
+            app.clock.advance_secs(31);
+            let ceremony = login_code_start(&browser, "kira", method).await;
+            let code = match method {
+                "email" => read_code(&app, "kira@example.com").await,
+                _ => recovery.clone(),
+            };
+            let r = login_code_finish(&browser, &ceremony, &code, pw).await;
+            if pw == Some(password) {
+                assert_eq!(r.status, 200, "{method}: {}", r.text);
+                assert_eq!(
+                    browser.get("/api/v1/session").await.body["methods"],
+                    json!(["password", method])
+                );
+            } else {
+                assert_eq!(r.status, 401, "{method} {pw:?}: {}", r.text);
+                assert_eq!(r.error(), "invalid_code");
+                assert!(r.set_cookie().is_none());
+                assert_eq!(remaining().await, 10, "{method}: the recovery code is kept");
+            }
+        }
+    }
+    assert_eq!(remaining().await, 9, "used once, with the password");
 }
 
 async fn a_weak_password_is_refused(app: TestApp) {
