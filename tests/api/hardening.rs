@@ -54,12 +54,14 @@ pub async fn read(response: reqwest::Response) -> Resp {
     }
 }
 
-/// Turn the per-IP limit on: `burst` at once, one more per second; 127.0.0.1 is a trusted proxy
-/// when `behind_proxy`, so `X-Forwarded-For` names the client.
+/// Turn the per-IP limit on: `burst` at once, one more a minute; 127.0.0.1 is a trusted proxy
+/// when `behind_proxy`, so `X-Forwarded-For` names the client. A minute, not a second: the
+/// limiter's clock moves with real time too (plus what the test advances), and a request a
+/// second would let a slow run of the machine refill a bucket the test counts on being empty.
 async fn limit_on(app: &mut TestApp, burst: u32, behind_proxy: bool) {
     app.restart_with(|c| {
         c.ip_rate_limit = "on".into();
-        c.ip_rate_limit_per_minute = 60;
+        c.ip_rate_limit_per_minute = 1;
         c.ip_rate_limit_burst = burst;
         c.trusted_proxies = if behind_proxy {
             vec!["127.0.0.1".into()]
@@ -128,10 +130,7 @@ async fn a_flood_from_one_address_gets_429_while_other_addresses_still_sign_up_a
         }
     }
     assert!(statuses[..5].iter().all(|s| *s == 200), "{statuses:?}");
-    assert!(
-        statuses[5..].iter().filter(|s| **s == 429).count() >= 30,
-        "{statuses:?}"
-    );
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
     let refused = refused.expect("the flood was refused");
     assert_eq!(refused.error(), "too_many_attempts");
     assert!(refused.body["error_description"].is_string());
@@ -140,7 +139,7 @@ async fn a_flood_from_one_address_gets_429_while_other_addresses_still_sign_up_a
         .expect("Retry-After")
         .parse()
         .unwrap();
-    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
 
     // Another address signs up and logs in as if nothing happened…
     let neighbour = app.new_browser();
