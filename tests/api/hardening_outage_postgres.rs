@@ -67,13 +67,13 @@ impl PgProxy {
 
     /// Cut every connection and close the port.
     async fn down(&self) {
-        if let Some(accept) = self.state.lock().unwrap().take() {
-            accept.abort();
+        let accept = self.state.lock().unwrap().take();
+        let pipes: Vec<JoinHandle<()>> = self.pipes.lock().unwrap().drain(..).collect();
+        // Each task has ended, and dropped its sockets, once its handle answers.
+        for task in accept.into_iter().chain(pipes) {
+            task.abort();
+            let _ = task.await;
         }
-        for pipe in self.pipes.lock().unwrap().drain(..) {
-            pipe.abort();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     /// The connections open now stop forwarding, their sockets left open (a host that died, a

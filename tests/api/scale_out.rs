@@ -24,6 +24,14 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
 /// Two processes on `app`'s database and key; each accepts both origins (same RP id
 /// `localhost`), as instances behind one load balancer would.
 pub(crate) async fn two_instances(app: &TestApp) -> (ServerProcess, ServerProcess) {
+    two_instances_with(app, &[]).await
+}
+
+/// [`two_instances`] with `extra` settings for both.
+pub(crate) async fn two_instances_with(
+    app: &TestApp,
+    extra: &[(&str, &str)],
+) -> (ServerProcess, ServerProcess) {
     let port_a = free_port();
     let mut port_b = free_port();
     while port_b == port_a {
@@ -32,8 +40,8 @@ pub(crate) async fn two_instances(app: &TestApp) -> (ServerProcess, ServerProces
     let origins = format!("http://localhost:{port_a},http://localhost:{port_b}");
     // Started together: both migrate-check and run their first clean-up at the same time.
     tokio::join!(
-        ServerProcess::start_on(app, port_a, Some(&origins), &[]),
-        ServerProcess::start_on(app, port_b, Some(&origins), &[]),
+        ServerProcess::start_on(app, port_a, Some(&origins), extra),
+        ServerProcess::start_on(app, port_b, Some(&origins), extra),
     )
 }
 
