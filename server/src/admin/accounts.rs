@@ -189,6 +189,10 @@ pub async fn unlock(admin: &Admin, username: &str, now: i64) -> Result<Changed, 
 pub async fn delete(admin: &Admin, username: &str) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
+    // The account row first, the order every change of an account takes its rows in
+    // (`account_sessions::begin_change`): a change under way finishes, or waits and finds the
+    // account gone; neither waits on the other in a cycle.
+    store::accounts::lock(&txn, account.id).await?;
     let ended = store::sessions::delete_all(&txn, account.id).await?;
     queries::delete_ceremonies(&txn, account.id, None).await?;
     if !queries::delete_account(&txn, account.id).await? {

@@ -249,6 +249,14 @@ async fn finish(
             let ceremony = row.id;
             move |db| async move {
                 let txn = db.begin().await?;
+                // A re-authentication rotates the browser's session, a row that a change of
+                // the account holds (`account_sessions::begin_change`: the account row, then
+                // the session's) while it writes, e.g., this very passkey: the account row
+                // first here too, so that neither waits on the other in a cycle (on
+                // PostgreSQL a deadlock, 40P01). A first log-in touches no existing session.
+                if current.is_some() {
+                    store::accounts::lock(&txn, account.id).await?;
+                }
                 // Single use: only the finish that removes the ceremony goes on.
                 if store::ceremonies::take(&txn, ceremony, LOGIN, now)
                     .await?

@@ -101,15 +101,18 @@ pub async fn finish(
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
+            // The account row first, then the link's, the order of every change of the
+            // account (removing an email address ends this link under the account's lock):
+            // neither waits on the other in a cycle.
+            let account = store::accounts::lock(&txn, account_id)
+                .await?
+                .filter(|a| !a.disabled)
+                .ok_or(ApiError::InvalidCeremony)?;
             // The single use: of concurrent finishes (on any instance) one deletes the row.
             let taken = store::ceremonies::take(&txn, link, KIND, now).await?;
             if taken.and_then(|l| l.account_id) != Some(account_id) {
                 return Err(ApiError::InvalidCeremony);
             }
-            let account = store::accounts::find_by_id(&txn, account_id)
-                .await?
-                .filter(|a| !a.disabled)
-                .ok_or(ApiError::InvalidCeremony)?;
             let client = &client_info;
             let passkey = passkeys::insert_passkey(
                 &txn,
