@@ -34,6 +34,11 @@ test('a recovery link adds a passkey on a new device, and a reload asks for the 
   assert.equal(await page.getByRole('button', { name: 'Add a passkey and sign in' }).isDisabled(), true);
   await screenshot(page, 'recover-without-token');
 
+  // Opened again in the same tab, where only the fragment changes, the link is read anew.
+  await page.goto(`/recover#token=${encodeURIComponent(token)}`);
+  await page.waitForFunction(() => !document.querySelector('#recover-button').disabled);
+  assert.equal(new URL(page.url()).hash, '', 'the token left the address bar again');
+
   // The link still works, in the earlier form (a query) too.
   await page.goto(`/recover?token=${encodeURIComponent(token)}`);
   await page.getByLabel('Name for this passkey (optional)').fill('New phone');

@@ -13,6 +13,9 @@ const fragment = new URLSearchParams(window.location.hash.slice(1));
 const query = new URLSearchParams(window.location.search);
 const token = fragment.get('token') || query.get('token') || '';
 window.history.replaceState(null, '', '/recover');
+// The link opened again in this tab changes only the fragment of /recover: no new page
+// load, so load it anew to read the token.
+window.addEventListener('hashchange', () => window.location.reload());
 
 const form = $('#recover-form');
 const button = $('#recover-button');
