@@ -115,12 +115,6 @@ pub async fn connect_reads(
     Database::connect(options).await.map(ReadPool::new)
 }
 
-/// Open one pool. SQLite: the file and its directory are created, WAL journal,
-/// `synchronous=NORMAL` (durable across process crashes; WAL keeps the file consistent),
-/// foreign keys on, a busy timeout so a writer of *another process* (a second instance, an
-/// admin command) is waited for instead of failing, at most [`SQLITE_MAX_CONNECTIONS`]
-/// connections, and a 1 MiB page cache per connection (the operating system caches the file
-/// as well).
 /// PostgreSQL's `statement_timeout` on every connection: a statement running longer (a lock
 /// waited for, a plan gone wrong) is cancelled by the server.
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -133,6 +127,12 @@ pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// only after about 15 minutes (`net.ipv4.tcp_retries2`).
 pub const ANSWER_DEADLINE: Duration = STATEMENT_TIMEOUT.saturating_add(Duration::from_secs(5));
 
+/// Open one pool. SQLite: the file and its directory are created, WAL journal,
+/// `synchronous=NORMAL` (durable across process crashes; WAL keeps the file consistent),
+/// foreign keys on, a busy timeout so a writer of *another process* (a second instance, an
+/// admin command) is waited for instead of failing, at most [`SQLITE_MAX_CONNECTIONS`]
+/// connections, and a 1 MiB page cache per connection (the operating system caches the file
+/// as well).
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
     if is_sqlite(url) {
         if let Some(dir) = sqlite_dir(url) {

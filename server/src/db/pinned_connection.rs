@@ -34,6 +34,13 @@ impl Shared {
             None => slot.insert(Box::pin(self.fresh(false)).await?),
         };
         let fetched = match read.run_bounded(&mut pinned.conn).await {
+            // No answer in time: the connection is given up (below), and the loss noted so
+            // that the pool tests its idle connections; not read again here, which could
+            // take the request past its own timeout.
+            Err(err) if unanswered(&err) => {
+                crate::db::liveness::note_lost();
+                Err(err)
+            }
             Err(err) if crate::db::liveness::connection_lost(&err) => {
                 tracing::debug!(error = %err, "a pinned connection was lost; reading again");
                 // Closed, not given back: the pool's test of a connection given back is a
@@ -167,6 +174,11 @@ impl Read<'_> {
             }
         }
     }
+}
+
+/// The error of [`Read::run_bounded`] past its deadline.
+fn unanswered(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut)
 }
 
 /// A failed statement (or a row that does not decode) as sea-orm's error.
