@@ -22,12 +22,17 @@ not_run() {
 if [ -z "${SESAME_TEST_POSTGRES_URL:-}" ]; then
   not_run "SESAME_TEST_POSTGRES_URL is not set: the PostgreSQL half of the tests was NOT run."
 fi
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ -z "${SESAME_TEST_NGINX:-}" ]; then
+# Where tests/api/forward_auth_nginx.rs looks for it.
+nginx_found=
+for candidate in "${SESAME_TEST_NGINX:-}" /usr/sbin/nginx /usr/bin/nginx /usr/local/sbin/nginx /usr/local/bin/nginx; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then nginx_found=1; fi
+done
+if [ -z "$nginx_found" ]; then
   not_run "nginx is not installed: the nginx auth_request test (tests/api/forward_auth_nginx.rs) was skipped (apt-get install nginx-light)."
 fi
 chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ -f tests/e2e/package.json ] && ! { [ -x "$chromium" ] && command -v node >/dev/null && command -v npm >/dev/null; }; then
-  not_run "Chromium ($chromium) or Node.js is missing: the browser tests (tests/e2e) were NOT run (apt-get install chromium nodejs npm)."
+  not_run "Chromium ($chromium) or Node.js (20 or later) is missing: the browser tests (tests/e2e) were NOT run (apt-get install chromium; Node.js from nodejs.org or your distribution)."
 fi
 
 cargo test --workspace --all-targets
@@ -35,4 +40,5 @@ cargo test --workspace --all-targets
 if [ -f tests/e2e/package.json ] && [ -x "$chromium" ] && command -v node >/dev/null && command -v npm >/dev/null; then
   (cd tests/e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && SESAME_BIN="$PWD/../../target/debug/sesame" CHROMIUM_PATH="$chromium" npm test)
 fi
-for note in "${notes[@]}"; do echo "$note"; done
+# (The expansion below is safe for an empty array under `set -u` in bash before 4.4 too.)
+for note in ${notes[@]+"${notes[@]}"}; do echo "$note"; done

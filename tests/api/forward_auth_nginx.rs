@@ -170,6 +170,10 @@ impl Nginx {
 
 async fn nginx_auth_request_lets_only_logged_in_requests_reach_the_app(app: TestApp) {
     let Some(binary) = nginx() else {
+        assert!(
+            std::env::var("SESAME_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+            "nginx is not installed, and SESAME_TEST_REQUIRE_ALL=1 says every test must run"
+        );
         eprintln!(
             "SKIPPED nginx_auth_request_lets_only_logged_in_requests_reach_the_app: nginx is not \
              installed (apt-get install nginx-light); the forward-auth checks above still ran"

@@ -17,6 +17,11 @@ impl ScratchDatabase {
     /// `SESAME_TEST_POSTGRES_URL` is not set.
     pub async fn create(prefix: &str) -> Option<Self> {
         let Ok(admin_url) = std::env::var("SESAME_TEST_POSTGRES_URL") else {
+            assert!(
+                std::env::var("SESAME_TEST_REQUIRE_ALL").as_deref() != Ok("1"),
+                "SESAME_TEST_POSTGRES_URL is not set, and SESAME_TEST_REQUIRE_ALL=1 says every \
+                 test must run"
+            );
             eprintln!("SKIPPED: SESAME_TEST_POSTGRES_URL is not set");
             return None;
         };
