@@ -104,13 +104,7 @@ async fn pending(db: &sea_orm::DatabaseConnection) -> usize {
 /// migrations it does not know. One that lacks its own migrations as well is refused.
 #[tokio::test]
 async fn an_older_sesame_starts_on_a_database_a_newer_one_migrated_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!(
-        "sqlite://{}/{}",
-        dir.path().display(),
-        super::scratch::SQLITE_FILE
-    );
-    let db = super::connect(&url, 1).await.unwrap();
+    let (_dir, _url, db) = super::scratch::sqlite().await;
     an_older_sesame_starts_on_a_database_a_newer_one_migrated(&db).await;
 }
 
