@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 #[cfg(test)]
@@ -23,6 +22,7 @@ pub mod writes;
 pub use pinned::PinnedReads;
 pub use read_pool::ReadPool;
 pub use reads::{InlineReads, Reads, is_inline_unique_violation};
+pub use schema::migrate;
 pub use writer::Writer;
 pub use writes::{Exec, InlineWriter, WriteConn, WriteTxn};
 
@@ -251,54 +251,6 @@ fn sqlite_dir(url: &str) -> Option<String> {
     let parent = parent.to_str()?;
     (!parent.is_empty()).then(|| parent.to_owned())
 }
-
-/// Apply every pending migration.
-///
-/// PostgreSQL: instances started together (a scale-out, a rolling upgrade) would each apply
-/// the pending migrations and all but one fail (a duplicate `seaql_migrations` or index). So
-/// they run in one transaction that first takes a transaction-scoped advisory lock: the others
-/// wait for it, then find nothing pending. PostgreSQL's DDL is transactional, so a failure
-/// leaves no half-applied migration. The wait and the index builds are not bound by the
-/// connections' 10 s statement timeout. (The two-key lock is in a space of its own, apart
-/// from the one-key send-limit locks of `service::codes`.)
-///
-/// SQLite: the same in one `BEGIN IMMEDIATE` transaction, which takes the file's write lock
-/// before the pending migrations are read, so a `sesame migrate` beside a starting server
-/// waits (the busy timeout, 5 s) instead of applying them twice, and a migration that fails
-/// half-way leaves nothing behind: SQLite's DDL is transactional too
-/// (<https://www.sqlite.org/lang_transaction.html>). Without it a failed migration left its
-/// first tables, and every later start then failed on them.
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use sea_orm::{ConnectionTrait, DbBackend};
-    let txn = crate::store::begin_write(db).await?;
-    if db.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
-            .await?;
-        txn.execute_unprepared(&format!(
-            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, 1)"
-        ))
-        .await?;
-    }
-    // A newer Sesame's migrations are left alone: this one starts on them (a rolling upgrade,
-    // `schema.rs`), once its own are all there.
-    Migrator::install(&txn).await?;
-    let state = schema::state_in(&txn).await?;
-    if let Some(refused) = state.unmixable() {
-        return Err(DbErr::Custom(refused));
-    }
-    if !state.newer.is_empty() {
-        tracing::warn!(
-            newer = %state.newer.join(", "),
-            "the database was migrated by a newer Sesame; starting on it (migrations only add)"
-        );
-        return txn.commit().await;
-    }
-    Migrator::up(&txn, None).await?;
-    txn.commit().await
-}
-
-/// The first key of the migrations' advisory lock: "sesa" in ASCII.
-const MIGRATION_LOCK: i32 = 0x7365_7361;
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,4 @@
-//! The database's migrations against this binary's.
+//! The database's migrations against this binary's, and applying them ([`migrate`]).
 //!
 //! During a rolling upgrade (docs/DEPLOY.md) `sesame migrate` from the new version runs first,
 //! and instances of the old version keep running on the migrated database until they are
@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use migration::{Migrator, MigratorTrait, SchemaManager};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 
 /// Migrations this binary knows that the database lacks, and those the database has that
 /// this binary does not know (applied by a newer Sesame), by name.
@@ -78,7 +78,49 @@ pub async fn state(db: &DatabaseConnection) -> Result<SchemaState, DbErr> {
     Ok(SchemaState::of(applied(db).await?))
 }
 
-/// Inside the migrations' transaction, after `Migrator::install`.
-pub async fn state_in<C: ConnectionTrait>(txn: &C) -> Result<SchemaState, DbErr> {
-    Ok(SchemaState::of(applied(txn).await?))
+/// Apply every pending migration.
+///
+/// PostgreSQL: instances started together (a scale-out, a rolling upgrade) would each apply
+/// the pending migrations and all but one fail (a duplicate `seaql_migrations` or index). So
+/// they run in one transaction that first takes a transaction-scoped advisory lock: the others
+/// wait for it, then find nothing pending. PostgreSQL's DDL is transactional, so a failure
+/// leaves no half-applied migration. The wait and the index builds are not bound by the
+/// connections' 10 s statement timeout. (The two-key lock is in a space of its own, apart
+/// from the one-key send-limit locks of `service::codes`.)
+///
+/// SQLite: the same in one `BEGIN IMMEDIATE` transaction, which takes the file's write lock
+/// before the pending migrations are read, so a `sesame migrate` beside a starting server
+/// waits (the busy timeout, 5 s) instead of applying them twice, and a migration that fails
+/// half-way leaves nothing behind: SQLite's DDL is transactional too
+/// (<https://www.sqlite.org/lang_transaction.html>). Without it a failed migration left its
+/// first tables, and every later start then failed on them.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let txn = crate::store::begin_write(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await?;
+        txn.execute_unprepared(&format!(
+            "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, 1)"
+        ))
+        .await?;
+    }
+    // A newer Sesame's migrations are left alone: this one starts on them (a rolling upgrade,
+    // above), once its own are all there.
+    Migrator::install(&txn).await?;
+    let state = SchemaState::of(applied(&txn).await?);
+    if let Some(refused) = state.unmixable() {
+        return Err(DbErr::Custom(refused));
+    }
+    if !state.newer.is_empty() {
+        tracing::warn!(
+            newer = %state.newer.join(", "),
+            "the database was migrated by a newer Sesame; starting on it (migrations only add)"
+        );
+        return txn.commit().await;
+    }
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
+
+/// The first key of the migrations' advisory lock: "sesa" in ASCII.
+const MIGRATION_LOCK: i32 = 0x7365_7361;
