@@ -9,7 +9,10 @@
 //! serve with another key and nothing would say so. The first start records a MAC of a fixed
 //! text under the key (`setting.server_key_check`); a start with another key is refused.
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbErr,
+    sea_query::{Alias, Expr, ExprTrait, OnConflict, Query},
+};
 
 use super::StartupError;
 use crate::{config::ConfigError, crypto::ServerKey};
@@ -40,28 +43,25 @@ pub async fn check(db: &DatabaseConnection, key: &ServerKey) -> Result<(), Start
 /// wins), then read the one recorded.
 async fn record_or_read(db: &DatabaseConnection, check: Vec<u8>) -> Result<Vec<u8>, DbErr> {
     let backend = db.get_database_backend();
-    let placeholder = |n: usize| match backend {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    };
-    let insert = format!(
-        "INSERT INTO setting (name, value) VALUES ({}, {}) ON CONFLICT (name) DO NOTHING",
-        placeholder(1),
-        placeholder(2)
+    let (table, name, value) = (
+        Alias::new("setting"),
+        Alias::new("name"),
+        Alias::new("value"),
     );
-    db.execute_raw(Statement::from_sql_and_values(
-        backend,
-        insert,
-        [Value::from(NAME), Value::from(check)],
-    ))
-    .await?;
-    let select = format!("SELECT value FROM setting WHERE name = {}", placeholder(1));
+    let insert = Query::insert()
+        .into_table(table.clone())
+        .columns([name.clone(), value.clone()])
+        .values_panic([NAME.into(), check.into()])
+        .on_conflict(OnConflict::column(name.clone()).do_nothing().to_owned())
+        .to_owned();
+    db.execute_raw(backend.build(&insert)).await?;
+    let select = Query::select()
+        .column(value)
+        .from(table)
+        .and_where(Expr::col(name).eq(NAME))
+        .to_owned();
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            select,
-            [Value::from(NAME)],
-        ))
+        .query_one_raw(backend.build(&select))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(NAME.into()))?;
     row.try_get::<Vec<u8>>("", "value")
