@@ -16,6 +16,8 @@ use tokio::{
     net::TcpStream,
 };
 
+use crate::hardening_slow_clients::token;
+
 pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         a_change_by_a_session_ended_while_it_was_under_way_is_not_made,
@@ -88,12 +90,6 @@ async fn read_until(stream: &mut TcpStream, end: &[u8]) -> String {
         got.push(byte[0]);
     }
     String::from_utf8_lossy(&got).into_owned()
-}
-
-/// The session token in a `Set-Cookie` value.
-fn token(set_cookie: &str) -> String {
-    let pair = set_cookie.split(';').next().expect("a cookie");
-    pair.split_once('=').expect("name=value").1.to_owned()
 }
 
 fn count(events: &Value, kind: &str) -> usize {

@@ -58,7 +58,7 @@ async fn an_answer_given_before_the_body_was_read_closes_the_connection_and_says
 }
 
 /// The session token in a `Set-Cookie` value.
-fn token(set_cookie: &str) -> String {
+pub(crate) fn token(set_cookie: &str) -> String {
     set_cookie
         .split(';')
         .next()
