@@ -25,13 +25,28 @@ pub const CLEAN_UP_BATCH: u64 = 500;
 /// batch)`. The subquery reads the index of its condition, so only the rows it deletes
 /// (SQLite has no `DELETE … LIMIT` unless built with `SQLITE_ENABLE_UPDATE_DELETE_LIMIT`;
 /// PostgreSQL has none).
+///
+/// On PostgreSQL the subquery locks the rows it picks `FOR UPDATE SKIP LOCKED`: rows another
+/// transaction holds are left to a later run instead of waited for. Every instance runs the
+/// clean-up once a minute, and two plain deletes over the same rows, each locking them in its
+/// own order, can deadlock (40P01; both then wait for the next minute); an account
+/// change holds its session `FOR KEY SHARE` while it hashes (`account_sessions::begin_change`),
+/// and the clean-up waited for that too. With `SKIP LOCKED` the clean-up never waits for a
+/// row lock, so it is in no deadlock and holds up no one (PostgreSQL, SELECT, "The Locking
+/// Clause"). SQLite has no row locks: sea-query writes no clause there.
 pub(crate) fn delete_batch<E: sea_orm::EntityTrait>(
     rows: sea_orm::Select<E>,
     id: E::Column,
     batch: u64,
 ) -> sea_orm::DeleteMany<E> {
+    use sea_orm::sea_query::{LockBehavior, LockType};
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect, QueryTrait};
-    let ids = rows.select_only().column(id).limit(batch).into_query();
+    let ids = rows
+        .select_only()
+        .column(id)
+        .limit(batch)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_query();
     E::delete_many().filter(id.in_subquery(ids))
 }
 

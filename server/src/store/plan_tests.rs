@@ -168,3 +168,51 @@ async fn the_clean_up_deletes_a_batch_at_a_time() {
         1
     );
 }
+
+/// On PostgreSQL the clean-up deletes what no one holds and leaves rows another transaction has
+/// locked (here `FOR KEY SHARE`, as an account change holds its session) to a later run, at
+/// once: it never waits for a row lock, so two instances' clean-ups cannot deadlock each other
+/// and none waits behind an account change ([`super::delete_batch`]). Runs when
+/// `SESAME_TEST_POSTGRES_URL` is set.
+#[tokio::test]
+async fn on_postgres_the_clean_up_skips_rows_another_transaction_holds() {
+    use sea_orm::{EntityTrait, PaginatorTrait, TransactionTrait};
+    let Some(scratch) = crate::db::scratch::ScratchDatabase::create("skiplocked").await else {
+        return;
+    };
+    let db: DatabaseConnection = crate::db::connect(&scratch.url, 3).await.unwrap();
+    crate::db::migrate(&db).await.unwrap();
+    let rows: Vec<_> = (0..3)
+        .map(|_| crate::service::new_ceremony("login_passkey", "{}".into(), NOW - 10, 5))
+        .collect();
+    let held = rows[1].id;
+    entity::ceremony::Entity::insert_many(
+        rows.into_iter().map(entity::ceremony::ActiveModel::from),
+    )
+    .exec(&db)
+    .await
+    .unwrap();
+    let holder = db.begin().await.unwrap();
+    holder
+        .execute_unprepared(&format!(
+            "SELECT id FROM ceremony WHERE id = '{held}' FOR KEY SHARE"
+        ))
+        .await
+        .unwrap();
+    // Before `SKIP LOCKED` this waited until the holder ended.
+    let deleted = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        ceremonies::delete_expired(&db, NOW),
+    )
+    .await
+    .expect("the clean-up waited for a row another transaction holds")
+    .unwrap();
+    assert_eq!(deleted, 2);
+    holder.rollback().await.unwrap();
+    assert_eq!(ceremonies::delete_expired(&db, NOW).await.unwrap(), 1);
+    assert_eq!(
+        entity::ceremony::Entity::find().count(&db).await.unwrap(),
+        0
+    );
+    scratch.drop(db).await;
+}
