@@ -1,7 +1,8 @@
 //! Several instances starting at once on one database with migrations pending: each waits for
-//! the one applying them, and all start. A migration that fails leaves nothing behind.
+//! the one applying them, and all start. A migration that fails leaves nothing behind. On
+//! PostgreSQL a migration waits for a table lock a bounded time.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[tokio::test]
 async fn instances_migrating_at_once_all_succeed() {
@@ -155,4 +156,74 @@ async fn an_older_sesame_starts_on_a_database_a_newer_one_migrated(
         refused.contains("m20261205_000011_index_event_at"),
         "{refused}"
     );
+}
+
+/// PostgreSQL: a migration whose table lock another transaction stands in the way of (here a
+/// transaction that writes to `session`, against the `CREATE INDEX` of the ninth migration)
+/// waits for it at most its lock wait per attempt, rolls back, and after its last attempt
+/// fails, leaving the migrations pending; it does not wait, with every later statement on the
+/// table queued behind it, for as long as the other transaction lasts. Tried again while the
+/// other transaction ends, it applies them all.
+#[tokio::test]
+async fn a_migration_waits_for_a_table_lock_a_bounded_time_on_postgres() {
+    use migration::MigratorTrait;
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use std::time::Duration;
+    let Some(scratch) = super::scratch::ScratchDatabase::create("lockwait").await else {
+        return;
+    };
+    let db = super::connect(&scratch.url, 3).await.unwrap();
+    migration::Migrator::up(&db, Some(8)).await.unwrap();
+    let writer = db.begin().await.unwrap();
+    writer
+        .execute_unprepared("LOCK TABLE session IN ROW EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let wait = Duration::from_millis(200);
+    let failed = tokio::time::timeout(
+        Duration::from_secs(30),
+        super::schema::migrate_waiting(&db, wait, 2),
+    )
+    .await
+    .expect("the migration waited for its lock beyond its lock wait");
+    let err = failed.expect_err("the migration ran although its lock was not free");
+    assert!(err.to_string().contains("lock timeout"), "{err}");
+    assert_eq!(pending(&db).await, 4);
+
+    // Tried until the lock is free: the other transaction ends while an attempt waits.
+    let migrating = tokio::spawn({
+        let db = db.clone();
+        async move { super::schema::migrate_waiting(&db, wait, 1_000).await }
+    });
+    let watcher = super::connect(&scratch.url, 1).await.unwrap();
+    let waits = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE 'CREATE INDEX%'";
+    let waiting = async {
+        loop {
+            let row = watcher
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    waits,
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            if row.try_get_by_index::<i64>(0).unwrap() > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("no attempt waited for the lock");
+    writer.rollback().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), migrating)
+        .await
+        .expect("the migration did not finish once the lock was free")
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending(&db).await, 0);
+    watcher.close().await.unwrap();
+    scratch.drop(db).await;
 }

@@ -94,13 +94,80 @@ pub async fn state(db: &DatabaseConnection) -> Result<SchemaState, DbErr> {
 /// half-way leaves nothing behind: SQLite's DDL is transactional too
 /// (<https://www.sqlite.org/lang_transaction.html>). Without it a failed migration left its
 /// first tables, and every later start then failed on them.
+///
+/// PostgreSQL, running instances: a migration's DDL needs a table lock (`CREATE INDEX` a
+/// `SHARE` lock, `ALTER TABLE` an `ACCESS EXCLUSIVE` one) that waits for every transaction
+/// using the table, and while it waits every newer statement on that table queues behind it
+/// (PostgreSQL, "Explicit Locking" §13.3.1). One long transaction of a running instance
+/// would stop every log-in of every instance for as long as it lasts. So each lock is waited
+/// for at most [`LOCK_WAIT`] (`lock_timeout`; the advisory lock above is taken before it is
+/// set, so instances starting together still wait for each other). On a timeout (55P03) the
+/// whole transaction is rolled back, the queue behind it drains, and it is tried again, at
+/// most [`LOCK_ATTEMPTS`] times; then the error is returned and the start fails (exit status
+/// 1: a supervisor's restart tries again later).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    migrate_waiting(db, LOCK_WAIT, LOCK_ATTEMPTS).await
+}
+
+/// How long one of a migration's table locks is waited for on PostgreSQL ([`migrate`]).
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How many times [`migrate`] is tried when a lock was not granted in [`LOCK_WAIT`].
+pub const LOCK_ATTEMPTS: u32 = 6;
+
+/// [`migrate`] with its lock wait and number of attempts (shorter in tests).
+pub(crate) async fn migrate_waiting(
+    db: &DatabaseConnection,
+    lock_wait: std::time::Duration,
+    attempts: u32,
+) -> Result<(), DbErr> {
+    let mut attempt = 1;
+    loop {
+        match migrate_once(db, lock_wait).await {
+            Err(e) if attempt < attempts && lock_not_granted(&e) => {
+                tracing::warn!(
+                    attempt,
+                    attempts,
+                    "a migration waited too long for a table lock (a long transaction on \
+                     the database?); rolled back, trying again"
+                );
+                // As long as the wait was: the statements that queued behind it run first.
+                tokio::time::sleep(lock_wait).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// PostgreSQL's `lock_not_available` (55P03): `lock_timeout` ran out.
+fn lock_not_granted(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        // sea-orm-migration passes a migration's own errors on as text.
+        return err.to_string().contains("lock timeout");
+    };
+    e.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "55P03")
+}
+
+async fn migrate_once(
+    db: &DatabaseConnection,
+    lock_wait: std::time::Duration,
+) -> Result<(), DbErr> {
     let txn = crate::store::begin_write(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared("SET LOCAL statement_timeout = 0")
             .await?;
         txn.execute_unprepared(&format!(
             "SELECT pg_advisory_xact_lock({MIGRATION_LOCK}, 1)"
+        ))
+        .await?;
+        txn.execute_unprepared(&format!(
+            "SET LOCAL lock_timeout = {}",
+            lock_wait.as_millis().max(1)
         ))
         .await?;
     }
