@@ -96,6 +96,10 @@ pub struct Config {
     /// `SESAME_HEADER_READ_TIMEOUT_SECS`: a connection that does not deliver a complete request
     /// head within this time (slow clients, idle keep-alive connections) is closed (1 to 86400).
     pub header_read_timeout_secs: u64,
+    /// `SESAME_SHUTDOWN_DRAIN_SECS`: after SIGTERM (or Ctrl-C), keep serving this long with
+    /// `/readyz` answering 503, so that a load balancer takes the instance out before it stops
+    /// accepting connections; a second signal stops it at once (0 to 3600; 0: stop at once).
+    pub shutdown_drain_secs: u64,
     /// `SESAME_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: String,
     /// `SESAME_METRICS_LISTEN`: serve Prometheus metrics at `/metrics` on this separate address
@@ -138,6 +142,7 @@ impl Default for Config {
             ip_rate_limit_burst: 30,
             request_timeout_secs: 30,
             header_read_timeout_secs: 20,
+            shutdown_drain_secs: 0,
             log_format: "text".into(),
             metrics_listen: None,
             metrics_token: None,

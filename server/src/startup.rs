@@ -204,9 +204,12 @@ impl Application {
         result
     }
 
-    /// Serve until SIGTERM or Ctrl-C.
+    /// Serve until SIGTERM or Ctrl-C, then drain for `SESAME_SHUTDOWN_DRAIN_SECS`
+    /// ([`drain_then_stop`]).
     pub async fn run(self) -> std::io::Result<()> {
-        self.run_until(shutdown_signal()).await
+        let state = self.state.clone();
+        self.run_until(drain_then_stop(state, StopSignals::new()))
+            .await
     }
 }
 
@@ -260,24 +263,63 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM and Ctrl-C (SIGINT), received as often as they come.
+struct StopSignals {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    fn new() -> Self {
+        Self {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok(),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
-    tracing::info!("shutting down");
+
+    /// The next SIGTERM or Ctrl-C.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        let terminate = async {
+            match self.terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = terminate => {},
+        }
+    }
+}
+
+/// Resolves when the server is to stop accepting connections: at the first SIGTERM or Ctrl-C
+/// when no drain time is set; else that long after it, with `/readyz` answering 503 meanwhile
+/// while every other request is served, or at a second signal. A load balancer sees the
+/// failing readiness check and stops sending new requests before the listener closes, so a
+/// rolling restart drops none (the endpoints of a Kubernetes Service are updated
+/// asynchronously to the SIGTERM; "Pod Lifecycle", "Termination of Pods").
+async fn drain_then_stop(state: AppState, mut signals: StopSignals) {
+    signals.next().await;
+    let drain = Duration::from_secs(state.config.shutdown_drain_secs);
+    if drain.is_zero() {
+        tracing::info!("shutting down");
+        return;
+    }
+    state
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(
+        drain_secs = drain.as_secs(),
+        "shutting down: draining (/readyz answers 503) before the listener closes"
+    );
+    tokio::select! {
+        () = tokio::time::sleep(drain) => tracing::info!("drained; shutting down"),
+        () = signals.next() => tracing::info!("a second signal: shutting down now"),
+    }
 }

@@ -40,6 +40,9 @@ pub struct Inner {
     pub sms: Arc<dyn SmsSender>,
     /// What requests leave running after their answer; a shutdown waits for it.
     pub background: crate::background::Background,
+    /// Set on SIGTERM while the server drains (`SESAME_SHUTDOWN_DRAIN_SECS`): `/readyz`
+    /// answers 503, everything else is served as before.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for AppState {

@@ -10,6 +10,8 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         an_in_memory_sqlite_database_serves_every_read_and_write_until_the_process_ends,
         sigterm_ends_the_process_after_the_database_was_used,
         sigterm_waits_for_a_security_notice_being_sent,
+        sigterm_with_a_drain_time_fails_readyz_and_serves_the_rest_until_a_second_signal,
+        sigterm_with_a_drain_time_stops_on_its_own_after_it,
     ]
 }
 
@@ -139,4 +141,66 @@ async fn sigterm_waits_for_a_security_notice_being_sent(mut app: TestApp) {
         .expect("the notice was delivered before the process ended");
     let subject = notice.subject.unwrap_or_default();
     assert!(subject.contains("password"), "{subject}");
+}
+
+/// `SESAME_SHUTDOWN_DRAIN_SECS` (docs/DEPLOY.md): after SIGTERM `/readyz` answers 503, so a
+/// load balancer takes the instance out, while every other request is still served, on kept
+/// connections and new ones; a second SIGTERM ends the drain at once. The drain here (600 s)
+/// is far longer than the test, so it cannot end on its own meanwhile.
+async fn sigterm_with_a_drain_time_fails_readyz_and_serves_the_rest_until_a_second_signal(
+    mut app: TestApp,
+) {
+    app.stop().await;
+    let drain = [("SESAME_SHUTDOWN_DRAIN_SECS", "600")];
+    let mut server = ServerProcess::start_for(&app, None, &drain).await;
+    let browser = Browser::new(server.port);
+    let mut auth = SoftAuthenticator::new(&server.origin);
+    let r = browser.signup_passkey("drain-ada", &mut auth).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    server.send_sigterm();
+    let mut readyz = browser.get("/readyz").await;
+    for _ in 0..200 {
+        if readyz.status != 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        readyz = browser.get("/readyz").await;
+    }
+    assert_eq!(readyz.status, 503, "{}", readyz.text);
+    assert_eq!(readyz.error(), "unavailable");
+    assert_eq!(browser.get("/healthz").await.status, 200);
+    let r = browser.get("/api/v1/session").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["username"], "drain-ada");
+    let newcomer = Browser::new(server.port);
+    let r = newcomer
+        .login_passkey(Some("drain-ada"), &mut auth, &Default::default())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(newcomer.get("/api/v1/session").await.status, 200);
+    assert!(server.running(), "the process ended during its drain");
+    let status = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    let status = status.expect("a second SIGTERM ends the drain within 5 s");
+    assert!(status.success(), "exit status {status}");
+}
+
+/// With a drain time of 1 s the process keeps running at least that long after SIGTERM, then
+/// stops by itself with exit status 0.
+async fn sigterm_with_a_drain_time_stops_on_its_own_after_it(mut app: TestApp) {
+    app.stop().await;
+    let drain = [("SESAME_SHUTDOWN_DRAIN_SECS", "1")];
+    let mut server = ServerProcess::start_for(&app, None, &drain).await;
+    let signalled = std::time::Instant::now();
+    let status = tokio::task::spawn_blocking(move || server.terminate(Duration::from_secs(10)))
+        .await
+        .unwrap();
+    let status = status.expect("the process exits within 10 s of SIGTERM");
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(1),
+        "stopped {:?} after SIGTERM, before its drain time",
+        signalled.elapsed()
+    );
 }

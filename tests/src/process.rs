@@ -138,11 +138,27 @@ impl ServerProcess {
     /// SIGTERM, then wait up to `limit` for the process to exit: its exit status, or `None`
     /// when it is still running (it is then killed).
     pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        self.send_sigterm();
+        self.wait_exit(limit)
+    }
+
+    /// SIGTERM, without waiting.
+    pub fn send_sigterm(&self) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(sent.success(), "SIGTERM sent");
+    }
+
+    /// Whether the process still runs.
+    pub fn running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// Wait up to `limit` for the process to exit: its exit status, or `None` when it is still
+    /// running (it is then killed).
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let deadline = std::time::Instant::now() + limit;
         while std::time::Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("wait") {

@@ -13,6 +13,9 @@ const MAX_DURATION_SECS: u64 = 100 * 31_557_600;
 /// The longest request or header read timeout: a day.
 const MAX_TIMEOUT_SECS: u64 = 86_400;
 
+/// The longest `SESAME_SHUTDOWN_DRAIN_SECS`.
+const MAX_DRAIN_SECS: u64 = 3_600;
+
 /// The most database connections: sqlx allocates its pool's queue at full size at start.
 const MAX_CONNECTIONS: u32 = 10_000;
 
@@ -92,6 +95,14 @@ impl Config {
                     format!("must be 1 to {MAX_TIMEOUT_SECS} seconds"),
                 ));
             }
+        }
+        // An hour is far longer than any load balancer needs to see a failing readiness check;
+        // beyond it a typo (seconds read as milliseconds) would hold every restart.
+        if self.shutdown_drain_secs > MAX_DRAIN_SECS {
+            return Err(bad(
+                "SESAME_SHUTDOWN_DRAIN_SECS",
+                format!("must be 0 to {MAX_DRAIN_SECS} seconds"),
+            ));
         }
         // A window of 0 passes only in the millisecond of the log-in: every sensitive change
         // would be refused for good.

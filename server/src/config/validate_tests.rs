@@ -107,11 +107,12 @@ fn a_database_url_the_driver_cannot_read_is_refused_without_repeating_it() {
 
 /// Settings whose extreme values passed `check-config` and then broke the server: a header
 /// read timeout that overflowed an `Instant` in hyper (a panic per connection), a pool
-/// sqlx allocated at full size (an abort at start), a re-authentication window of 0.
+/// sqlx allocated at full size (an abort at start), a re-authentication window of 0; and a
+/// drain time over an hour (a value in milliseconds by mistake would hold every restart).
 #[test]
 fn settings_that_would_break_the_server_at_run_time_are_refused() {
     type Change = fn(&mut Config);
-    let cases: [(Change, &str); 5] = [
+    let cases: [(Change, &str); 6] = [
         (
             |c| c.header_read_timeout_secs = u64::MAX,
             "SESAME_HEADER_READ_TIMEOUT_SECS",
@@ -129,6 +130,10 @@ fn settings_that_would_break_the_server_at_run_time_are_refused() {
             "SESAME_DATABASE_MAX_CONNECTIONS",
         ),
         (|c| c.reauth_window_secs = 0, "SESAME_REAUTH_WINDOW_SECS"),
+        (
+            |c| c.shutdown_drain_secs = 3_601,
+            "SESAME_SHUTDOWN_DRAIN_SECS",
+        ),
     ];
     for (change, setting) in cases {
         let mut config = Config::default();
@@ -141,6 +146,7 @@ fn settings_that_would_break_the_server_at_run_time_are_refused() {
         request_timeout_secs: 86_400,
         database_max_connections: 10_000,
         reauth_window_secs: 1,
+        shutdown_drain_secs: 3_600,
         ..Config::default()
     };
     edge.validate().unwrap();

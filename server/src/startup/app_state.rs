@@ -84,6 +84,7 @@ pub(super) fn build_state(
         email,
         sms,
         background: crate::background::Background::default(),
+        draining: std::sync::atomic::AtomicBool::new(false),
     })))
 }
 
