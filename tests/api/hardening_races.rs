@@ -52,15 +52,28 @@ async fn a_log_in_racing_the_removal_of_its_passkey_leaves_no_session_from_it(ap
             .expect("assert");
         let finish_body = json!({"ceremony": start.body["ceremony"], "credential": assertion});
         let remove_path = format!("/api/v1/account/passkeys/{a_id}");
-        // The removal starts 0–14 ms after the log-in, so both orders happen.
-        let delay = Duration::from_millis(2 * round as u64);
-        let (login, removal) = tokio::join!(
-            thief.post("/api/v1/login/passkey/finish", &finish_body),
-            async {
-                tokio::time::sleep(delay).await;
-                owner.delete(&remove_path).await
-            },
-        );
+        let login_path = "/api/v1/login/passkey/finish";
+        let (login, removal) = match round {
+            // The two orders, one after the other, so that each outcome is checked whatever
+            // the races below happen to do: the log-in first (200, then signed out by the
+            // removal), the removal first (401).
+            0 => {
+                let login = thief.post(login_path, &finish_body).await;
+                (login, owner.delete(&remove_path).await)
+            }
+            1 => {
+                let removal = owner.delete(&remove_path).await;
+                (thief.post(login_path, &finish_body).await, removal)
+            }
+            // Raced: the removal starts 0–12 ms after the log-in.
+            _ => {
+                let delay = Duration::from_millis(2 * (round as u64 - 2));
+                tokio::join!(thief.post(login_path, &finish_body), async {
+                    tokio::time::sleep(delay).await;
+                    owner.delete(&remove_path).await
+                })
+            }
+        };
         // Both take the account row before the passkey row, so neither waits on the other in a
         // cycle (a deadlock would abort one with 503).
         assert_eq!(removal.status, 204, "{}", removal.text);
@@ -96,6 +109,7 @@ async fn a_log_in_racing_the_removal_of_its_passkey_leaves_no_session_from_it(ap
         assert_eq!(with_b.status, 200, "{}", with_b.text);
     }
     eprintln!("log-in vs removal outcomes: {outcomes:?}");
+    assert_eq!(outcomes[..2], [200, 401], "the ordered rounds");
     crate::hardening_crash::assert_consistent(&app.db().await).await;
 }
 
