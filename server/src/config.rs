@@ -48,6 +48,9 @@ pub struct Config {
     pub session_idle_secs: u64,
     /// `SESAME_SESSION_LIFETIME_SECS`: a session ends this long after it was created, whatever happens.
     pub session_lifetime_secs: u64,
+    /// `SESAME_SESSION_LIMIT`: sessions one account may have at once; a log-in beyond it ends
+    /// the account's least recently used ones (1 to 100000).
+    pub session_limit: u32,
     /// `SESAME_EVENT_RETENTION_DAYS`: security activity (`GET /api/v1/account/events`) older
     /// than this many days is deleted; 0 keeps it for ever.
     pub event_retention_days: u64,
@@ -124,6 +127,7 @@ impl Default for Config {
             origin: vec!["http://localhost:8080".into()],
             session_idle_secs: 7 * 24 * 3600,
             session_lifetime_secs: 30 * 24 * 3600,
+            session_limit: 100,
             event_retention_days: 365,
             reauth_window_secs: 600,
             trusted_proxies: Vec::new(),

@@ -11,6 +11,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_session_ends_at_its_absolute_lifetime_even_when_used,
         the_session_check_needs_a_valid_cookie,
         only_a_hash_of_the_token_is_stored,
+        a_log_in_beyond_the_session_limit_ends_the_least_recently_used_session,
     ]
 }
 
@@ -179,4 +180,47 @@ async fn only_a_hash_of_the_token_is_stored(app: TestApp) {
         session_status_with(&Browser::new(app.port), &token).await,
         200
     );
+}
+
+/// `SESAME_SESSION_LIMIT` (here 3): a fourth log-in ends the session used least recently (not
+/// the oldest one, which was used since), and its `login` event says that one ended. A
+/// re-authentication in a browser that has a session makes no new one and ends nothing.
+async fn a_log_in_beyond_the_session_limit_ends_the_least_recently_used_session(mut app: TestApp) {
+    app.restart_with(|c| c.session_limit = 3).await;
+    let (mut auth, _) = signed_up(&app, "lena").await;
+    let second = log_in_lena(app.new_browser(), &mut auth).await;
+    let third = log_in_lena(app.new_browser(), &mut auth).await;
+    // The first session is used after the others were made (its use is recorded once it is a
+    // minute old).
+    app.clock.advance_secs(120);
+    assert_eq!(app.get("/api/v1/session").await.status, 200);
+    let fourth = log_in_lena(app.new_browser(), &mut auth).await;
+
+    assert_eq!(second.get("/api/v1/session").await.status, 401);
+    for browser in [&app.browser, &third, &fourth] {
+        assert_eq!(browser.get("/api/v1/session").await.status, 200);
+    }
+    let sessions = fourth.get("/api/v1/account/sessions").await.body;
+    assert_eq!(sessions.as_array().map(Vec::len), Some(3), "{sessions}");
+    let events = fourth.get("/api/v1/account/events").await.body;
+    assert_eq!(events[0]["kind"], "login", "{events}");
+    assert_eq!(events[0]["detail"]["sessions_ended"], 1, "{events}");
+
+    let fourth = log_in_lena(fourth, &mut auth).await;
+    let sessions = fourth.get("/api/v1/account/sessions").await.body;
+    assert_eq!(sessions.as_array().map(Vec::len), Some(3), "{sessions}");
+    assert_eq!(third.get("/api/v1/session").await.status, 200);
+    let events = fourth.get("/api/v1/account/events").await.body;
+    assert!(
+        events[0]["detail"].get("sessions_ended").is_none(),
+        "{events}"
+    );
+}
+
+async fn log_in_lena(browser: Browser, auth: &mut SoftAuthenticator) -> Browser {
+    let r = browser
+        .login_passkey(Some("lena"), auth, &Tamper::default())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    browser
 }

@@ -61,3 +61,22 @@ test('a person signs out one other session by its own button', async (t) => {
   await laptop.page.reload();
   await laptop.page.waitForURL('**/login?return_to=%2Faccount');
 });
+
+test('a sign-in past the session limit signs the least recently used device out, and activity says so', async (t) => {
+  const { newPage, smtp } = await setup(t, { env: { SESAME_SESSION_LIMIT: '1' } });
+  const username = uniqueName('franklin');
+  const email = `${username}@example.com`;
+
+  const phone = await newPage({ authenticator: false });
+  await signUpWithEmailCode(phone.page, smtp, username, email);
+  const laptop = await newPage({ authenticator: false });
+  await laptop.page.goto('/login');
+  await logInWithCode(laptop.page, username, 'Email', () => smtp.waitForCode(email));
+  await laptop.page.waitForURL('**/account');
+  await accountReady(laptop.page);
+  assert.equal(await laptop.page.locator('#session-list > li').count(), 1);
+  await laptop.page.locator('#event-list', { hasText: 'Signed in with email code; 1 older session was signed out' }).waitFor();
+
+  await phone.page.reload();
+  await phone.page.waitForURL('**/login?return_to=%2Faccount');
+});

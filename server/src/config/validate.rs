@@ -13,6 +13,9 @@ const MAX_DURATION_SECS: u64 = 100 * 31_557_600;
 /// The longest request or header read timeout: a day.
 const MAX_TIMEOUT_SECS: u64 = 86_400;
 
+/// The largest `SESAME_SESSION_LIMIT`: an account's session list is one answer.
+const MAX_SESSION_LIMIT: u32 = 100_000;
+
 /// The longest `SESAME_SHUTDOWN_DRAIN_SECS`.
 const MAX_DRAIN_SECS: u64 = 3_600;
 
@@ -51,6 +54,12 @@ impl Config {
             return Err(bad(
                 "SESAME_SESSION_IDLE_SECS",
                 "session lifetimes must be positive",
+            ));
+        }
+        if !(1..=MAX_SESSION_LIMIT).contains(&self.session_limit) {
+            return Err(bad(
+                "SESAME_SESSION_LIMIT",
+                format!("must be 1 to {MAX_SESSION_LIMIT} sessions"),
             ));
         }
         // Times are milliseconds in an i64: a larger number of seconds would wrap around

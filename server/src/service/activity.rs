@@ -36,7 +36,8 @@ pub struct EventView {
     pub ip: Option<String>,
     #[schema(required = true)]
     pub user_agent: Option<String>,
-    /// Facts about the event, by kind (e.g. `{"methods": [...]}` for `login`).
+    /// Facts about the event, by kind (e.g. `{"methods": [...], "session_id": ...}` for
+    /// `login`, with `"sessions_ended": N` when it ended sessions past the account's limit).
     #[schema(value_type = Object)]
     pub detail: Value,
     pub device: Device,

@@ -144,15 +144,18 @@ pub async fn complete_login<C: Exec>(
         },
     )
     .await?;
-    store::events::insert(
-        db,
-        account.id,
-        "login",
-        client,
-        serde_json::json!({"methods": methods, "session_id": session.id}),
-        now,
-    )
-    .await?;
+    // At most `SESAME_SESSION_LIMIT` sessions an account: a script that logs in again and
+    // again, never signing out, would otherwise keep thousands alive until they idle out, each
+    // one in the account's session list (OWASP ASVS 5.0 V7.1.2: a documented limit of
+    // concurrent sessions, and what happens at it). The least recently used go; the login
+    // event says how many.
+    let ended =
+        store::sessions::end_beyond_limit(db, account.id, session.id, config.session_limit).await?;
+    let mut detail = serde_json::json!({"methods": methods, "session_id": session.id});
+    if ended > 0 {
+        detail["sessions_ended"] = ended.into();
+    }
+    store::events::insert(db, account.id, "login", client, detail, now).await?;
     Ok(Issued { token, session })
 }
 

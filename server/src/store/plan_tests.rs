@@ -1,8 +1,9 @@
 //! Statements that would read a whole table (or every live ceremony) without their index read
 //! only what they need, on both databases, however many rows the tables hold: the once-a-minute
 //! clean-up's deletes (`startup::cleanup::cleanup_loop`) and the look-up of a recovery link by its
-//! token's hash (`POST /api/v1/recover/start`, which needs no session); and the new-device
-//! check after each log-in, which reads the account's most recent events only.
+//! token's hash (`POST /api/v1/recover/start`, which needs no session); the new-device
+//! check after each log-in, which reads the account's most recent events only; and the
+//! session limit's delete in each log-in, which reads the account's sessions only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,7 +16,7 @@ const IDLE_MS: i64 = 7 * 24 * 3_600_000;
 
 /// Each statement as `backend` writes it, with the index it must go through: the clean-up's
 /// deletes (the events' retention among them), the link look-up and the new-device check.
-fn statements(backend: DbBackend) -> [(&'static str, Statement); 6] {
+fn statements(backend: DbBackend) -> [(&'static str, Statement); 7] {
     let link = crate::admin::queries::by_hash("recovery_link", vec![7; 32], NOW);
     let client = crate::extract::ClientInfo {
         ip: Some("192.0.2.1".into()),
@@ -40,6 +41,10 @@ fn statements(backend: DbBackend) -> [(&'static str, Statement); 6] {
         (
             "idx_event_at",
             events::older_than(NOW, super::CLEAN_UP_BATCH).build(backend),
+        ),
+        (
+            "idx_session_account",
+            sessions::beyond_limit(uuid::Uuid::nil(), uuid::Uuid::max(), 100).build(backend),
         ),
     ]
 }

@@ -89,6 +89,41 @@ pub async fn list_for_account<C: ConnectionTrait>(
         .await
 }
 
+/// End the sessions of an account beyond its `limit` of sessions, the least recently used
+/// first, never `new` (the session just issued, counted in the limit); at most
+/// [`super::CLEAN_UP_BATCH`] at a time. How many ended. On PostgreSQL rows another
+/// transaction holds are skipped (`FOR UPDATE SKIP LOCKED`, as in [`super::delete_batch`]): two
+/// log-ins of one account at once never deadlock over them, and one held by an account change
+/// goes at a later log-in.
+pub async fn end_beyond_limit<C: Exec>(
+    db: &C,
+    account_id: Uuid,
+    new: Uuid,
+    limit: u32,
+) -> Result<u64, DbErr> {
+    db.exec_query(&beyond_limit(account_id, new, limit)).await
+}
+
+/// [`end_beyond_limit`]'s statement: `DELETE … WHERE id IN (SELECT id … WHERE account_id = ?
+/// AND id <> ? ORDER BY last_seen_at DESC, id DESC LIMIT 500 OFFSET limit - 1)`, through
+/// `idx_session_account`.
+pub fn beyond_limit(account_id: Uuid, new: Uuid, limit: u32) -> DeleteMany<session::Entity> {
+    use sea_orm::sea_query::LockBehavior;
+    let others_kept = u64::from(limit.saturating_sub(1));
+    let ids = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::AccountId.eq(account_id))
+        .filter(session::Column::Id.ne(new))
+        .order_by_desc(session::Column::LastSeenAt)
+        .order_by_desc(session::Column::Id)
+        .limit(super::CLEAN_UP_BATCH)
+        .offset(others_kept)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_query();
+    session::Entity::delete_many().filter(session::Column::Id.in_subquery(ids))
+}
+
 /// Delete one session of an account; false when there is no such session *of that account*.
 pub async fn delete<C: Exec>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
     let delete = session::Entity::delete_many()

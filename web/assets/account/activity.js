@@ -45,6 +45,13 @@ function methodWords(detail) {
   return methods.map((m) => METHOD_WORDS[m] || m).join(' and ');
 }
 
+/** A log-in past the account's session limit (SESAME_SESSION_LIMIT) ended older sessions. */
+function endedWords(detail) {
+  const n = detail.sessions_ended;
+  if (!Number.isInteger(n) || n < 1) return '';
+  return n === 1 ? '; 1 older session was signed out' : `; ${n} older sessions were signed out`;
+}
+
 /** An event in plain words, e.g. "Signed in with passkey", "Email address added". */
 function eventText(e) {
   const detail = e.detail && typeof e.detail === 'object' ? e.detail : {};
@@ -67,7 +74,9 @@ function eventText(e) {
       break;
   }
   const words = EVENT_WORDS[e.kind] || String(e.kind || 'Activity').replace(/_/g, ' ');
-  if (how && ['login', 'account_created', 'signup', 'reauthenticated'].includes(e.kind)) return `${words} with ${how}`;
+  const ended = e.kind === 'login' ? endedWords(detail) : '';
+  if (how && ['login', 'account_created', 'signup', 'reauthenticated'].includes(e.kind)) return `${words} with ${how}${ended}`;
+  if (ended) return `${words}${ended}`;
   if (typeof e.detail === 'string' && e.detail) return `${words}: ${e.detail}`;
   if (detail.label) return `${words}: "${detail.label}"`;
   return words;
