@@ -12,6 +12,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         the_session_check_needs_a_valid_cookie,
         only_a_hash_of_the_token_is_stored,
         a_log_in_beyond_the_session_limit_ends_the_least_recently_used_session,
+        a_session_limit_of_zero_ends_no_session,
     ]
 }
 
@@ -211,6 +212,22 @@ async fn a_log_in_beyond_the_session_limit_ends_the_least_recently_used_session(
     assert_eq!(sessions.as_array().map(Vec::len), Some(3), "{sessions}");
     assert_eq!(third.get("/api/v1/session").await.status, 200);
     let events = fourth.get("/api/v1/account/events").await.body;
+    assert!(
+        events[0]["detail"].get("sessions_ended").is_none(),
+        "{events}"
+    );
+}
+
+/// `SESAME_SESSION_LIMIT=0` is no limit, not a limit of one: every log-in keeps its session.
+async fn a_session_limit_of_zero_ends_no_session(mut app: TestApp) {
+    app.restart_with(|c| c.session_limit = 0).await;
+    let (mut auth, _) = signed_up(&app, "lena").await;
+    let second = log_in_lena(app.new_browser(), &mut auth).await;
+    let third = log_in_lena(app.new_browser(), &mut auth).await;
+    for browser in [&app.browser, &second, &third] {
+        assert_eq!(browser.get("/api/v1/session").await.status, 200);
+    }
+    let events = third.get("/api/v1/account/events").await.body;
     assert!(
         events[0]["detail"].get("sessions_ended").is_none(),
         "{events}"

@@ -56,10 +56,10 @@ impl Config {
                 "session lifetimes must be positive",
             ));
         }
-        if !(1..=MAX_SESSION_LIMIT).contains(&self.session_limit) {
+        if self.session_limit > MAX_SESSION_LIMIT {
             return Err(bad(
                 "SESAME_SESSION_LIMIT",
-                format!("must be 1 to {MAX_SESSION_LIMIT} sessions"),
+                format!("must be 0 (no limit) to {MAX_SESSION_LIMIT} sessions"),
             ));
         }
         // Times are milliseconds in an i64: a larger number of seconds would wrap around

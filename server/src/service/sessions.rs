@@ -149,8 +149,10 @@ pub async fn complete_login<C: Exec>(
     // one in the account's session list (OWASP ASVS 5.0 V7.1.2: a documented limit of
     // concurrent sessions, and what happens at it). The least recently used go; the login
     // event says how many.
-    let ended =
-        store::sessions::end_beyond_limit(db, account.id, session.id, config.session_limit).await?;
+    let ended = match config.session_limit {
+        0 => 0,
+        limit => store::sessions::end_beyond_limit(db, account.id, session.id, limit).await?,
+    };
     let mut detail = serde_json::json!({"methods": methods, "session_id": session.id});
     if ended > 0 {
         detail["sessions_ended"] = ended.into();

@@ -89,7 +89,7 @@ pub async fn list_for_account<C: ConnectionTrait>(
         .await
 }
 
-/// End the sessions of an account beyond its `limit` of sessions, the least recently used
+/// End the sessions of an account beyond its `limit` of sessions (at least 1), the least recently used
 /// first, never `new` (the session just issued, counted in the limit); at most
 /// [`super::CLEAN_UP_BATCH`] at a time. How many ended. On PostgreSQL rows another
 /// transaction holds are skipped (`FOR UPDATE SKIP LOCKED`, as in [`super::delete_batch`]): two
