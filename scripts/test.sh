@@ -30,6 +30,14 @@ done
 if [ -z "$nginx_found" ]; then
   not_run "nginx is not installed: the nginx auth_request test (tests/api/forward_auth_nginx.rs) was skipped (apt-get install nginx-light)."
 fi
+# Where server/src/db/pooler_tests.rs looks for it (it runs on PostgreSQL only).
+pgbouncer_found=
+for candidate in "${SESAME_TEST_PGBOUNCER:-}" /usr/sbin/pgbouncer /usr/bin/pgbouncer /usr/local/bin/pgbouncer; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ]; then pgbouncer_found=1; fi
+done
+if [ -n "${SESAME_TEST_POSTGRES_URL:-}" ] && [ -z "$pgbouncer_found" ]; then
+  not_run "PgBouncer is not installed: the connection-pooler test (server/src/db/pooler_tests.rs) was skipped (apt-get install pgbouncer)."
+fi
 chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
 if [ -f tests/e2e/package.json ] && ! { [ -x "$chromium" ] && command -v node >/dev/null && command -v npm >/dev/null; }; then
   not_run "Chromium ($chromium) or Node.js (20 or later) is missing: the browser tests (tests/e2e) were NOT run (apt-get install chromium; Node.js from nodejs.org or your distribution)."

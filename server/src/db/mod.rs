@@ -11,6 +11,8 @@ pub mod liveness;
 #[cfg(test)]
 mod migrate_tests;
 pub mod pinned;
+#[cfg(test)]
+mod pooler_tests;
 pub mod read_pool;
 pub mod reads;
 pub mod schema;
@@ -149,7 +151,23 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     options
         .test_before_acquire(false)
         .map_sqlx_postgres_before_acquire(liveness::before_acquire)
-        .statement_timeout(STATEMENT_TIMEOUT);
+        // No startup parameter a connection pooler would refuse (PgBouncer answers
+        // "unsupported startup parameter" to any it does not track, unless told to ignore it):
+        // not sqlx's `extra_float_digits` (Sesame stores no floating-point column), and not
+        // `options`, where sea-orm's `statement_timeout` setting would put the timeout; it is
+        // set on each new connection instead, which a pooler in session mode keeps for as long
+        // as Sesame holds the connection (docs/DEPLOY.md).
+        .map_sqlx_postgres_opts(|pg| pg.extra_float_digits(None))
+        .map_sqlx_postgres_pool_opts(|pool| {
+            pool.after_connect(|conn, _| {
+                let set = format!("SET statement_timeout = {}", STATEMENT_TIMEOUT.as_millis());
+                Box::pin(async move {
+                    sea_orm::sqlx::Executor::execute(conn, sea_orm::sqlx::AssertSqlSafe(set))
+                        .await
+                        .map(|_| ())
+                })
+            })
+        });
     Database::connect(options)
         .await
         .map_err(|e| without_url(e, url))
