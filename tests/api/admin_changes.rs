@@ -62,6 +62,12 @@ async fn disabling_an_account_ends_its_sessions_and_enabling_lets_it_back_in(app
     let out = sesame(&app, &["account", "enable", "dave"]).await;
     assert!(out.ok, "{}", out.stderr);
     assert_eq!(out.stdout, "dave: enabled\n");
+    // Again: nothing to do, said so, and no second event.
+    let out = sesame(&app, &["account", "enable", "dave", "--json"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(out.json()["changed"], false);
+    let out = sesame(&app, &["account", "enable", "dave"]).await;
+    assert_eq!(out.stdout, "dave: already enabled\n");
     assert_eq!(app.get("/api/v1/session").await.status, 401);
     let r = other
         .login_passkey(Some("dave"), &mut auth, &Default::default())
@@ -76,8 +82,10 @@ async fn disabling_an_account_ends_its_sessions_and_enabling_lets_it_back_in(app
         .iter()
         .filter_map(|e| e["kind"].as_str())
         .collect();
-    assert!(
-        kinds.contains(&"account_disabled") && kinds.contains(&"account_enabled"),
+    let count = |kind: &str| kinds.iter().filter(|k| **k == kind).count();
+    assert_eq!(
+        (count("account_disabled"), count("account_enabled")),
+        (1, 1),
         "{kinds:?}"
     );
 }
@@ -116,6 +124,22 @@ async fn unlock_clears_a_code_lock_out(app: TestApp) {
         .json();
     assert_eq!(detail["failed_attempts"], 0);
     assert_eq!(detail["locked"], false);
+    let out = sesame(&app, &["account", "unlock", "erin"]).await;
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(out.stdout, "erin: already unlocked\n");
+    let lifted = sesame(&app, &["account", "show", "erin", "--json"])
+        .await
+        .json();
+    let cleared = lifted["recent_events"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .filter(|e| e["kind"] == "lockout_cleared")
+                .count()
+        })
+        .unwrap_or_default();
+    assert_eq!(cleared, 1, "{lifted}");
 }
 
 async fn account_recovery_prints_and_emails_a_link(app: TestApp) {

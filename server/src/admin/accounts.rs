@@ -103,13 +103,17 @@ pub struct Changed {
     pub account_id: Uuid,
     /// `disabled`, `enabled`, `unlocked`, `deleted`.
     pub action: &'static str,
+    /// False when the account already was so (disabled, enabled, not locked): nothing was
+    /// changed and no event recorded.
+    pub changed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sessions_ended: Option<u64>,
 }
 
 impl fmt::Display for Changed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.username, self.action)?;
+        let already = if self.changed { "" } else { "already " };
+        write!(f, "{}: {already}{}", self.username, self.action)?;
         if let Some(n) = self.sessions_ended {
             write!(f, "; {n} session(s) ended")?;
         }
@@ -122,20 +126,24 @@ impl fmt::Display for Changed {
 pub async fn disable(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
-    queries::set_disabled(&txn, account.id, true).await?;
+    let disabled = queries::set_disabled(&txn, account.id, true).await?;
+    // Already disabled: its sessions and ceremonies are ended again all the same (a log-in
+    // that read the account just before an earlier disable may have left one).
     let ended = store::sessions::delete_all(&txn, account.id).await?;
     queries::delete_ceremonies(&txn, account.id, None).await?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "account_disabled",
-        &admin_client(),
-        serde_json::json!({"sessions_ended": ended}),
-        now,
-    )
-    .await?;
+    if disabled || ended > 0 {
+        store::events::insert(
+            &txn,
+            account.id,
+            "account_disabled",
+            &admin_client(),
+            serde_json::json!({"sessions_ended": ended}),
+            now,
+        )
+        .await?;
+    }
     txn.commit().await?;
-    Ok(changed(account, "disabled", Some(ended)))
+    Ok(changed(account, "disabled", disabled, Some(ended)))
 }
 
 /// Enable a disabled account again. No session of it can be valid: the disable ended them
@@ -144,21 +152,21 @@ pub async fn disable(admin: &Admin, username: &str, now: i64) -> Result<Changed,
 pub async fn enable(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
-    queries::set_disabled(&txn, account.id, false).await?;
-    if account.disabled {
+    let enabled = queries::set_disabled(&txn, account.id, false).await?;
+    if enabled {
         store::sessions::delete_all(&txn, account.id).await?;
+        store::events::insert(
+            &txn,
+            account.id,
+            "account_enabled",
+            &admin_client(),
+            serde_json::json!({}),
+            now,
+        )
+        .await?;
     }
-    store::events::insert(
-        &txn,
-        account.id,
-        "account_enabled",
-        &admin_client(),
-        serde_json::json!({}),
-        now,
-    )
-    .await?;
     txn.commit().await?;
-    Ok(changed(account, "enabled", None))
+    Ok(changed(account, "enabled", enabled, None))
 }
 
 /// Clear the code lock-out (`failed_attempts`, `locked_until`; `service::codes::lockout`),
@@ -166,18 +174,20 @@ pub async fn enable(admin: &Admin, username: &str, now: i64) -> Result<Changed, 
 pub async fn unlock(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
-    store::accounts::clear_failures(&txn, account.id).await?;
-    store::events::insert(
-        &txn,
-        account.id,
-        "lockout_cleared",
-        &admin_client(),
-        serde_json::json!({"failed_attempts": account.failed_attempts}),
-        now,
-    )
-    .await?;
+    let cleared = store::accounts::clear_failures(&txn, account.id).await?;
+    if cleared {
+        store::events::insert(
+            &txn,
+            account.id,
+            "lockout_cleared",
+            &admin_client(),
+            serde_json::json!({"failed_attempts": account.failed_attempts}),
+            now,
+        )
+        .await?;
+    }
     txn.commit().await?;
-    Ok(changed(account, "unlocked", None))
+    Ok(changed(account, "unlocked", cleared, None))
 }
 
 /// Delete the account and everything of it (passkeys, sessions, contacts, recovery codes,
@@ -205,14 +215,20 @@ pub async fn delete(admin: &Admin, username: &str) -> Result<Changed, AdminError
         sessions_ended = ended,
         "account deleted by an administrator"
     );
-    Ok(changed(account, "deleted", Some(ended)))
+    Ok(changed(account, "deleted", true, Some(ended)))
 }
 
-fn changed(account: account::Model, action: &'static str, sessions_ended: Option<u64>) -> Changed {
+fn changed(
+    account: account::Model,
+    action: &'static str,
+    changed: bool,
+    sessions_ended: Option<u64>,
+) -> Changed {
     Changed {
         username: account.username,
         account_id: account.id,
         action,
+        changed,
         sessions_ended,
     }
 }

@@ -45,17 +45,19 @@ pub async fn contact_counts<C: ConnectionTrait>(db: &C) -> Result<HashMap<Uuid, 
 }
 
 /// Set or clear the account's `disabled` flag.
+/// Whether it changed anything (false: the account was already so).
 pub async fn set_disabled<C: ConnectionTrait>(
     db: &C,
     id: Uuid,
     disabled: bool,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     account::Entity::update_many()
         .col_expr(account::Column::Disabled, Expr::value(disabled))
         .filter(account::Column::Id.eq(id))
+        .filter(account::Column::Disabled.ne(disabled))
         .exec(db)
         .await
-        .map(|_| ())
+        .map(|done| done.rows_affected == 1)
 }
 
 /// Remove the account's unfinished ceremonies, of one kind or (`None`) all of them.

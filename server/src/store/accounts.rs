@@ -115,8 +115,8 @@ pub async fn insert<C: Exec>(db: &C, model: account::Model) -> Result<account::M
     super::insert_row::<_, account::ActiveModel>(db, model).await
 }
 
-/// Reset the code-failure count and any lock-out.
-pub async fn clear_failures<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
+/// Reset the code-failure count and any lock-out; whether there was anything to clear.
+pub async fn clear_failures<C: Exec>(db: &C, id: Uuid) -> Result<bool, DbErr> {
     use sea_orm::sea_query::Expr;
     let update = account::Entity::update_many()
         .col_expr(account::Column::FailedAttempts, Expr::value(0))
@@ -126,8 +126,7 @@ pub async fn clear_failures<C: Exec>(db: &C, id: Uuid) -> Result<(), DbErr> {
         )
         .filter(account::Column::Id.eq(id))
         .filter(account::Column::FailedAttempts.gt(0));
-    db.exec_query(&update).await?;
-    Ok(())
+    Ok(db.exec_query(&update).await? == 1)
 }
 
 /// After a successful log-in: clear the failure count and lock of `account` (as read moments
