@@ -102,7 +102,7 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// `SESAME_SHUTDOWN_DRAIN_SECS`: after SIGTERM (or Ctrl-C), keep serving this long with
     /// `/readyz` answering 503, so that a load balancer takes the instance out before it stops
-    /// accepting connections; a second signal stops it at once (0 to 3600; 0: stop at once).
+    /// accepting connections; a second signal ends the drain at once (0 to 3600; 0: no drain).
     pub shutdown_drain_secs: u64,
     /// `SESAME_LOG_FORMAT`: `text` (default) or `json`.
     pub log_format: String,

@@ -263,38 +263,49 @@ async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
-/// SIGTERM and Ctrl-C (SIGINT), received as often as they come.
+/// SIGTERM and Ctrl-C (SIGINT), received as often as they come: each is one stream, set up
+/// once, so a signal that arrives between two waits is not lost (a listener set up afresh
+/// for each wait would miss it, and the handler has already replaced the default action).
 struct StopSignals {
     #[cfg(unix)]
     terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
 }
 
 impl StopSignals {
     fn new() -> Self {
+        #[cfg(unix)]
+        let stream = |kind| tokio::signal::unix::signal(kind).ok();
         Self {
             #[cfg(unix)]
-            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .ok(),
+            terminate: stream(tokio::signal::unix::SignalKind::terminate()),
+            #[cfg(unix)]
+            interrupt: stream(tokio::signal::unix::SignalKind::interrupt()),
         }
     }
 
     /// The next SIGTERM or Ctrl-C.
+    #[cfg(unix)]
     async fn next(&mut self) {
-        #[cfg(unix)]
-        let terminate = async {
-            match self.terminate.as_mut() {
+        async fn recv(signal: Option<&mut tokio::signal::unix::Signal>) {
+            match signal {
                 Some(signal) => {
                     signal.recv().await;
                 }
                 None => std::future::pending::<()>().await,
             }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            () = terminate => {},
         }
+        tokio::select! {
+            () = recv(self.terminate.as_mut()) => {},
+            () = recv(self.interrupt.as_mut()) => {},
+        }
+    }
+
+    /// The next Ctrl-C.
+    #[cfg(not(unix))]
+    async fn next(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

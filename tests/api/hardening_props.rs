@@ -176,17 +176,22 @@ async fn no_request_body_however_malformed_yields_a_5xx(app: TestApp) {
     }
     // Some cases got through to a handler and were accepted (about 5 % of them here): were
     // none, the templates would no longer make well-formed requests, and the property would
-    // only test the JSON parser.
+    // only test the JSON parser. Checked from 200 cases on (the default is 256), where none
+    // in 200 has odds of about 1 in 30,000 (0.95^200); fewer cases may well accept none.
     let accepted: usize = seen
         .iter()
         .filter(|((status, _), _)| (200..300).contains(status))
         .map(|(_, n)| n)
         .sum();
-    assert!(accepted > 0, "no case was accepted: {seen:?}");
+    assert!(
+        accepted > 0 || cases < 200,
+        "no case was accepted: {seen:?}"
+    );
 }
 
-/// The error codes API.md gives each refusal status ("Conventions"), for the routes of
-/// [`ROUTES`] (none of which reaches `not_found` but the passkey rename).
+/// The error codes API.md gives each refusal status ("Conventions"), and Sesame's own
+/// `limit_reached` (409: an account holds at most 100 passkeys, 20 contacts; OpenAPI), for
+/// the routes of [`ROUTES`] (none of which reaches `not_found` but the passkey rename).
 const CONTRACT_REFUSALS: &[(u16, &str)] = &[
     (400, "invalid_request"),
     (400, "invalid_username"),
@@ -199,6 +204,7 @@ const CONTRACT_REFUSALS: &[(u16, &str)] = &[
     (409, "username_taken"),
     (409, "credential_exists"),
     (409, "last_method"),
+    (409, "limit_reached"),
     (413, "invalid_request"),
     (415, "invalid_request"),
     (429, "too_many_attempts"),

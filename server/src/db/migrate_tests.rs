@@ -197,7 +197,7 @@ async fn a_migration_waits_for_a_table_lock_a_bounded_time_on_postgres() {
     });
     let watcher = super::connect(&scratch.url, 1).await.unwrap();
     let waits = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
-                 AND query LIKE 'CREATE INDEX%'";
+                 AND query LIKE 'CREATE INDEX%' AND datname = current_database()";
     let waiting = async {
         loop {
             let row = watcher

@@ -44,8 +44,13 @@ impl PgBouncer {
         let dir = tempfile::tempdir().unwrap();
         // Settings a deployment would change; everything else (`ignore_startup_parameters`
         // among them) as PgBouncer ships.
+        // `auth_type = any`: PgBouncer logs in as this user, with this password if any.
+        let password = target
+            .password()
+            .map(|p| format!(" password={p}"))
+            .unwrap_or_default();
         let ini = format!(
-            "[databases]\n* = host={host} port={db_port} user={user}\n\
+            "[databases]\n* = host={host} port={db_port} user={user}{password}\n\
              [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nauth_type = any\n\
              pool_mode = session\nunix_socket_dir =\n",
             host = target.host_str().unwrap(),

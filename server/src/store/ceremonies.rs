@@ -62,13 +62,14 @@ pub async fn take<C: Exec>(
 /// Remove at most [`super::CLEAN_UP_BATCH`] expired ceremonies; how many went. Safe to run
 /// from every instance at once.
 pub async fn delete_expired<C: Exec>(db: &C, now: i64) -> Result<u64, DbErr> {
-    db.exec_query(&expired(now, super::CLEAN_UP_BATCH)).await
+    db.exec_query(&expired(db.backend(), now, super::CLEAN_UP_BATCH))
+        .await
 }
 
 /// At most `batch` ceremonies past their expiry (indexed: `idx_ceremony_expires`).
-pub fn expired(now: i64, batch: u64) -> DeleteMany<ceremony::Entity> {
+pub fn expired(backend: DbBackend, now: i64, batch: u64) -> DeleteMany<ceremony::Entity> {
     let ended = ceremony::Entity::find().filter(ceremony::Column::ExpiresAt.lte(now));
-    super::delete_batch(ended, ceremony::Column::Id, batch)
+    super::delete_batch(backend, ended, ceremony::Column::Id, batch)
 }
 
 /// [`find_live`] on the read side: on SQLite on the calling thread ([`Reads`]), else on the

@@ -1,7 +1,9 @@
 //! Sent codes, for resend limits.
 
 use entity::code_send;
-use sea_orm::{ColumnTrait, DbErr, DeleteMany, EntityTrait, QueryFilter, QueryOrder, QueryTrait};
+use sea_orm::{
+    ColumnTrait, DbBackend, DbErr, DeleteMany, EntityTrait, QueryFilter, QueryOrder, QueryTrait,
+};
 use uuid::Uuid;
 
 use super::rows;
@@ -34,12 +36,12 @@ pub async fn since<C: Exec>(db: &C, target: &str, since: i64) -> Result<Vec<i64>
 /// Remove at most [`super::CLEAN_UP_BATCH`] records of codes sent before `before`; how many
 /// went.
 pub async fn delete_before<C: Exec>(db: &C, before: i64) -> Result<u64, DbErr> {
-    db.exec_query(&sent_before(before, super::CLEAN_UP_BATCH))
+    db.exec_query(&sent_before(db.backend(), before, super::CLEAN_UP_BATCH))
         .await
 }
 
 /// At most `batch` records of codes sent before `before` (indexed: `idx_code_send_sent_at`).
-pub fn sent_before(before: i64, batch: u64) -> DeleteMany<code_send::Entity> {
+pub fn sent_before(backend: DbBackend, before: i64, batch: u64) -> DeleteMany<code_send::Entity> {
     let old = code_send::Entity::find().filter(code_send::Column::SentAt.lt(before));
-    super::delete_batch(old, code_send::Column::Id, batch)
+    super::delete_batch(backend, old, code_send::Column::Id, batch)
 }

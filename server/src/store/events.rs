@@ -37,14 +37,15 @@ pub async fn insert<C: Exec>(
 /// Delete at most `batch` events older than `cutoff` (the retention period,
 /// `SESAME_EVENT_RETENTION_DAYS`); how many went. Safe to run from every instance at once.
 pub async fn delete_older_than<C: Exec>(db: &C, cutoff: i64, batch: u64) -> Result<u64, DbErr> {
-    db.exec_query(&older_than(cutoff, batch)).await
+    db.exec_query(&older_than(db.backend(), cutoff, batch))
+        .await
 }
 
 /// At most `batch` events older than `cutoff` ([`super::delete_batch`], through
 /// `idx_event_at`).
-pub(crate) fn older_than(cutoff: i64, batch: u64) -> DeleteMany<event::Entity> {
+pub(crate) fn older_than(backend: DbBackend, cutoff: i64, batch: u64) -> DeleteMany<event::Entity> {
     let old = event::Entity::find().filter(event::Column::At.lt(cutoff));
-    super::delete_batch(old, event::Column::Id, batch)
+    super::delete_batch(backend, old, event::Column::Id, batch)
 }
 
 /// Newest first (by time, then id); `before` pages backwards: only events strictly older

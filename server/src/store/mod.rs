@@ -33,21 +33,44 @@ pub const CLEAN_UP_BATCH: u64 = 500;
 /// change holds its session `FOR KEY SHARE` while it hashes (`account_sessions::begin_change`),
 /// and the clean-up waited for that too. With `SKIP LOCKED` the clean-up never waits for a
 /// row lock, so it is in no deadlock and holds up no one (PostgreSQL, SELECT, "The Locking
-/// Clause"). SQLite has no row locks: sea-query writes no clause there.
+/// Clause"). SQLite has no row locks: sea-query writes no clause there. The ids are read once
+/// ([`id_among`]).
 pub(crate) fn delete_batch<E: sea_orm::EntityTrait>(
+    backend: sea_orm::DbBackend,
     rows: sea_orm::Select<E>,
     id: E::Column,
     batch: u64,
 ) -> sea_orm::DeleteMany<E> {
     use sea_orm::sea_query::{LockBehavior, LockType};
-    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect, QueryTrait};
+    use sea_orm::{QueryFilter, QuerySelect, QueryTrait};
     let ids = rows
         .select_only()
         .column(id)
         .limit(batch)
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .into_query();
-    E::delete_many().filter(id.in_subquery(ids))
+    E::delete_many().filter(id_among(backend, id, ids))
+}
+
+/// `id IN (ids)`, with `ids` run once. On PostgreSQL as `id = ANY(ARRAY(ids))`, an `InitPlan`:
+/// as `IN (…)` the planner may make the subquery the inner side of a nested-loop semi-join and
+/// run it again for each outer row, and a `LIMIT … SKIP LOCKED` subquery run again can pick
+/// other rows, so one statement could delete more than its batch, or rows its `OFFSET` keeps.
+pub(crate) fn id_among<C: sea_orm::ColumnTrait>(
+    backend: sea_orm::DbBackend,
+    id: C,
+    ids: sea_orm::sea_query::SelectStatement,
+) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::Expr;
+    match backend {
+        // One custom expression: as the right side of `.eq(…)` sea-query would put the
+        // `ANY` in parentheses, which PostgreSQL refuses.
+        sea_orm::DbBackend::Postgres => Expr::cust_with_exprs(
+            "$1 = ANY(ARRAY($2))",
+            [Expr::col(id), Expr::SubQuery(None, Box::new(ids.into()))],
+        ),
+        _ => id.in_subquery(ids),
+    }
 }
 
 #[cfg(test)]

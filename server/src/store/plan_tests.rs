@@ -26,25 +26,26 @@ fn statements(backend: DbBackend) -> [(&'static str, Statement); 7] {
     [
         (
             "idx_ceremony_expires",
-            ceremonies::expired(NOW, super::CLEAN_UP_BATCH).build(backend),
+            ceremonies::expired(backend, NOW, super::CLEAN_UP_BATCH).build(backend),
         ),
         (
             "idx_session_last_seen",
-            sessions::expired(NOW, IDLE_MS, super::CLEAN_UP_BATCH).build(backend),
+            sessions::expired(backend, NOW, IDLE_MS, super::CLEAN_UP_BATCH).build(backend),
         ),
         (
             "idx_code_send_sent_at",
-            code_sends::sent_before(NOW, super::CLEAN_UP_BATCH).build(backend),
+            code_sends::sent_before(backend, NOW, super::CLEAN_UP_BATCH).build(backend),
         ),
         ("idx_ceremony_code_hash", link.build(backend)),
         ("idx_event_account_at", backend.build(&device)),
         (
             "idx_event_at",
-            events::older_than(NOW, super::CLEAN_UP_BATCH).build(backend),
+            events::older_than(backend, NOW, super::CLEAN_UP_BATCH).build(backend),
         ),
         (
             "idx_session_account",
-            sessions::beyond_limit(uuid::Uuid::nil(), uuid::Uuid::max(), 100).build(backend),
+            sessions::beyond_limit(backend, uuid::Uuid::nil(), uuid::Uuid::max(), 100)
+                .build(backend),
         ),
     ]
 }
@@ -127,9 +128,9 @@ async fn on_postgres_each_statement_can_use_its_index() {
 async fn the_index_migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
     let (_dir, _url, db) = crate::db::scratch::sqlite().await;
-    let session =
-        || sessions::expired(NOW, IDLE_MS, super::CLEAN_UP_BATCH).build(DbBackend::Sqlite);
-    let event = || events::older_than(NOW, 10).build(DbBackend::Sqlite);
+    let sqlite = DbBackend::Sqlite;
+    let session = || sessions::expired(sqlite, NOW, IDLE_MS, super::CLEAN_UP_BATCH).build(sqlite);
+    let event = || events::older_than(sqlite, NOW, 10).build(sqlite);
     let scans = |plan: Vec<String>| plan.iter().any(|line| line.starts_with("SCAN"));
     Migrator::down(&db, Some(4)).await.unwrap();
     for statement in [session(), event()] {

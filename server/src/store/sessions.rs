@@ -89,28 +89,35 @@ pub async fn list_for_account<C: ConnectionTrait>(
         .await
 }
 
-/// End the sessions of an account beyond its `limit` of sessions (at least 1), the least recently used
-/// first, never `new` (the session just issued, counted in the limit); at most
-/// [`super::CLEAN_UP_BATCH`] at a time. How many ended. On PostgreSQL rows another
-/// transaction holds are skipped (`FOR UPDATE SKIP LOCKED`, as in [`super::delete_batch`]): two
-/// log-ins of one account at once never deadlock over them, and one held by an account change
-/// goes at a later log-in.
+/// End the sessions of an account beyond its `limit` of sessions (at least 1), the least
+/// recently used first, never `new` (the session just issued, counted in the limit); at most
+/// [`super::CLEAN_UP_BATCH`] at a time. How many ended.
 pub async fn end_beyond_limit<C: Exec>(
     db: &C,
     account_id: Uuid,
     new: Uuid,
     limit: u32,
 ) -> Result<u64, DbErr> {
-    db.exec_query(&beyond_limit(account_id, new, limit)).await
+    db.exec_query(&beyond_limit(db.backend(), account_id, new, limit))
+        .await
 }
 
-/// [`end_beyond_limit`]'s statement: `DELETE … WHERE id IN (SELECT id … WHERE account_id = ?
-/// AND id <> ? ORDER BY last_seen_at DESC, id DESC LIMIT 500 OFFSET limit - 1)`, through
-/// `idx_session_account`.
-pub fn beyond_limit(account_id: Uuid, new: Uuid, limit: u32) -> DeleteMany<session::Entity> {
+/// [`end_beyond_limit`]'s statement, through `idx_session_account`: the account's sessions
+/// ranked by their last use without a lock (`ORDER BY last_seen_at DESC, id DESC LIMIT 500
+/// OFFSET limit - 1`); of those, on PostgreSQL, the ones no other transaction holds, locked
+/// (`FOR UPDATE SKIP LOCKED`); deleted. Only the sessions to end are locked, not the ones
+/// kept, whose activity touches would otherwise wait for the log-in's commit. Two log-ins of
+/// one account at once never wait for each other over them (one skips what the other
+/// deletes), and one held by an account change goes at a later log-in: the account may hold
+/// more than its limit until then.
+pub fn beyond_limit(
+    backend: DbBackend,
+    account_id: Uuid,
+    new: Uuid,
+    limit: u32,
+) -> DeleteMany<session::Entity> {
     use sea_orm::sea_query::LockBehavior;
-    let others_kept = u64::from(limit.saturating_sub(1));
-    let ids = session::Entity::find()
+    let ranked = session::Entity::find()
         .select_only()
         .column(session::Column::Id)
         .filter(session::Column::AccountId.eq(account_id))
@@ -118,10 +125,15 @@ pub fn beyond_limit(account_id: Uuid, new: Uuid, limit: u32) -> DeleteMany<sessi
         .order_by_desc(session::Column::LastSeenAt)
         .order_by_desc(session::Column::Id)
         .limit(super::CLEAN_UP_BATCH)
-        .offset(others_kept)
+        .offset(u64::from(limit.saturating_sub(1)))
+        .into_query();
+    let unheld = session::Entity::find()
+        .select_only()
+        .column(session::Column::Id)
+        .filter(session::Column::Id.in_subquery(ranked))
         .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
         .into_query();
-    session::Entity::delete_many().filter(session::Column::Id.in_subquery(ids))
+    session::Entity::delete_many().filter(super::id_among(backend, session::Column::Id, unheld))
 }
 
 /// Delete one session of an account; false when there is no such session *of that account*.
@@ -149,18 +161,23 @@ pub async fn delete_all<C: Exec>(db: &C, account_id: Uuid) -> Result<u64, DbErr>
 /// Remove at most [`super::CLEAN_UP_BATCH`] sessions past their absolute or idle end; how many
 /// went. Safe to run from every instance.
 pub async fn delete_expired<C: Exec>(db: &C, now: i64, idle_ms: i64) -> Result<u64, DbErr> {
-    db.exec_query(&expired(now, idle_ms, super::CLEAN_UP_BATCH))
+    db.exec_query(&expired(db.backend(), now, idle_ms, super::CLEAN_UP_BATCH))
         .await
 }
 
 /// At most `batch` sessions past their lifetime or idle for `idle_ms` (`id IN (SELECT id …
 /// LIMIT batch)`): each condition has its index (`idx_session_expires`,
 /// `idx_session_last_seen`), so the clean-up reads only what it deletes.
-pub fn expired(now: i64, idle_ms: i64, batch: u64) -> DeleteMany<session::Entity> {
+pub fn expired(
+    backend: DbBackend,
+    now: i64,
+    idle_ms: i64,
+    batch: u64,
+) -> DeleteMany<session::Entity> {
     let ended = session::Entity::find().filter(
         Condition::any()
             .add(session::Column::ExpiresAt.lte(now))
             .add(session::Column::LastSeenAt.lte(now.saturating_sub(idle_ms))),
     );
-    super::delete_batch(ended, session::Column::Id, batch)
+    super::delete_batch(backend, ended, session::Column::Id, batch)
 }
