@@ -49,8 +49,7 @@ pub struct Config {
     /// `SESAME_SESSION_LIFETIME_SECS`: a session ends this long after it was created, whatever happens.
     pub session_lifetime_secs: u64,
     /// `SESAME_SESSION_LIMIT`: sessions one account may have at once; a log-in beyond it ends
-    /// the account's least recently used ones (1 to 100000; 0: no limit, and a log-in spares
-    /// the statement that enforces it, about 5 % of a PostgreSQL log-in's database time).
+    /// the account's least recently used ones (1 to 100000; 0: no limit).
     pub session_limit: u32,
     /// `SESAME_EVENT_RETENTION_DAYS`: security activity (`GET /api/v1/account/events`) older
     /// than this many days is deleted; 0 keeps it for ever.

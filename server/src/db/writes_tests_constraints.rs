@@ -100,3 +100,39 @@ async fn an_inline_unique_violation_is_recognised() {
     assert!(matches!(taken, Err(ApiError::UsernameTaken)), "{taken:?}");
     assert_eq!(stored(&db, ceremony_first.id).await, None);
 }
+
+/// A new session's insert counts the account's other sessions in the same statement
+/// (`store::sessions::insert_counting_others`, the session limit's trigger), on the inline
+/// connection that runs log-ins on SQLite and on sea-orm's.
+#[tokio::test]
+async fn a_session_insert_counts_the_accounts_other_sessions() {
+    let (_dir, db, writer) = open().await;
+    let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
+    store::accounts::insert(&db, ada.clone()).await.unwrap();
+    let session = |n: u8| session::Model {
+        id: Uuid::new_v4(),
+        account_id: ada.id,
+        token_hash: vec![n; 32],
+        created_at: 1,
+        last_seen_at: 1,
+        authenticated_at: 1,
+        expires_at: 2,
+        ip: None,
+        user_agent: None,
+        methods: "passkey".into(),
+    };
+    for n in 0..3u8 {
+        let row = session(n);
+        let others = writer
+            .write(move |conn| async move {
+                Ok(store::sessions::insert_counting_others(&conn, row).await?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(others, u64::from(n));
+    }
+    let others = store::sessions::insert_counting_others(&db, session(9))
+        .await
+        .unwrap();
+    assert_eq!(others, 3);
+}

@@ -128,30 +128,29 @@ pub async fn complete_login<C: Exec>(
             store::sessions::delete(db, current.account.id, current.session.id).await?;
         }
     }
-    let session = store::sessions::insert(
-        db,
-        session::Model {
-            id: Uuid::new_v4(),
-            account_id: account.id,
-            token_hash,
-            created_at: now,
-            last_seen_at: now,
-            authenticated_at: now,
-            expires_at: now + (config.session_lifetime_secs as i64).saturating_mul(1000),
-            ip: client.ip.clone(),
-            user_agent: client.user_agent.clone(),
-            methods: methods.clone(),
-        },
-    )
-    .await?;
+    let session = session::Model {
+        id: Uuid::new_v4(),
+        account_id: account.id,
+        token_hash,
+        created_at: now,
+        last_seen_at: now,
+        authenticated_at: now,
+        expires_at: now + (config.session_lifetime_secs as i64).saturating_mul(1000),
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        methods: methods.clone(),
+    };
+    let others = store::sessions::insert_counting_others(db, session.clone()).await?;
     // At most `SESAME_SESSION_LIMIT` sessions an account: a script that logs in again and
     // again, never signing out, would otherwise keep thousands alive until they idle out, each
     // one in the account's session list (OWASP ASVS 5.0 V7.1.2: a documented limit of
     // concurrent sessions, and what happens at it). The least recently used go; the login
     // event says how many.
-    let ended = match config.session_limit {
-        0 => 0,
-        limit => store::sessions::end_beyond_limit(db, account.id, session.id, limit).await?,
+    let limit = config.session_limit;
+    let ended = if limit > 0 && others >= u64::from(limit) {
+        store::sessions::end_beyond_limit(db, account.id, session.id, limit).await?
+    } else {
+        0
     };
     let mut detail = serde_json::json!({"methods": methods, "session_id": session.id});
     if ended > 0 {

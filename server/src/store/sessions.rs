@@ -15,6 +15,40 @@ pub async fn insert<C: Exec>(db: &C, model: session::Model) -> Result<session::M
     super::insert_row::<_, session::ActiveModel>(db, model).await
 }
 
+/// Insert a new session; how many other sessions its account has, counted in the same
+/// statement (`INSERT … RETURNING (SELECT COUNT(*) … WHERE account_id = ? AND id <> ?)`,
+/// through `idx_session_account`), so that the session limit costs a statement of its own
+/// only when it is reached ([`end_beyond_limit`]): a round trip less per log-in on PostgreSQL,
+/// whose CPU bounds the log-ins (performance-history.md, item 66). The new row is left out of
+/// the count by its id: PostgreSQL's subquery would not see it, SQLite's might. The count is
+/// read by position: sea-query writes a `RETURNING` expression without an alias.
+pub async fn insert_counting_others<C: Exec>(db: &C, model: session::Model) -> Result<u64, DbErr> {
+    use sea_orm::{IntoActiveModel, sea_query::Query};
+    let others = session::Entity::find()
+        .select_only()
+        .expr(Expr::cust("COUNT(*)"))
+        .filter(session::Column::AccountId.eq(model.account_id))
+        .filter(session::Column::Id.ne(model.id))
+        .into_query();
+    let mut insert = sea_orm::Insert::one(model.into_active_model()).into_query();
+    insert.returning(Query::returning().expr(Expr::SubQuery(None, Box::new(others.into()))));
+    let counted = db
+        .fetch(db.backend().build(&insert), |row, _| {
+            Ok(FirstCount(row.get(0)?))
+        })
+        .await?;
+    Ok(counted.first().map_or(0, |c| c.0.max(0) as u64))
+}
+
+/// The first column of a row, a count.
+struct FirstCount(i64);
+
+impl sea_orm::FromQueryResult for FirstCount {
+    fn from_query_result(row: &sea_orm::QueryResult, _: &str) -> Result<Self, DbErr> {
+        row.try_get_by_index(0).map(Self)
+    }
+}
+
 /// The session for a token hash with its account: one indexed read (a join on the primary key),
 /// on the calling thread when `reads` has SQLite's inline readers.
 pub async fn find_by_token_hash(
@@ -103,20 +137,19 @@ pub async fn end_beyond_limit<C: Exec>(
 }
 
 /// [`end_beyond_limit`]'s statement, through `idx_session_account`: the account's sessions
-/// ranked by their last use without a lock (`ORDER BY last_seen_at DESC, id DESC LIMIT 500
-/// OFFSET limit - 1`); of those, on PostgreSQL, the ones no other transaction holds, locked
-/// (`FOR UPDATE SKIP LOCKED`); deleted. Only the sessions to end are locked, not the ones
-/// kept, whose activity touches would otherwise wait for the log-in's commit. Two log-ins of
-/// one account at once never wait for each other over them (one skips what the other
-/// deletes), and one held by an account change goes at a later log-in: the account may hold
-/// more than its limit until then.
+/// ranked by their last use (`ORDER BY last_seen_at DESC, id DESC LIMIT 500 OFFSET limit -
+/// 1`), read once ([`super::id_among`]), deleted. No `FOR UPDATE` in the ranking: on
+/// PostgreSQL it would lock the sessions kept as well, and their activity touches would wait
+/// for the log-in's commit. The delete waits for a session another transaction holds (an
+/// account change, a few hundred milliseconds at most). A ranking that locked only the sessions
+/// to end (`SKIP LOCKED` around it) cost about a tenth of PostgreSQL's log-ins here in planning
+/// (performance-history.md, item 66).
 pub fn beyond_limit(
     backend: DbBackend,
     account_id: Uuid,
     new: Uuid,
     limit: u32,
 ) -> DeleteMany<session::Entity> {
-    use sea_orm::sea_query::LockBehavior;
     let ranked = session::Entity::find()
         .select_only()
         .column(session::Column::Id)
@@ -127,13 +160,7 @@ pub fn beyond_limit(
         .limit(super::CLEAN_UP_BATCH)
         .offset(u64::from(limit.saturating_sub(1)))
         .into_query();
-    let unheld = session::Entity::find()
-        .select_only()
-        .column(session::Column::Id)
-        .filter(session::Column::Id.in_subquery(ranked))
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .into_query();
-    session::Entity::delete_many().filter(super::id_among(backend, session::Column::Id, unheld))
+    session::Entity::delete_many().filter(super::id_among(backend, session::Column::Id, ranked))
 }
 
 /// Delete one session of an account; false when there is no such session *of that account*.
