@@ -141,9 +141,8 @@ pub async fn end_beyond_limit<C: Exec>(
 /// 1`), read once ([`super::id_among`]), deleted. No `FOR UPDATE` in the ranking: on
 /// PostgreSQL it would lock the sessions kept as well, and their activity touches would wait
 /// for the log-in's commit. The delete waits for a session another transaction holds (an
-/// account change, a few hundred milliseconds at most). A ranking that locked only the sessions
-/// to end (`SKIP LOCKED` around it) cost about a tenth of PostgreSQL's log-ins here in planning
-/// (performance-history.md, item 66).
+/// account change, a few hundred milliseconds at most). It runs only when the account is past
+/// its limit ([`insert_counting_others`]).
 pub fn beyond_limit(
     backend: DbBackend,
     account_id: Uuid,
