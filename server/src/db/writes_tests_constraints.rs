@@ -9,18 +9,7 @@ use crate::error::ApiError;
 #[tokio::test]
 async fn the_inline_connection_enforces_foreign_keys_and_counts_changed_rows() {
     let (_dir, db, writer) = open().await;
-    let orphan = session::Model {
-        id: Uuid::new_v4(),
-        account_id: Uuid::new_v4(),
-        token_hash: vec![7; 32],
-        created_at: 1,
-        last_seen_at: 1,
-        authenticated_at: 1,
-        expires_at: 2,
-        ip: None,
-        user_agent: None,
-        methods: "passkey".into(),
-    };
+    let orphan = session_row(Uuid::new_v4(), 7);
     let refused = writer
         .write({
             let row = orphan.clone();
@@ -109,18 +98,7 @@ async fn a_session_insert_counts_the_accounts_other_sessions() {
     let (_dir, db, writer) = open().await;
     let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
     store::accounts::insert(&db, ada.clone()).await.unwrap();
-    let session = |n: u8| session::Model {
-        id: Uuid::new_v4(),
-        account_id: ada.id,
-        token_hash: vec![n; 32],
-        created_at: 1,
-        last_seen_at: 1,
-        authenticated_at: 1,
-        expires_at: 2,
-        ip: None,
-        user_agent: None,
-        methods: "passkey".into(),
-    };
+    let session = |n: u8| session_row(ada.id, n);
     for n in 0..3u8 {
         let row = session(n);
         let others = writer
@@ -135,4 +113,20 @@ async fn a_session_insert_counts_the_accounts_other_sessions() {
         .await
         .unwrap();
     assert_eq!(others, 3);
+}
+
+/// A session of `account_id` whose token hash is 32 bytes of `token`.
+fn session_row(account_id: Uuid, token: u8) -> session::Model {
+    session::Model {
+        id: Uuid::new_v4(),
+        account_id,
+        token_hash: vec![token; 32],
+        created_at: 1,
+        last_seen_at: 1,
+        authenticated_at: 1,
+        expires_at: 2,
+        ip: None,
+        user_agent: None,
+        methods: "passkey".into(),
+    }
 }
