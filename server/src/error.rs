@@ -161,14 +161,21 @@ impl From<sea_orm::DbErr> for ApiError {
 ///   (shutdown, cannot connect now), 57014 (statement timeout), 40001/40P01 (serialisation
 ///   failure, deadlock), 55P03 (lock not available), 25006 (read-only after a fail-over).
 pub fn db_unavailable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::DbErr;
+    match (err, statement_error(err)) {
+        (DbErr::ConnectionAcquire(_) | DbErr::Conn(_), _) => true,
+        (_, Some(e)) => sqlx_unavailable(e),
+        (DbErr::Exec(e) | DbErr::Query(e), None) => message_says_unavailable(&e.to_string()),
+        (other, None) => message_says_unavailable(&other.to_string()),
+    }
+}
+
+/// The driver's error behind a statement that failed (`DbErr::Exec`, `DbErr::Query`).
+pub fn statement_error(err: &sea_orm::DbErr) -> Option<&sea_orm::sqlx::Error> {
     use sea_orm::{DbErr, RuntimeErr};
     match err {
-        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            sqlx_unavailable(e)
-        }
-        DbErr::Exec(e) | DbErr::Query(e) => message_says_unavailable(&e.to_string()),
-        other => message_says_unavailable(&other.to_string()),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(e),
+        _ => None,
     }
 }
 

@@ -142,9 +142,7 @@ pub(crate) async fn migrate_waiting(
 
 /// PostgreSQL's `lock_not_available` (55P03): `lock_timeout` ran out.
 fn lock_not_granted(err: &DbErr) -> bool {
-    use sea_orm::RuntimeErr;
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
+    let Some(e) = crate::error::statement_error(err) else {
         // sea-orm-migration passes a migration's own errors on as text.
         return err.to_string().contains("lock timeout");
     };

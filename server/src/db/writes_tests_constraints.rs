@@ -13,7 +13,7 @@ async fn the_inline_connection_enforces_foreign_keys_and_counts_changed_rows() {
     let refused = writer
         .write({
             let row = orphan.clone();
-            move |conn| async move { Ok(store::sessions::insert(&conn, row).await?) }
+            move |conn| async move { Ok(store::sessions::insert_counting_others(&conn, row).await?) }
         })
         .await;
     assert!(matches!(refused, Err(ApiError::Internal(_))), "{refused:?}");
@@ -41,7 +41,7 @@ async fn the_inline_connection_enforces_foreign_keys_and_counts_changed_rows() {
     writer
         .write({
             let row = owned.clone();
-            move |conn| async move { Ok(store::sessions::insert(&conn, row).await?) }
+            move |conn| async move { Ok(store::sessions::insert_counting_others(&conn, row).await?) }
         })
         .await
         .unwrap();

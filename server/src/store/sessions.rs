@@ -11,10 +11,6 @@ use uuid::Uuid;
 use super::rows;
 use crate::db::{Exec, Reads};
 
-pub async fn insert<C: Exec>(db: &C, model: session::Model) -> Result<session::Model, DbErr> {
-    super::insert_row::<_, session::ActiveModel>(db, model).await
-}
-
 /// Insert a new session; how many other sessions its account has, counted in the same
 /// statement (`INSERT … RETURNING (SELECT COUNT(*) … WHERE account_id = ? AND id <> ?)`,
 /// through `idx_session_account`), so that the session limit costs a statement of its own
