@@ -1,5 +1,5 @@
 //! Work a request leaves running after its answer (the security notices, the new-device
-//! check): spawned on the runtime and counted, so that a shutdown waits for it, within a
+//! check, a log-in's code): spawned on the runtime and counted, so that a shutdown waits for it, within a
 //! limit, instead of dropping an email that was being sent.
 
 use std::{

@@ -187,11 +187,13 @@ impl Application {
             shutdown,
         )
         .await;
-        // Security notices still being sent (an email can take seconds): wait for them, at
+        // Security notices and log-in codes still being sent (an email can take seconds): wait for them, at
         // most as long as a request may take, before the database and the runtime go.
         let limit = Duration::from_secs(self.state.config.request_timeout_secs.max(1));
         if !self.state.background.drain(limit).await {
-            tracing::warn!("background work (security notices) cut off by the shutdown");
+            tracing::warn!(
+                "background work (security notices, log-in codes) cut off by the shutdown"
+            );
         }
         cleanup.abort();
         if let Some(metrics) = metrics {

@@ -104,6 +104,7 @@ async fn unknown_users_and_missing_methods_get_the_same_answers(app: TestApp) {
             json!("the code is wrong, expired or already used")
         );
     }
+    app.settle().await;
     assert!(app.mail.messages().is_empty(), "nothing was sent");
 }
 

@@ -247,6 +247,8 @@ async fn owner_of_address(app: &TestApp, name: &str) -> (Browser, String) {
 
 /// The code in a message to `address` not read before, if one has arrived.
 async fn code_mailed(app: &TestApp, address: &str) -> Option<String> {
+    // A log-in's code is sent after its answer: once the sends have ended, the mail is in.
+    app.settle().await;
     while let Some(mail) = app.mail.wait_for(address, std::time::Duration::ZERO).await {
         let subject = mail.subject.as_deref().unwrap_or_default();
         if let Some(code) = mail.find_code().filter(|_| subject.contains("code")) {
@@ -265,6 +267,7 @@ async fn a_disabled_account_is_sent_no_code(app: TestApp) {
     app.mail.clear();
     let someone = app.new_browser();
     let ceremony = login_code_start(&someone, "dora", "email").await;
+    app.settle().await;
     let sent = app
         .mail
         .messages()

@@ -58,7 +58,9 @@ async fn assert_one_send(app: &TestApp, path: &str, body: &serde_json::Value, ad
         statuses.iter().all(|s| [202, 429].contains(s)),
         "{path}: {statuses:?}"
     );
-    // The 202 is answered after the code was handed to the SMTP server.
+    // A sign-up's 202 is answered after the code was handed to the SMTP server; a log-in's
+    // code is sent after its answer.
+    app.settle().await;
     let sent = app
         .mail
         .messages()

@@ -34,6 +34,8 @@ pub struct TestApp {
     listener: std::net::TcpListener,
     _dir: Arc<TempDir>,
     server: Option<(oneshot::Sender<()>, JoinHandle<()>)>,
+    /// The running server's work left after its answers (a log-in code's send).
+    background: Option<sesame::background::Background>,
 }
 
 impl std::ops::Deref for TestApp {
@@ -96,6 +98,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         listener,
         _dir: dir,
         server: None,
+        background: None,
     };
     app.start().await;
     app
@@ -111,6 +114,7 @@ impl TestApp {
         let application = Application::build(self.config.clone(), overrides)
             .await
             .expect("the application builds");
+        self.background = Some(application.state().background.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             application
@@ -150,6 +154,17 @@ impl TestApp {
                 Ok(Err(e)) => panic!("the server ended with an error: {e}"),
                 Err(_) => panic!("the server did not stop within 5 s"),
             }
+        }
+    }
+
+    /// Wait until the work the server left after its answers has ended (a log-in code is
+    /// sent after the `code/start` answer), so that "nothing was sent" is a fact, not a race.
+    pub async fn settle(&self) {
+        if let Some(background) = &self.background {
+            assert!(
+                background.drain(Duration::from_secs(30)).await,
+                "the server's background work ended within 30 s"
+            );
         }
     }
 

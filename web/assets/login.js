@@ -123,11 +123,11 @@ const METHOD_TEXT = {
   },
   email: {
     label: '6-digit code',
-    explain: 'If this account has a verified email address, we have emailed it a 6-digit code. It works for 10 minutes.',
+    explain: 'If this account has a verified email address, we are emailing it a 6-digit code. It can take a minute to arrive, and it works for 10 minutes.',
   },
   sms: {
     label: '6-digit code',
-    explain: 'If this account has a verified mobile number, we have texted it a 6-digit code. It works for 10 minutes.',
+    explain: 'If this account has a verified mobile number, we are texting it a 6-digit code. It can take a minute to arrive, and it works for 10 minutes.',
   },
   recovery: {
     label: 'Recovery code',

@@ -158,7 +158,8 @@ async fn signup_finish(
 ///
 /// Always 202 with a ceremony, for an unknown user or a method the account lacks too (nothing
 /// is sent then, and finishing fails like a wrong code). For `email` and `sms` a code goes to
-/// the account's most recent verified contact of that channel.
+/// the account's most recent verified contact of that channel, sent after the answer (so a
+/// mail or SMS outage does not show here: the answer is the same for every username).
 #[utoipa::path(
     post,
     path = "/login/code/start",

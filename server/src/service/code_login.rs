@@ -10,6 +10,7 @@ mod session;
 
 use serde::{Deserialize, Serialize};
 use sesame_delivery::CodePurpose;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::{
@@ -51,8 +52,9 @@ struct LoginState {
 }
 
 /// Log-in step 1: always 202 with a ceremony. For an email/SMS method of a real account a code
-/// is sent to its most recent verified contact of that channel; for an unknown user or a
-/// method the account lacks nothing is sent and finishing fails like a wrong code.
+/// is sent, after the answer, to its most recent verified contact of that channel; for an
+/// unknown user or a method the account lacks nothing is sent and finishing fails like a
+/// wrong code.
 #[tracing::instrument(skip_all)]
 pub async fn login_start(
     state: &AppState,
@@ -137,11 +139,20 @@ pub async fn login_start(
             None
         }
     };
-    if let Some((channel, address, code)) = delivery
-        && let Err(e) = codes::deliver(state, channel, &address, CodePurpose::LogIn, &code).await
-    {
-        crate::service::delete_ceremony(state, id).await?;
-        return Err(e);
+    if let Some((channel, address, code)) = delivery {
+        // Sent after the answer, so the answer takes as long, and says the same, whether or
+        // not a code goes out: waiting for the SMTP server or SMS gateway would show in the
+        // time which accounts have an address of that kind, and a refused send (503) would
+        // show it outright (API.md: `code/start` answers 202 always). A send that fails is
+        // counted (`sesame_code_delivery_failures_total`) and logged, without the code or
+        // the address; its ceremony expires unused, and the user asks again.
+        let sender = state.clone();
+        state.background.spawn(
+            async move {
+                let _ = codes::deliver(&sender, channel, &address, CodePurpose::LogIn, &code).await;
+            }
+            .instrument(tracing::Span::current()),
+        );
     }
     Ok(id)
 }

@@ -139,7 +139,8 @@ fn too_many(wait_ms: i64) -> ApiError {
     }
 }
 
-/// Deliver a code; a delivery failure is 503 `unavailable` (the caller removes the ceremony).
+/// Deliver a code; a delivery failure is 503 `unavailable` (the caller removes the ceremony;
+/// a log-in's code is sent after the answer, and its failure only counted and logged).
 #[tracing::instrument(skip_all, fields(channel = channel.as_str()))]
 pub async fn deliver(
     state: &AppState,

@@ -33,6 +33,9 @@ pub enum SinkMode {
     /// Greet, then never answer `MAIL FROM` (a server that hangs halfway); the connection
     /// stays open until the client closes it.
     Silent,
+    /// Answer `MAIL FROM` only once the mode is changed from `Hold` (a server that takes as
+    /// long as the test wants), then go on in the new mode.
+    Hold,
 }
 
 #[derive(Default)]
@@ -47,11 +50,27 @@ struct State {
 struct Shared {
     state: Mutex<State>,
     notify: Notify,
+    /// Woken by every `set_mode`.
+    mode_changed: Notify,
 }
 
 impl Shared {
     fn mode(&self) -> SinkMode {
         lock(&self.state).mode
+    }
+
+    /// Wait while the mode is `Hold`.
+    async fn wait_while_held(&self) {
+        loop {
+            let changed = self.mode_changed.notified();
+            let mut changed = std::pin::pin!(changed);
+            // Registered before the mode is read: a change in between still wakes it.
+            changed.as_mut().enable();
+            if self.mode() != SinkMode::Hold {
+                return;
+            }
+            changed.await;
+        }
     }
 
     fn record(&self, mail: ReceivedMail) {

@@ -97,6 +97,7 @@ pub(super) async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::
                 if shared.mode() == SinkMode::SlowMail {
                     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
                 }
+                shared.wait_while_held().await;
                 if shared.mode() == SinkMode::Silent {
                     std::future::pending::<()>().await;
                 }

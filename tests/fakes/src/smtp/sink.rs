@@ -113,6 +113,7 @@ impl SmtpSink {
 
     pub fn set_mode(&self, mode: SinkMode) {
         lock(&self.shared.state).mode = mode;
+        self.shared.mode_changed.notify_waiters();
     }
 
     /// Closes the listening socket (new connections are refused) and ends open connections.
