@@ -11,9 +11,14 @@ use axum::{
 };
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
+use uuid::Uuid;
+
 use crate::{
     error::ApiError,
-    service::sessions::{self, Authenticated},
+    service::{
+        known_device,
+        sessions::{self, Authenticated},
+    },
     state::AppState,
 };
 
@@ -75,6 +80,29 @@ pub fn set_cookie(state: &AppState, token: String) -> Option<HeaderValue> {
         ))
         .build();
     HeaderValue::from_str(&cookie.to_string()).ok()
+}
+
+/// The cookies of a log-in: the new session, and the known-device cookie that lets this
+/// browser ask for log-in codes when others have used up the account's sends
+/// (`service::known_device`).
+pub fn signed_in(state: &AppState, headers: &mut HeaderMap, token: String, account_id: Uuid) {
+    with_cookie(headers, set_cookie(state, token));
+    let device = known_device::issue(&state.key, account_id, state.now());
+    let cookie = Cookie::build((known_device::cookie_name(state), device))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path(known_device::COOKIE_PATH)
+        .secure(state.config.secure_cookies())
+        .max_age(time::Duration::milliseconds(known_device::LIFETIME_MS))
+        .build();
+    with_cookie(headers, HeaderValue::from_str(&cookie.to_string()).ok());
+}
+
+/// The known device the request's cookie names, if it is valid (signed by this server, less
+/// than a year old).
+pub fn known_device(state: &AppState, headers: &HeaderMap) -> Option<known_device::KnownDevice> {
+    let value = token_from(headers, known_device::cookie_name(state))?;
+    known_device::read(&state.key, &value, state.now())
 }
 
 /// `Set-Cookie` that removes the cookie.

@@ -13,6 +13,7 @@ mod admin;
 mod admin_changes;
 mod admin_config;
 mod codes;
+mod codes_known_device;
 mod codes_limits;
 mod codes_refusals;
 mod factors;
@@ -86,6 +87,7 @@ fn main() -> std::process::ExitCode {
             [
                 codes::tests(),
                 codes_refusals::tests(),
+                codes_known_device::tests(),
                 codes_limits::tests(),
             ]
             .concat(),

@@ -125,7 +125,8 @@ async fn signup_start(
     security((), ("sesame_session" = [])),
     responses(
         (status = 201, description = "The account, logged in", body = AccountBody,
-            headers(("Set-Cookie" = String, description = "The new session cookie"))),
+            headers(("Set-Cookie" = String, description = "The new session cookie, and \
+                `sesame_device` (this browser signed in: see `login_code_start`)"))),
         (status = 400, description = "`invalid_ceremony`: unknown, expired or already used"),
         (status = 401, description = "`invalid_code`: wrong, expired or used code"),
         (status = 409, description = "`username_taken`: the username was taken meanwhile"),
@@ -149,7 +150,7 @@ async fn signup_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
+    auth::signed_in(&state, &mut headers, issued.token, account.id);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }
@@ -169,15 +170,19 @@ async fn signup_finish(
     responses(
         (status = 202, description = "The ceremony", body = CeremonyBody),
         (status = 429, description = "`too_many_attempts`: a code was sent for that username \
-            and method less than 30 s ago, or five in the last hour"),
+            and method less than 30 s ago, or five in the last hour (from a browser that \
+            signed in to the account before, its `sesame_device` cookie counts them for that \
+            browser alone)"),
     ),
 )]
 async fn login_start(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginStart>,
 ) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
+    let device = auth::known_device(&state, &headers);
     let ceremony =
-        code_login::login_start(&state, &body.username, body.method, state.now()).await?;
+        code_login::login_start(&state, &body.username, body.method, device, state.now()).await?;
     Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
 }
 
@@ -195,7 +200,8 @@ async fn login_start(
     security((), ("sesame_session" = [])),
     responses(
         (status = 200, description = "The account, logged in", body = AccountBody,
-            headers(("Set-Cookie" = String, description = "The new session cookie"))),
+            headers(("Set-Cookie" = String, description = "The new session cookie, and \
+                `sesame_device` (this browser signed in: see `login_code_start`)"))),
         (status = 400, description = "`invalid_ceremony`: unknown, expired or already used"),
         (status = 401, description = "`invalid_code`: wrong, expired or used code, or wrong \
             password (one answer for all)"),
@@ -222,7 +228,7 @@ async fn login_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
+    auth::signed_in(&state, &mut headers, issued.token, account.id);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

@@ -116,7 +116,8 @@ async fn start(
     security((), ("sesame_session" = [])),
     responses(
         (status = 201, description = "The account, logged in", body = AccountBody,
-            headers(("Set-Cookie" = String, description = "The new session cookie"))),
+            headers(("Set-Cookie" = String, description = "The new session cookie, and \
+                `sesame_device` (this browser signed in: see `login_code_start`)"))),
         (status = 400, description = "`invalid_ceremony`: unknown, expired or already used \
             (the ceremony or its link)"),
         (status = 401, description = "`invalid_credential`: the passkey could not be verified"),
@@ -143,7 +144,7 @@ async fn finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
+    auth::signed_in(&state, &mut headers, issued.token, account.id);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }

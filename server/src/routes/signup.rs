@@ -96,7 +96,8 @@ async fn passkey_start(
     security((), ("sesame_session" = [])),
     responses(
         (status = 201, description = "The account, logged in", body = AccountBody,
-            headers(("Set-Cookie" = String, description = "The new session cookie"))),
+            headers(("Set-Cookie" = String, description = "The new session cookie, and \
+                `sesame_device` (this browser signed in: see `login_code_start`)"))),
         (status = 400, description = "`invalid_ceremony`: unknown, expired or already used"),
         (status = 401, description = "`invalid_credential`: the passkey could not be verified"),
         (status = 409, description = "`credential_exists`: that passkey is already registered\n\n\
@@ -123,7 +124,7 @@ async fn passkey_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::with_cookie(&mut headers, auth::set_cookie(&state, issued.token));
+    auth::signed_in(&state, &mut headers, issued.token, account.id);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::{
     Method,
     codes::{self, Channel, lockout},
+    known_device::KnownDevice,
     sessions::{Authenticated, Issued},
 };
 pub(crate) use super::{from_json, to_json};
@@ -60,6 +61,7 @@ pub async fn login_start(
     state: &AppState,
     raw_username: &str,
     method: CodeMethod,
+    device: Option<KnownDevice>,
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).ok();
@@ -81,13 +83,14 @@ pub async fn login_start(
         },
     ) {
         // The resend limit is keyed on the username and method, known or not, so a 429 here
-        // reveals nothing about the account.
-        codes::allow_send(
-            state,
-            &format!("login:{}:{}", account.username, channel.as_str()),
-            now,
-        )
-        .await?;
+        // reveals nothing about the account. A browser that signed in to this account before
+        // has a limit of its own, so others using up the shared one do not keep the owner
+        // out there (OWASP device cookies; SECURITY.md).
+        let mut target = format!("login:{}:{}", account.username, channel.as_str());
+        if let Some(device) = device.filter(|d| d.account_id == account.id) {
+            target.push_str(&format!(":device:{}", device.device_id.simple()));
+        }
+        codes::allow_send(state, &target, now).await?;
         // A channel with no sender configured is like having no contact there: 202, nothing
         // sent (API.md: `code/start` answers 202 always).
         let configured = match channel {

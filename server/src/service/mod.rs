@@ -10,6 +10,7 @@ pub mod code_signup;
 pub mod codes;
 pub mod contacts;
 pub mod device;
+pub mod known_device;
 pub mod notify;
 pub mod passkey_login;
 pub mod passkeys;

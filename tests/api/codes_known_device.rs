@@ -1,0 +1,160 @@
+//! Known devices: someone who uses up an account's log-in code sends (five an hour, for
+//! anyone asking for that username) does not keep its owner out on a browser the owner signed
+//! in on before. That browser's `sesame_device` cookie gives it a send limit of its own; a
+//! cookie of another account, a tampered one, or none at all shares the limit.
+
+use reqwest::header::{COOKIE, SET_COOKIE};
+use serde_json::json;
+use sesame_tests::{
+    Browser, Resp, TestApp,
+    flows::{login_code_finish, read_code, signup_by_email},
+    harness::TestFn,
+    tests,
+};
+
+pub fn tests() -> Vec<(&'static str, TestFn)> {
+    tests![
+        a_browser_that_signed_in_before_still_gets_a_code_when_others_used_up_the_sends,
+        the_device_cookie_is_http_only_strict_and_only_for_code_log_in,
+    ]
+}
+
+async fn a_browser_that_signed_in_before_still_gets_a_code_when_others_used_up_the_sends(
+    app: TestApp,
+) {
+    let owner = app.new_browser();
+    let signed_up = signup_by_email(&app, &owner, "olga", "olga@example.com").await;
+    assert_eq!(signed_up.status, 201, "{}", signed_up.text);
+    let device = device_cookie(&signed_up).expect("sign-up sets the device cookie");
+    let other = app.new_browser();
+    let r = signup_by_email(&app, &other, "pavel", "pavel@example.com").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let others_device = device_cookie(&r).unwrap();
+
+    // Someone else asks for olga's codes five times in the hour: the sixth is refused.
+    let stranger = app.new_browser();
+    for _ in 0..5 {
+        assert_eq!(start(&stranger, "olga").await.status, 202);
+        app.clock.advance_secs(31);
+    }
+    let refused = start(&stranger, "olga").await;
+    assert_eq!(refused.status, 429, "{}", refused.text);
+    app.settle().await;
+    while app
+        .mail
+        .wait_for("olga@example.com", std::time::Duration::ZERO)
+        .await
+        .is_some()
+    {}
+
+    // Without the cookie, with pavel's, or with olga's tampered, it is the shared limit.
+    let tampered = {
+        let mut value = device.clone().into_bytes();
+        let last = value.len() - 1;
+        value[last] = if value[last] == b'A' { b'B' } else { b'A' };
+        String::from_utf8(value).unwrap()
+    };
+    for (what, cookie) in [
+        ("another account's device", Some(others_device.as_str())),
+        ("a tampered cookie", Some(tampered.as_str())),
+        ("no cookie", None),
+    ] {
+        let r = start_with_cookie(&app, "olga", cookie).await;
+        assert_eq!(r.status, 429, "{what}: {}", r.text);
+    }
+
+    // Olga's own browser still gets a code, and it signs her in.
+    let r = start(&owner, "olga").await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let code = read_code(&app, "olga@example.com").await;
+    let r = login_code_finish(&owner, &r.body["ceremony"], &code, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // That device's own limit holds, like any: another start within 30 s is refused (sent
+    // here by a client without a cookie jar, with the cookie value the sign-up set; the
+    // log-in just now set a new one).
+    let r = start_with_cookie(&app, "olga", Some(&device)).await;
+    assert_eq!(r.status, 429, "{}", r.text);
+    app.clock.advance_secs(31);
+    let r = start_with_cookie(&app, "olga", Some(&device)).await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    app.settle().await;
+}
+
+/// The cookie is `HttpOnly`, `SameSite=Strict`, a year long, and only for the code log-in
+/// calls; every log-in sets a new one, and the session check and log-out leave it alone.
+async fn the_device_cookie_is_http_only_strict_and_only_for_code_log_in(app: TestApp) {
+    let mut auth = app.authenticator();
+    let browser = app.new_browser();
+    let r = browser.signup_passkey("quinn", &mut auth).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let line = set_cookie_line(&r, "sesame_device=").expect("a device cookie");
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/api/v1/login/code",
+        "Max-Age=31536000",
+    ] {
+        assert!(line.contains(attribute), "{attribute}: {line}");
+    }
+    let first = device_cookie(&r).unwrap();
+    let r = app
+        .new_browser()
+        .login_passkey(Some("quinn"), &mut auth, &Default::default())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let second = device_cookie(&r).expect("a log-in sets it too");
+    assert_ne!(first, second, "each log-in is a device of its own");
+    for r in [
+        browser.get("/api/v1/session").await,
+        browser.post("/api/v1/logout", &json!({})).await,
+    ] {
+        assert!(device_cookie(&r).is_none(), "{:?}", r.headers);
+    }
+}
+
+async fn start(browser: &Browser, username: &str) -> Resp {
+    browser
+        .post(
+            "/api/v1/login/code/start",
+            &json!({"username": username, "method": "email"}),
+        )
+        .await
+}
+
+/// A start from a client without a cookie jar, sending `sesame_device` itself.
+async fn start_with_cookie(app: &TestApp, username: &str, device: Option<&str>) -> Resp {
+    let mut request = app
+        .new_browser()
+        .client
+        .post(format!("{}/api/v1/login/code/start", app.browser.base))
+        .json(&json!({"username": username, "method": "email"}));
+    if let Some(device) = device {
+        request = request.header(COOKIE, format!("sesame_device={device}"));
+    }
+    let r = request.send().await.expect("POST");
+    let (status, headers) = (r.status().as_u16(), r.headers().clone());
+    let text = r.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or_default();
+    Resp {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+fn set_cookie_line(r: &Resp, prefix: &str) -> Option<String> {
+    r.headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|line| line.starts_with(prefix))
+        .map(str::to_owned)
+}
+
+/// The `sesame_device` value a response sets.
+fn device_cookie(r: &Resp) -> Option<String> {
+    let line = set_cookie_line(r, "sesame_device=")?;
+    let value = line.trim_start_matches("sesame_device=");
+    Some(value.split(';').next().unwrap_or_default().to_owned())
+}
