@@ -29,14 +29,21 @@ pub const SECURE_COOKIE: &str = "__Host-sesame_session";
 /// the last one counts, as in axum-extra's `CookieJar`; the other cookies are only split, not
 /// copied (a jar would copy every cookie of the header into a set on every session check).
 pub fn token_from<'h>(headers: &'h HeaderMap, cookie_name: &str) -> Option<Cow<'h, str>> {
+    cookies_named(headers, cookie_name).last()
+}
+
+/// The values of every cookie called `cookie_name` in the request, in order.
+fn cookies_named<'h>(
+    headers: &'h HeaderMap,
+    cookie_name: &str,
+) -> impl Iterator<Item = Cow<'h, str>> {
     headers
         .get_all(header::COOKIE)
         .into_iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(Cookie::split_parse_encoded)
         .filter_map(Result::ok)
-        .filter(|cookie| cookie.name() == cookie_name)
-        .last()
+        .filter(move |cookie| cookie.name() == cookie_name)
         .map(|cookie| {
             cookie
                 .value_raw()
@@ -98,11 +105,12 @@ pub fn signed_in(state: &AppState, headers: &mut HeaderMap, token: String, accou
     with_cookie(headers, HeaderValue::from_str(&cookie.to_string()).ok());
 }
 
-/// The known device the request's cookie names, if it is valid (signed by this server, less
-/// than a year old).
-pub fn known_device(state: &AppState, headers: &HeaderMap) -> Option<known_device::KnownDevice> {
-    let value = token_from(headers, known_device::cookie_name(state))?;
-    known_device::read(&state.key, &value, state.now())
+/// Whether the request carries a known-device cookie for `account_id` (any of them: a cookie
+/// of that name planted by a sibling domain cannot hide the owner's).
+pub fn is_known_device(state: &AppState, headers: &HeaderMap, account_id: Uuid) -> bool {
+    let now = state.now();
+    cookies_named(headers, known_device::cookie_name(state))
+        .any(|value| known_device::proves(&state.key, &value, account_id, now))
 }
 
 /// `Set-Cookie` that removes the cookie.

@@ -187,9 +187,11 @@ impl Application {
             shutdown,
         )
         .await;
-        // Security notices and log-in codes still being sent (an email can take seconds): wait for them, at
-        // most as long as a request may take, before the database and the runtime go.
-        let limit = Duration::from_secs(self.state.config.request_timeout_secs.max(1));
+        // Security notices and log-in codes still being sent (an email can take seconds):
+        // wait for them, at most as long as a request or a whole email may take, before the
+        // database and the runtime go.
+        let limit = Duration::from_secs(self.state.config.request_timeout_secs.max(1))
+            .max(sesame_delivery::SMTP_SEND_TIMEOUT);
         if !self.state.background.drain(limit).await {
             tracing::warn!(
                 "background work (security notices, log-in codes) cut off by the shutdown"

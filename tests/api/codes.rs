@@ -151,7 +151,7 @@ async fn a_code_expires_after_ten_minutes(app: TestApp) {
     assert_eq!(r.error(), "invalid_ceremony");
 }
 
-fn code_in(text: &str) -> String {
+pub(crate) fn code_in(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|w| w.len() == 6)
         .expect("a 6-digit code")

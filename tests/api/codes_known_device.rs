@@ -1,7 +1,10 @@
 //! Known devices: someone who uses up an account's log-in code sends (five an hour, for
 //! anyone asking for that username) does not keep its owner out on a browser the owner signed
-//! in on before. That browser's `sesame_device` cookie gives it a send limit of its own; a
-//! cookie of another account, a tampered one, or none at all shares the limit.
+//! in on before. That browser's `sesame_device` cookie counts against a limit that the
+//! account's known devices share; a cookie of another account, a tampered one, or none at all
+//! counts against the first.
+
+use std::time::Duration;
 
 use reqwest::header::{COOKIE, SET_COOKIE};
 use serde_json::json;
@@ -30,6 +33,8 @@ async fn a_browser_that_signed_in_before_still_gets_a_code_when_others_used_up_t
     let r = signup_by_email(&app, &other, "pavel", "pavel@example.com").await;
     assert_eq!(r.status, 201, "{}", r.text);
     let others_device = device_cookie(&r).unwrap();
+    app.settle().await;
+    let mails_before = mails_to(&app, "olga@example.com");
 
     // Someone else asks for olga's codes five times in the hour: the sixth is refused.
     let stranger = app.new_browser();
@@ -42,7 +47,7 @@ async fn a_browser_that_signed_in_before_still_gets_a_code_when_others_used_up_t
     app.settle().await;
     while app
         .mail
-        .wait_for("olga@example.com", std::time::Duration::ZERO)
+        .wait_for("olga@example.com", Duration::ZERO)
         .await
         .is_some()
     {}
@@ -50,16 +55,18 @@ async fn a_browser_that_signed_in_before_still_gets_a_code_when_others_used_up_t
     // Without the cookie, with pavel's, or with olga's tampered, it is the shared limit.
     let tampered = {
         let mut value = device.clone().into_bytes();
-        let last = value.len() - 1;
-        value[last] = if value[last] == b'A' { b'B' } else { b'A' };
+        // A character in the middle: every bit of it is data (the last one's low bits are
+        // padding, which decoding refuses before any signature is checked).
+        let middle = value.len() / 2;
+        value[middle] = if value[middle] == b'A' { b'B' } else { b'A' };
         String::from_utf8(value).unwrap()
     };
     for (what, cookie) in [
-        ("another account's device", Some(others_device.as_str())),
-        ("a tampered cookie", Some(tampered.as_str())),
+        ("another account's device", Some(others_device.clone())),
+        ("a tampered cookie", Some(tampered)),
         ("no cookie", None),
     ] {
-        let r = start_with_cookie(&app, "olga", cookie).await;
+        let r = start_with_cookies(&app, "olga", cookie.as_slice()).await;
         assert_eq!(r.status, 429, "{what}: {}", r.text);
     }
 
@@ -69,20 +76,32 @@ async fn a_browser_that_signed_in_before_still_gets_a_code_when_others_used_up_t
     let code = read_code(&app, "olga@example.com").await;
     let r = login_code_finish(&owner, &r.body["ceremony"], &code, None).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    // That device's own limit holds, like any: another start within 30 s is refused (sent
-    // here by a client without a cookie jar, with the cookie value the sign-up set; the
-    // log-in just now set a new one).
-    let r = start_with_cookie(&app, "olga", Some(&device)).await;
+    // Her known devices share a limit of their own, like any: another start within 30 s is
+    // refused (sent here by a client without a cookie jar, with the cookie the sign-up set;
+    // the log-in just now set a new one in her browser).
+    let r = start_with_cookies(&app, "olga", std::slice::from_ref(&device)).await;
     assert_eq!(r.status, 429, "{}", r.text);
+    // A cookie of another account before hers (planted by a sibling domain, say) does not
+    // hide hers.
+    for _ in 0..4 {
+        app.clock.advance_secs(31);
+        let both = [others_device.clone(), device.clone()];
+        let r = start_with_cookies(&app, "olga", &both).await;
+        assert_eq!(r.status, 202, "{}", r.text);
+    }
+    // Five an hour for all her known devices together (her browser's new cookie too), so
+    // the inbox gets at most twice the limit of one.
     app.clock.advance_secs(31);
-    let r = start_with_cookie(&app, "olga", Some(&device)).await;
-    assert_eq!(r.status, 202, "{}", r.text);
+    let r = start(&owner, "olga").await;
+    assert_eq!(r.status, 429, "{}", r.text);
     app.settle().await;
+    assert_eq!(mails_to(&app, "olga@example.com") - mails_before, 10);
 }
 
 /// The cookie is `HttpOnly`, `SameSite=Strict`, a year long, and only for the code log-in
-/// calls; every log-in sets a new one, and the session check and log-out leave it alone.
-async fn the_device_cookie_is_http_only_strict_and_only_for_code_log_in(app: TestApp) {
+/// calls (`__Secure-` and `Secure` on https); every log-in sets a new one, and the session
+/// check and log-out leave it alone.
+async fn the_device_cookie_is_http_only_strict_and_only_for_code_log_in(mut app: TestApp) {
     let mut auth = app.authenticator();
     let browser = app.new_browser();
     let r = browser.signup_passkey("quinn", &mut auth).await;
@@ -110,6 +129,21 @@ async fn the_device_cookie_is_http_only_strict_and_only_for_code_log_in(app: Tes
     ] {
         assert!(device_cookie(&r).is_none(), "{:?}", r.headers);
     }
+    assert!(!line.contains("Secure"), "{line}");
+
+    let https = format!("https://localhost:{}", app.port);
+    app.restart_with(|c| c.origin = vec![https]).await;
+    let r = signup_by_email(&app, &app.new_browser(), "rosa", "rosa@example.com").await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let line = set_cookie_line(&r, "__Secure-sesame_device=").expect("the https name");
+    for attribute in [
+        "Secure",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/api/v1/login/code",
+    ] {
+        assert!(line.contains(attribute), "{attribute}: {line}");
+    }
 }
 
 async fn start(browser: &Browser, username: &str) -> Resp {
@@ -121,15 +155,19 @@ async fn start(browser: &Browser, username: &str) -> Resp {
         .await
 }
 
-/// A start from a client without a cookie jar, sending `sesame_device` itself.
-async fn start_with_cookie(app: &TestApp, username: &str, device: Option<&str>) -> Resp {
+/// A start from a client without a cookie jar, sending these `sesame_device` values itself.
+async fn start_with_cookies(app: &TestApp, username: &str, devices: &[String]) -> Resp {
     let mut request = app
         .new_browser()
         .client
         .post(format!("{}/api/v1/login/code/start", app.browser.base))
         .json(&json!({"username": username, "method": "email"}));
-    if let Some(device) = device {
-        request = request.header(COOKIE, format!("sesame_device={device}"));
+    if !devices.is_empty() {
+        let cookies: Vec<String> = devices
+            .iter()
+            .map(|d| format!("sesame_device={d}"))
+            .collect();
+        request = request.header(COOKIE, cookies.join("; "));
     }
     let r = request.send().await.expect("POST");
     let (status, headers) = (r.status().as_u16(), r.headers().clone());
@@ -141,6 +179,14 @@ async fn start_with_cookie(app: &TestApp, username: &str, device: Option<&str>) 
         body,
         text,
     }
+}
+
+fn mails_to(app: &TestApp, address: &str) -> usize {
+    app.mail
+        .messages()
+        .iter()
+        .filter(|m| m.recipients.iter().any(|r| r == address))
+        .count()
 }
 
 fn set_cookie_line(r: &Resp, prefix: &str) -> Option<String> {

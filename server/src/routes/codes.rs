@@ -180,9 +180,15 @@ async fn login_start(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginStart>,
 ) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
-    let device = auth::known_device(&state, &headers);
-    let ceremony =
-        code_login::login_start(&state, &body.username, body.method, device, state.now()).await?;
+    let known_device = |account_id| auth::is_known_device(&state, &headers, account_id);
+    let ceremony = code_login::login_start(
+        &state,
+        &body.username,
+        body.method,
+        known_device,
+        state.now(),
+    )
+    .await?;
     Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
 }
 

@@ -16,7 +16,6 @@ use uuid::Uuid;
 use super::{
     Method,
     codes::{self, Channel, lockout},
-    known_device::KnownDevice,
     sessions::{Authenticated, Issued},
 };
 pub(crate) use super::{from_json, to_json};
@@ -55,13 +54,14 @@ struct LoginState {
 /// Log-in step 1: always 202 with a ceremony. For an email/SMS method of a real account a code
 /// is sent, after the answer, to its most recent verified contact of that channel; for an
 /// unknown user or a method the account lacks nothing is sent and finishing fails like a
-/// wrong code.
+/// wrong code. `known_device` says whether the request proves that its browser signed in to
+/// an account before (`service::known_device`).
 #[tracing::instrument(skip_all)]
 pub async fn login_start(
     state: &AppState,
     raw_username: &str,
     method: CodeMethod,
-    device: Option<KnownDevice>,
+    known_device: impl Fn(Uuid) -> bool,
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).ok();
@@ -73,56 +73,6 @@ pub async fn login_start(
         None => None,
     };
     let id = Uuid::new_v4();
-    let mut pending = None;
-    if let (Some(account), Some(channel)) = (
-        &account,
-        match method {
-            CodeMethod::Email => Some(Channel::Email),
-            CodeMethod::Sms => Some(Channel::Sms),
-            _ => None,
-        },
-    ) {
-        // The resend limit is keyed on the username and method, known or not, so a 429 here
-        // reveals nothing about the account. A browser that signed in to this account before
-        // has a limit of its own, so others using up the shared one do not keep the owner
-        // out there (OWASP device cookies; SECURITY.md).
-        let mut target = format!("login:{}:{}", account.username, channel.as_str());
-        if let Some(device) = device.filter(|d| d.account_id == account.id) {
-            target.push_str(&format!(":device:{}", device.device_id.simple()));
-        }
-        codes::allow_send(state, &target, now).await?;
-        // A channel with no sender configured is like having no contact there: 202, nothing
-        // sent (API.md: `code/start` answers 202 always).
-        let configured = match channel {
-            Channel::Email => state.email.configured(),
-            Channel::Sms => state.sms.configured(),
-        };
-        let contact = if configured {
-            store::contacts::latest_of_channel(&state.reads, account.id, channel.as_str()).await?
-        } else {
-            None
-        };
-        if let Some(contact) = contact {
-            let (code, hash) = codes::new_code(state, id);
-            pending = Some((channel, contact, code, hash));
-        }
-    } else if let (None, Some(name), CodeMethod::Email | CodeMethod::Sms) =
-        (&account, &username, method)
-    {
-        codes::allow_send(
-            state,
-            &format!(
-                "login:{name}:{}",
-                if method == CodeMethod::Email {
-                    "email"
-                } else {
-                    "sms"
-                }
-            ),
-            now,
-        )
-        .await?;
-    }
     let row = entity::ceremony::Model {
         id,
         account_id: account.as_ref().map(|a| a.id),
@@ -133,47 +83,96 @@ pub async fn login_start(
             codes::CODE_TTL_MS,
         )
     };
-    let delivery = match pending {
-        Some((channel, contact, code, hash)) => save_with_code(state, row, &contact, hash)
-            .await?
-            .map(|address| (channel, address, code)),
-        None => {
-            crate::service::save_ceremony(state, row).await?;
-            None
-        }
+    let channel = match method {
+        CodeMethod::Email => Some(Channel::Email),
+        CodeMethod::Sms => Some(Channel::Sms),
+        CodeMethod::Totp | CodeMethod::Recovery => None,
     };
-    if let Some((channel, address, code)) = delivery {
-        // Sent after the answer, so the answer takes as long, and says the same, whether or
-        // not a code goes out: waiting for the SMTP server or SMS gateway would show in the
-        // time which accounts have an address of that kind, and a refused send (503) would
-        // show it outright (API.md: `code/start` answers 202 always). A send that fails is
-        // counted (`sesame_code_delivery_failures_total`) and logged, without the code or
-        // the address; its ceremony expires unused, and the user asks again.
-        let sender = state.clone();
-        state.background.spawn(
-            async move {
-                let _ = codes::deliver(&sender, channel, &address, CodePurpose::LogIn, &code).await;
-            }
-            .instrument(tracing::Span::current()),
-        );
+    let (Some(channel), Some(name)) = (channel, &username) else {
+        // Nothing to send: the authenticator app or a recovery code, or a name that no
+        // account can have.
+        crate::service::save_ceremony(state, row).await?;
+        return Ok(id);
+    };
+    // The resend limit is keyed on the username and channel, known or not, so a 429 here
+    // reveals nothing about the account. A browser that signed in to this account before
+    // counts against a limit of its own, which the account's known devices share, so others
+    // using up the first one do not keep the owner out there (OWASP device cookies).
+    let known = account.as_ref().is_some_and(|a| known_device(a.id));
+    let limit = if known { ":known" } else { "" };
+    codes::allow_send(
+        state,
+        &format!("login:{name}:{}{limit}", channel.as_str()),
+        now,
+    )
+    .await?;
+    // The same reads and writes follow for every username, with or without an account or a
+    // contact (a nil id finds nothing), so the answer's time does not tell them apart.
+    let account_id = account.as_ref().map_or(Uuid::nil(), |a| a.id);
+    // A channel with no sender configured is like having no contact there: 202, nothing
+    // sent (API.md: `code/start` answers 202 always).
+    let configured = match channel {
+        Channel::Email => state.email.configured(),
+        Channel::Sms => state.sms.configured(),
+    };
+    let contact = if configured {
+        store::contacts::latest_of_channel(&state.reads, account_id, channel.as_str()).await?
+    } else {
+        None
+    };
+    let (code, hash) = codes::new_code(state, id);
+    let contact_id = contact.as_ref().map_or(Uuid::nil(), |c| c.id);
+    if let Some(address) = save_with_code(state, row, account_id, contact_id, hash).await? {
+        send_after_answer(state, channel, address, code);
     }
     Ok(id)
 }
 
+/// At most this many log-in codes are being sent at once; past it a code is not sent (and
+/// counted as a failed delivery), so a flood of starts cannot pile up sending tasks.
+const SENDS_IN_FLIGHT: usize = 256;
+static SENDING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(SENDS_IN_FLIGHT);
+
+/// Send a log-in code after the answer, so the answer takes as long, and says the same,
+/// whether or not a code goes out: waiting for the SMTP server or SMS gateway would show in the
+/// time which accounts have an address of that kind, and a refused send (503) would show it
+/// outright (API.md: `code/start` answers 202 always). A send that fails is counted
+/// (`sesame_code_delivery_failures_total`) and logged, without the code or the address; its
+/// ceremony expires unused, and the person asks again.
+fn send_after_answer(state: &AppState, channel: Channel, address: String, code: String) {
+    let Ok(permit) = SENDING.try_acquire() else {
+        crate::telemetry::metrics::code_delivery(channel.as_str(), false);
+        tracing::warn!(
+            limit = SENDS_IN_FLIGHT,
+            "too many log-in codes being sent at once; this one was not sent"
+        );
+        return;
+    };
+    let sender = state.clone();
+    state.background.spawn(
+        async move {
+            // Given back however the send ends (a panic too).
+            let _sending = permit;
+            let _ = codes::deliver(&sender, channel, &address, CodePurpose::LogIn, &code).await;
+        }
+        .instrument(tracing::Span::current()),
+    );
+}
+
 /// Save a log-in ceremony with the hash of the code to send, in one transaction with a fresh
 /// read of the contact it goes to (`store::contacts::hold`); the address to send to, or `None`
-/// when the contact was removed meanwhile: the ceremony is then saved without a code, nothing
-/// is sent, and finishing fails like a wrong code. A removal that commits after this
-/// transaction ends the ceremony ([`end_sent_code_logins`]), so a code sent to a removed
-/// address never signs in (NIST SP 800-63B rev 4 §3.1.3: an out-of-band secret goes only to an
-/// address bound to the account).
+/// when there is no such contact (a nil id), or it was removed meanwhile: the ceremony is then
+/// saved without a code, nothing is sent, and finishing fails like a wrong code. A removal
+/// that commits after this transaction ends the ceremony ([`end_sent_code_logins`]), so a code
+/// sent to a removed address never signs in (NIST SP 800-63B rev 4 §3.1.3: an out-of-band
+/// secret goes only to an address bound to the account).
 async fn save_with_code(
     state: &AppState,
     mut row: entity::ceremony::Model,
-    contact: &entity::contact::Model,
+    account_id: Uuid,
+    contact_id: Uuid,
     hash: Vec<u8>,
 ) -> Result<Option<String>, ApiError> {
-    let (account_id, contact_id) = (contact.account_id, contact.id);
     state
         .writer
         .write(move |conn| async move {

@@ -1,14 +1,16 @@
-//! Known devices: a browser that signed in to an account carries a signed cookie naming that
-//! account and a random device id (OWASP "Slow Down Online Guessing Attacks with Device
-//! Cookies"). A code log-in's start from it counts against that device's own send limit
-//! instead of the limit that everyone asking for the username shares, so someone who uses up
-//! an account's code sends does not keep its owner out on a device the owner signed in on
-//! before (SECURITY.md, known limitations).
+//! Known devices: a browser that signed in to an account carries a cookie that proves it
+//! (OWASP Authentication Cheat Sheet, "device cookies"). A code log-in's start from it counts
+//! against the limit that the account's known devices share instead of the one that everyone
+//! asking for the username shares, so someone who uses up an account's code sends does not
+//! keep its owner out on a browser the owner signed in on before (SECURITY.md, known
+//! limitations). Every code still counts against one of the two limits, so an inbox or phone
+//! gets at most twice the limit of one.
 //!
-//! The cookie is `base64url(account id ‖ device id ‖ issued at, ms ‖ HMAC-SHA-256)`, keyed with
-//! a key derived from the server key, valid a year from its last log-in. It proves only that
-//! this browser signed in to the account once; it signs nothing in and is sent only to
-//! `/api/v1/login/code` (`Path`), `HttpOnly`, `SameSite=Strict`, `Secure` on https origins.
+//! The value is `base64url(issued at, ms ‖ 16 random bytes ‖ HMAC-SHA-256)`, the MAC over the
+//! account id too, keyed with a key derived from the server key: it does not say which
+//! account it is for (it is checked against the account a start names), it signs nothing in,
+//! and it is valid a year from the log-in that set it. `HttpOnly`, `SameSite=Strict`, sent
+//! only to `/api/v1/login/code` (`Path`), `__Secure-` and `Secure` on https origins.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
@@ -20,19 +22,14 @@ pub const COOKIE: &str = "sesame_device";
 pub const SECURE_COOKIE: &str = "__Secure-sesame_device";
 /// Where the browser sends it: the code log-in calls only.
 pub const COOKIE_PATH: &str = "/api/v1/login/code";
-/// How long a device stays known after its last log-in.
+/// How long a device stays known after the log-in that set its cookie.
 pub const LIFETIME_MS: i64 = 365 * 24 * 3_600_000;
+/// A cookie issued by an instance whose clock is this far ahead still counts.
+const CLOCK_SKEW_MS: i64 = 5 * 60_000;
 
 const PURPOSE: &str = "known-device";
-const DATA_LEN: usize = 16 + 16 + 8;
-const TOKEN_LEN: usize = DATA_LEN + 32;
-
-/// A browser that signed in to `account_id`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct KnownDevice {
-    pub account_id: Uuid,
-    pub device_id: Uuid,
-}
+const SIGNED_LEN: usize = 8 + 16;
+const TOKEN_LEN: usize = SIGNED_LEN + 32;
 
 /// The cookie's name for this server's origin.
 pub fn cookie_name(state: &AppState) -> &'static str {
@@ -43,43 +40,43 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-/// A new device id for `account_id`, issued `now`, as the cookie's value.
+/// A cookie value proving that this browser signed in to `account_id` at `now`.
 pub fn issue(key: &ServerKey, account_id: Uuid, now: i64) -> String {
-    encode(key, account_id, Uuid::new_v4(), now)
-}
-
-fn encode(key: &ServerKey, account_id: Uuid, device_id: Uuid, issued_at: i64) -> String {
     let mut token = Vec::with_capacity(TOKEN_LEN);
-    token.extend_from_slice(account_id.as_bytes());
-    token.extend_from_slice(device_id.as_bytes());
-    token.extend_from_slice(&issued_at.to_be_bytes());
-    let mac = key.mac(PURPOSE, &token);
+    token.extend_from_slice(&now.to_be_bytes());
+    token.extend_from_slice(&crate::crypto::random_bytes::<16>());
+    let mac = key.mac(PURPOSE, &signed(account_id, &token));
     token.extend_from_slice(&mac);
     URL_SAFE_NO_PAD.encode(token)
 }
 
-/// The device a cookie value names, when the server signed it and it is less than a year old;
-/// `None` for anything else (malformed, tampered, another server key, expired).
-pub fn read(key: &ServerKey, value: &str, now: i64) -> Option<KnownDevice> {
+/// Whether `value` is a cookie this server issued for `account_id`, less than a year ago;
+/// false for anything else (malformed, tampered, another account's, another server key's,
+/// expired).
+pub fn proves(key: &ServerKey, value: &str, account_id: Uuid, now: i64) -> bool {
     // Checked before decoding: a long value costs nothing.
     if value.len() > TOKEN_LEN.div_ceil(3) * 4 {
-        return None;
+        return false;
     }
-    let token = URL_SAFE_NO_PAD.decode(value).ok()?;
-    if token.len() != TOKEN_LEN {
-        return None;
-    }
-    let (data, mac) = token.split_at(DATA_LEN);
-    if !key.verify_mac(PURPOSE, data, mac) {
-        return None;
-    }
-    let account_id = Uuid::from_slice(&data[..16]).ok()?;
-    let device_id = Uuid::from_slice(&data[16..32]).ok()?;
-    let issued_at = i64::from_be_bytes(data[32..].try_into().ok()?);
-    (issued_at <= now && now - issued_at < LIFETIME_MS).then_some(KnownDevice {
-        account_id,
-        device_id,
-    })
+    let Ok(token) = URL_SAFE_NO_PAD.decode(value) else {
+        return false;
+    };
+    let Some((data, mac)) = token.split_at_checked(SIGNED_LEN) else {
+        return false;
+    };
+    let Ok(issued_at) = <[u8; 8]>::try_from(&data[..8]).map(i64::from_be_bytes) else {
+        return false;
+    };
+    mac.len() == 32
+        && issued_at <= now.saturating_add(CLOCK_SKEW_MS)
+        && now.saturating_sub(issued_at) < LIFETIME_MS
+        && key.verify_mac(PURPOSE, &signed(account_id, data), mac)
+}
+
+fn signed(account_id: Uuid, data: &[u8]) -> Vec<u8> {
+    let mut signed = account_id.as_bytes().to_vec();
+    signed.extend_from_slice(data);
+    signed
 }
 
 #[cfg(test)]
@@ -87,59 +84,47 @@ pub fn read(key: &ServerKey, value: &str, now: i64) -> Option<KnownDevice> {
 mod tests {
     use super::*;
 
+    const NOW: i64 = 1_800_000_000_000;
+
     #[test]
-    fn a_cookie_names_its_account_and_device_for_a_year() {
-        let state = ServerKey::random();
+    fn a_cookie_proves_its_account_for_a_year() {
+        let key = ServerKey::random();
         let account = Uuid::new_v4();
-        let now = 1_800_000_000_000;
-        let value = issue(&state, account, now);
-        let device = read(&state, &value, now).unwrap();
-        assert_eq!(device.account_id, account);
-        assert_ne!(
-            read(&state, &issue(&state, account, now), now)
-                .unwrap()
-                .device_id,
-            device.device_id,
-            "each log-in is a device of its own"
+        let value = issue(&key, account, NOW);
+        assert!(proves(&key, &value, account, NOW));
+        assert!(
+            !proves(&key, &value, Uuid::new_v4(), NOW),
+            "another account"
         );
-        assert_eq!(read(&state, &value, now + LIFETIME_MS - 1), Some(device));
-        assert_eq!(read(&state, &value, now + LIFETIME_MS), None, "expired");
-        assert_eq!(read(&state, &value, now - 1), None, "issued in the future");
+        assert_ne!(issue(&key, account, NOW), value, "each one is new");
+        assert!(proves(&key, &value, account, NOW + LIFETIME_MS - 1));
+        assert!(!proves(&key, &value, account, NOW + LIFETIME_MS), "expired");
+        assert!(
+            proves(&key, &value, account, NOW - CLOCK_SKEW_MS),
+            "from an instance whose clock is a little ahead"
+        );
+        assert!(!proves(&key, &value, account, NOW - CLOCK_SKEW_MS - 1));
     }
 
     #[test]
-    fn anything_the_server_did_not_sign_is_no_device() {
-        let state = ServerKey::random();
+    fn anything_the_server_did_not_sign_proves_nothing() {
+        let key = ServerKey::random();
         let account = Uuid::new_v4();
-        let now = 1_800_000_000_000;
-        let value = issue(&state, account, now);
+        let value = issue(&key, account, NOW);
         let mut bytes = URL_SAFE_NO_PAD.decode(&value).unwrap();
-        for i in [0, 20, 35, DATA_LEN, TOKEN_LEN - 1] {
+        for i in [0, 7, 8, SIGNED_LEN - 1, SIGNED_LEN, TOKEN_LEN - 1] {
             bytes[i] ^= 1;
-            assert_eq!(
-                read(&state, &URL_SAFE_NO_PAD.encode(&bytes), now),
-                None,
-                "{i}"
-            );
+            let tampered = URL_SAFE_NO_PAD.encode(&bytes);
+            assert!(!proves(&key, &tampered, account, NOW), "{i}");
             bytes[i] ^= 1;
         }
-        // Another account's id with this device's signature.
-        let other = encode(&state, Uuid::new_v4(), Uuid::new_v4(), now);
-        let mut spliced = URL_SAFE_NO_PAD.decode(&other).unwrap();
-        spliced[DATA_LEN..].copy_from_slice(&bytes[DATA_LEN..]);
-        assert_eq!(read(&state, &URL_SAFE_NO_PAD.encode(&spliced), now), None);
-        // Another server's key.
-        let elsewhere = ServerKey::random();
-        assert_eq!(read(&elsewhere, &value, now), None);
-        for junk in [
-            "",
-            "x",
-            "!!!!",
-            &value[1..],
-            &format!("{value}A"),
-            &"A".repeat(10_000),
-        ] {
-            assert_eq!(read(&state, junk, now), None, "{junk}");
+        assert!(
+            !proves(&ServerKey::random(), &value, account, NOW),
+            "another server's key"
+        );
+        let long = "A".repeat(10_000);
+        for junk in ["", "x", "!!!!", &value[1..], &format!("{value}A"), &long] {
+            assert!(!proves(&key, junk, account, NOW), "{junk}");
         }
     }
 }
