@@ -105,13 +105,22 @@ pub fn signed_in(state: &AppState, headers: &mut HeaderMap, token: String, accou
     with_cookie(headers, HeaderValue::from_str(&cookie.to_string()).ok());
 }
 
-/// Whether the request carries a known-device cookie for `account_id` (any of them: a cookie
-/// of that name planted by a sibling domain cannot hide the owner's).
+/// Whether the request carries a known-device cookie for `account_id` (any of the first
+/// [`KNOWN_DEVICE_COOKIES`] of that name: one planted by a sibling domain cannot hide the
+/// owner's, and a request packed with them costs no more than that many checks).
 pub fn is_known_device(state: &AppState, headers: &HeaderMap, account_id: Uuid) -> bool {
     let now = state.now();
     cookies_named(headers, known_device::cookie_name(state))
-        .any(|value| known_device::proves(&state.key, &value, account_id, now))
+        .take(KNOWN_DEVICE_COOKIES)
+        .fold(false, |known, value| {
+            // Every one checked, not only up to the first that proves it: the time is the
+            // same for an account and for a nil id.
+            known_device::proves(&state.key, &value, account_id, now) | known
+        })
 }
+
+/// How many `sesame_device` cookies of one request are checked.
+const KNOWN_DEVICE_COOKIES: usize = 4;
 
 /// `Set-Cookie` that removes the cookie.
 pub fn clear_cookie(state: &AppState) -> Option<HeaderValue> {

@@ -137,10 +137,13 @@ async fn a_mail_or_sms_outage_answers_503_on_sign_up_and_contact_code_starts_and
         assert_eq!(r.status, 503, "{}", r.text);
         assert!(!r.text.chars().any(|c| c.is_ascii_digit()), "{}", r.text);
     }
-    // A log-in by text answers as for anyone, and its ceremony fails like a wrong code.
+    // A log-in by text answers as for anyone (its send was tried, after the answer), and its
+    // ceremony fails like a wrong code.
+    let tried = app.sms.requests().len();
     let sms_login = login_code_start(&someone, "judy", "sms").await;
     baseline += 1;
     app.settle().await;
+    assert_eq!(app.sms.requests().len(), tried + 1, "the text was tried");
     let r = login_code_finish(&someone, &sms_login, "123456", None).await;
     assert_eq!(r.status, 401, "{}", r.text);
     assert_eq!(ceremonies().await, baseline);

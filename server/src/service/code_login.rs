@@ -98,7 +98,10 @@ pub async fn login_start(
     // reveals nothing about the account. A browser that signed in to this account before
     // counts against a limit of its own, which the account's known devices share, so others
     // using up the first one do not keep the owner out there (OWASP device cookies).
-    let known = account.as_ref().is_some_and(|a| known_device(a.id));
+    // The same work follows for every username, with or without an account or a contact (a
+    // nil id finds nothing), so the answer's time does not tell them apart.
+    let account_id = account.as_ref().map_or(Uuid::nil(), |a| a.id);
+    let known = known_device(account_id) && account.is_some();
     let limit = if known { ":known" } else { "" };
     codes::allow_send(
         state,
@@ -106,9 +109,6 @@ pub async fn login_start(
         now,
     )
     .await?;
-    // The same reads and writes follow for every username, with or without an account or a
-    // contact (a nil id finds nothing), so the answer's time does not tell them apart.
-    let account_id = account.as_ref().map_or(Uuid::nil(), |a| a.id);
     // A channel with no sender configured is like having no contact there: 202, nothing
     // sent (API.md: `code/start` answers 202 always).
     let configured = match channel {
@@ -122,7 +122,8 @@ pub async fn login_start(
     };
     let (code, hash) = codes::new_code(state, id);
     let contact_id = contact.as_ref().map_or(Uuid::nil(), |c| c.id);
-    if let Some(address) = save_with_code(state, row, account_id, contact_id, hash).await? {
+    let saved = save_with_code(state, row, (account_id, contact_id), channel, hash, now).await?;
+    if let Some(address) = saved {
         send_after_answer(state, channel, address, code);
     }
     Ok(id)
@@ -159,25 +160,38 @@ fn send_after_answer(state: &AppState, channel: Channel, address: String, code: 
     );
 }
 
+/// Log-in codes one address is sent in an hour, whatever the accounts and devices asking:
+/// twice the limit per username (anyone's, and the account's known devices'), so it only
+/// binds an address that several accounts share.
+const LOGIN_CODES_PER_ADDRESS: usize = 10;
+
 /// Save a log-in ceremony with the hash of the code to send, in one transaction with a fresh
 /// read of the contact it goes to (`store::contacts::hold`); the address to send to, or `None`
-/// when there is no such contact (a nil id), or it was removed meanwhile: the ceremony is then
-/// saved without a code, nothing is sent, and finishing fails like a wrong code. A removal
-/// that commits after this transaction ends the ceremony ([`end_sent_code_logins`]), so a code
-/// sent to a removed address never signs in (NIST SP 800-63B rev 4 §3.1.3: an out-of-band
-/// secret goes only to an address bound to the account).
+/// when there is no such contact (a nil id), it was removed meanwhile, or the address had its
+/// [`LOGIN_CODES_PER_ADDRESS`] this hour: the ceremony is then saved without a code, nothing
+/// is sent, and finishing fails like a wrong code. A removal that commits after this
+/// transaction ends the ceremony ([`end_sent_code_logins`]), so a code sent to a removed
+/// address never signs in (NIST SP 800-63B rev 4 §3.1.3: an out-of-band secret goes only to
+/// an address bound to the account).
 async fn save_with_code(
     state: &AppState,
     mut row: entity::ceremony::Model,
-    account_id: Uuid,
-    contact_id: Uuid,
+    (account_id, contact_id): (Uuid, Uuid),
+    channel: Channel,
     hash: Vec<u8>,
+    now: i64,
 ) -> Result<Option<String>, ApiError> {
     state
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
-            let contact = store::contacts::hold(&txn, account_id, contact_id).await?;
+            let mut contact = store::contacts::hold(&txn, account_id, contact_id).await?;
+            if let Some(held) = &contact {
+                let target = format!("login-to:{}:{}", channel.as_str(), held.address);
+                if !codes::take_quiet_send(&txn, &target, LOGIN_CODES_PER_ADDRESS, now).await? {
+                    contact = None;
+                }
+            }
             if contact.is_some() {
                 row.code_hash = Some(hash);
             }

@@ -4,7 +4,7 @@
 //! bound to their ceremony, valid 10 minutes, usable once, at most 5 wrong tries per code
 //! (NIST SP 800-63B rev 4 §3.1.3 out-of-band authenticators; contract "Conventions").
 
-use sea_orm::{DbBackend, Statement};
+use sea_orm::{DbBackend, DbErr, Statement};
 use sesame_delivery::{CodePurpose, OutgoingEmail};
 use uuid::Uuid;
 
@@ -101,15 +101,7 @@ pub async fn allow_sends(
         .write(move |conn| async move {
             let txn = conn.begin().await?;
             for target in &targets {
-                if txn.backend() == DbBackend::Postgres {
-                    let lock = Statement::from_sql_and_values(
-                        DbBackend::Postgres,
-                        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                        [target.clone().into()],
-                    );
-                    txn.exec_statement(lock).await?;
-                }
-                let sent = store::code_sends::since(&txn, target, now - 3_600_000).await?;
+                let sent = sent_in_the_hour(&txn, target, now).await?;
                 if let Some(last) = sent.last()
                     && now - last < RESEND_GAP_MS
                 {
@@ -128,6 +120,38 @@ pub async fn allow_sends(
             Ok(())
         })
         .await
+}
+
+/// Inside a write transaction: the times of the codes sent to `target` in the hour before
+/// `now`, oldest first. On PostgreSQL a transaction-scoped advisory lock on the target's hash
+/// is taken first, so that transactions checking and recording sends to one target run one
+/// after the other (SQLite's `BEGIN IMMEDIATE` already does).
+async fn sent_in_the_hour<C: Exec>(txn: &C, target: &str, now: i64) -> Result<Vec<i64>, DbErr> {
+    if txn.backend() == DbBackend::Postgres {
+        let lock = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            [target.into()],
+        );
+        txn.exec_statement(lock).await?;
+    }
+    store::code_sends::since(txn, target, now - 3_600_000).await
+}
+
+/// Inside a write transaction: whether `target` may be sent another code under a limit of
+/// `per_hour` that is never answered (no 429: the caller sends nothing and says the same);
+/// the send is recorded when it may.
+pub async fn take_quiet_send<C: Exec>(
+    txn: &C,
+    target: &str,
+    per_hour: usize,
+    now: i64,
+) -> Result<bool, DbErr> {
+    if sent_in_the_hour(txn, target, now).await?.len() >= per_hour {
+        return Ok(false);
+    }
+    store::code_sends::record(txn, target, now).await?;
+    Ok(true)
 }
 
 /// How long sent codes are kept for the resend limits (which look back an hour).

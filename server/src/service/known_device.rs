@@ -4,7 +4,8 @@
 //! asking for the username shares, so someone who uses up an account's code sends does not
 //! keep its owner out on a browser the owner signed in on before (SECURITY.md, known
 //! limitations). Every code still counts against one of the two limits, so an inbox or phone
-//! gets at most twice the limit of one.
+//! gets at most twice the limit of one (and an address that several accounts share no more:
+//! `code_login::LOGIN_CODES_PER_ADDRESS`).
 //!
 //! The value is `base64url(issued at, ms ‖ 16 random bytes ‖ HMAC-SHA-256)`, the MAC over the
 //! account id too, keyed with a key derived from the server key: it does not say which
