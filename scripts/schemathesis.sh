@@ -5,6 +5,8 @@
 #
 #   scripts/schemathesis.sh [max seconds, default 240]
 #
+# The server runs on a fresh SQLite database, or on SCHEMATHESIS_DATABASE_URL (an empty
+# PostgreSQL database, e.g. postgres://postgres@127.0.0.1:5432/sesame_schemathesis) when set.
 # Needs target/debug/sesame (or $SESAME_BIN) and `schemathesis` on PATH (.ci/run makes a venv).
 # It says so and exits 0 when the server has no OpenAPI document to test against.
 set -euo pipefail
@@ -24,7 +26,7 @@ trap cleanup EXIT
 # No SMTP: codes go to the log (development mode), which is how this script logs in.
 SESAME_LISTEN="127.0.0.1:$port" \
 SESAME_ORIGIN="$base" \
-SESAME_DATABASE_URL="sqlite://$work/sesame.db" \
+SESAME_DATABASE_URL="${SCHEMATHESIS_DATABASE_URL:-sqlite://$work/sesame.db}" \
 SESAME_DATA_DIR="$work" \
 SESAME_IP_RATE_LIMIT=off \
 SESAME_LOG=warn \

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sesame's test command (README): every Rust test on SQLite — and on PostgreSQL too when
-# SESAME_TEST_POSTGRES_URL is set — then the browser tests when Chromium and Node are here.
+# SESAME_TEST_POSTGRES_URL is set — then the browser tests when Chromium and Node are here
+# (on SQLite, and again on PostgreSQL when it is set).
 # Each part that cannot run here says so plainly; with SESAME_TEST_REQUIRE_ALL=1 (CI) a part that
 # cannot run fails the run instead.
 set -euo pipefail
@@ -46,7 +47,11 @@ fi
 cargo test --workspace --all-targets
 
 if [ -f tests/e2e/package.json ] && [ -x "$chromium" ] && command -v node >/dev/null && command -v npm >/dev/null; then
-  (cd tests/e2e && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && SESAME_BIN="$PWD/../../target/debug/sesame" CHROMIUM_PATH="$chromium" npm test)
+  (cd tests/e2e && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && SESAME_BIN="$PWD/../../target/debug/sesame" CHROMIUM_PATH="$chromium" npm test)
+  if [ -n "${SESAME_TEST_POSTGRES_URL:-}" ]; then
+    echo "== The browser tests again, each server on a fresh PostgreSQL database"
+    (cd tests/e2e && SESAME_E2E_POSTGRES_URL="$SESAME_TEST_POSTGRES_URL" SESAME_BIN="$PWD/../../target/debug/sesame" CHROMIUM_PATH="$chromium" npm test)
+  fi
 fi
 # (The expansion below is safe for an empty array under `set -u` in bash before 4.4 too.)
 for note in ${notes[@]+"${notes[@]}"}; do echo "$note"; done

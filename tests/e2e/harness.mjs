@@ -2,7 +2,8 @@
 //
 // setup(t, options) starts, for one test:
 //   - an SMTP sink (smtp-server, no auth, no TLS) that records every message,
-//   - the Sesame binary on a free port with a fresh SQLite database,
+//   - the Sesame binary on a free port with a fresh SQLite database (or a
+//     PostgreSQL one with SESAME_E2E_POSTGRES_URL: servers.mjs),
 //   - headless Chromium (playwright-core, the system's chromium),
 // and stops all three when the test ends. Pages get Chromium's virtual
 // WebAuthn authenticator over CDP (addAuthenticator), so passkey ceremonies

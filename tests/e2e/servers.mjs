@@ -1,14 +1,19 @@
 // Servers for Sesame's browser journeys: an SMTP sink that records every
-// message, and the Sesame binary on a free port with a fresh SQLite database
-// (see harness.mjs, which starts both for each test).
+// message, and the Sesame binary on a free port with a fresh SQLite database,
+// or a fresh PostgreSQL one (see harness.mjs, which starts both for each test).
 //
 // Environment:
 //   SESAME_BIN           the server binary (default ../../target/debug/sesame)
+//   SESAME_E2E_POSTGRES_URL  a PostgreSQL server's URL (e.g.
+//                        postgres://postgres@127.0.0.1:5432/postgres): each
+//                        Sesame gets a database of its own made there, and
+//                        dropped when it stops, instead of SQLite
 //   SESAME_E2E_SERVE_WEB=1  serve web/ from this harness and pass the API
 //                        through to the server (for working on the pages
 //                        before the server embeds them; off by default)
 
 import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -42,6 +47,29 @@ export async function freePort() {
 
 export function safeName(name) {
   return String(name).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80) || 'test';
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+/** Runs one statement on the server SESAME_E2E_POSTGRES_URL names. */
+async function onPostgres(sql) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: process.env.SESAME_E2E_POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty database on that server: its name and its URL. */
+async function createPgDatabase() {
+  const name = `sesame_e2e_${crypto.randomUUID().replaceAll('-', '')}`;
+  await onPostgres(`CREATE DATABASE ${name}`);
+  const url = new URL(process.env.SESAME_E2E_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString() };
 }
 
 // ---------------------------------------------------------------- SMTP sink
@@ -209,6 +237,7 @@ export async function startSesame({ name = 'sesame', smtpPort, env = {} } = {}) 
     now: () => Date.now() + clockOffsetSecs * 1000,
   };
 
+  const postgres = process.env.SESAME_E2E_POSTGRES_URL ? await createPgDatabase() : null;
   const port = await freePort();
   const serveWeb = process.env.SESAME_E2E_SERVE_WEB === '1';
   const webPort = serveWeb ? await freePort() : port;
@@ -222,7 +251,7 @@ export async function startSesame({ name = 'sesame', smtpPort, env = {} } = {}) 
     SESAME_LISTEN: `127.0.0.1:${port}`,
     SESAME_ORIGIN: url,
     SESAME_RP_ID: 'localhost',
-    SESAME_DATABASE_URL: `sqlite://${path.join(dir, 'sesame.db')}`,
+    SESAME_DATABASE_URL: postgres ? postgres.url : `sqlite://${path.join(dir, 'sesame.db')}`,
     SESAME_DATA_DIR: dir,
     SESAME_MAIL_FROM: 'sesame@localhost',
     SESAME_IP_RATE_LIMIT: 'off',
@@ -261,6 +290,7 @@ export async function startSesame({ name = 'sesame', smtpPort, env = {} } = {}) 
       if (!exited) child.kill('SIGKILL');
     }
     fs.rmSync(dir, { recursive: true, force: true });
+    if (postgres) await onPostgres(`DROP DATABASE IF EXISTS ${postgres.name} WITH (FORCE)`);
   };
 
   // Wait for readiness: at most 300 tries, 100 ms apart.
