@@ -170,9 +170,9 @@ async fn signup_finish(
     responses(
         (status = 202, description = "The ceremony", body = CeremonyBody),
         (status = 429, description = "`too_many_attempts`: a code was sent for that username \
-            and method less than 30 s ago, or five in the last hour (from a browser that \
-            signed in to the account before, its `sesame_device` cookie counts them for that \
-            browser alone)"),
+            and method less than 30 s ago, or five in the last hour (a browser that signed \
+            in to the account before, with its `sesame_device` cookie, counts against a second \
+            such limit, shared by the account's known devices)"),
     ),
 )]
 async fn login_start(

@@ -94,13 +94,13 @@ pub async fn login_start(
         crate::service::save_ceremony(state, row).await?;
         return Ok(id);
     };
+    // The same work follows for every username, with or without an account or a contact (a
+    // nil id finds nothing), so the answer's time does not tell them apart.
+    let account_id = account.as_ref().map_or(Uuid::nil(), |a| a.id);
     // The resend limit is keyed on the username and channel, known or not, so a 429 here
     // reveals nothing about the account. A browser that signed in to this account before
     // counts against a limit of its own, which the account's known devices share, so others
     // using up the first one do not keep the owner out there (OWASP device cookies).
-    // The same work follows for every username, with or without an account or a contact (a
-    // nil id finds nothing), so the answer's time does not tell them apart.
-    let account_id = account.as_ref().map_or(Uuid::nil(), |a| a.id);
     let known = known_device(account_id) && account.is_some();
     let limit = if known { ":known" } else { "" };
     codes::allow_send(
