@@ -32,7 +32,12 @@ pub fn token_from<'h>(headers: &'h HeaderMap, cookie_name: &str) -> Option<Cow<'
     cookies_named(headers, cookie_name).last()
 }
 
-/// The values of every cookie called `cookie_name` in the request, in order.
+/// The values of every cookie called `cookie_name` in the request, in order: names and values
+/// as sent, not percent-decoded. A decoded name would let a sibling domain plant
+/// `__%48ost-sesame_session`, which browsers take for a name without the prefix and so let a
+/// sibling set, and have it read as `__Host-sesame_session`: the prefix's whole point
+/// (RFC 6265bis §4.1.3.2) is that only this host can set that name. Sesame's own values
+/// (base64url) have nothing to decode.
 fn cookies_named<'h>(
     headers: &'h HeaderMap,
     cookie_name: &str,
@@ -41,7 +46,7 @@ fn cookies_named<'h>(
         .get_all(header::COOKIE)
         .into_iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(Cookie::split_parse_encoded)
+        .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
         .filter(move |cookie| cookie.name() == cookie_name)
         .map(|cookie| {
@@ -221,11 +226,10 @@ mod tests {
     }
 
     #[test]
-    fn the_token_is_what_axum_extras_cookie_jar_would_give() {
+    fn the_token_is_what_axum_extras_cookie_jar_would_give_without_decoding() {
         for lines in [
             &["sesame_session=first; sesame_session=second"][..],
             &["sesame_session=first", "sesame_session=second"],
-            &["sesame_session=a%2Bb"],
             &["sesame_session=\"quoted\""],
             &[" sesame_session = spaced ; x=1"],
             &["sesame_session="],
@@ -241,6 +245,17 @@ mod tests {
             );
         }
         let h = headers(&["sesame_session=first; sesame_session=a%2Bb"]);
-        assert_eq!(token_from(&h, COOKIE).as_deref(), Some("a+b"));
+        assert_eq!(token_from(&h, COOKIE).as_deref(), Some("a%2Bb"));
+    }
+
+    #[test]
+    fn a_percent_encoded_name_is_not_the_prefixed_cookie() {
+        // A sibling domain may set `__%48ost-…` (not a `__Host-` name to a browser).
+        let h = headers(&["__Host-sesame_session=mine; __%48ost-sesame_session=planted"]);
+        assert_eq!(token_from(&h, SECURE_COOKIE).as_deref(), Some("mine"));
+        let h = headers(&["__%48ost-sesame_session=planted"]);
+        assert_eq!(token_from(&h, SECURE_COOKIE), None);
+        let h = headers(&["sesame%5Fsession=planted; %73esame_session=planted"]);
+        assert_eq!(token_from(&h, COOKIE), None);
     }
 }

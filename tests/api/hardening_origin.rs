@@ -13,6 +13,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_cross_site_request_changes_nothing_for_a_logged_in_person,
         a_form_body_is_refused_even_where_the_body_is_ignored,
         security_headers_are_on_every_answer_and_hsts_only_on_https,
+        a_cookie_planted_under_an_encoded_prefix_is_not_the_session,
     ]
 }
 
@@ -241,4 +242,40 @@ async fn security_headers_are_on_every_answer_and_hsts_only_on_https(mut app: Te
         !attributes.iter().any(|a| a.starts_with("domain")),
         "{cookie}"
     );
+}
+
+/// A sibling domain can set `__%48ost-sesame_session` (to a browser a name without the
+/// `__Host-` prefix, so one it may set with `Domain`); read as sent, it is not the session
+/// cookie, so it neither swaps in the planter's session nor pushes out the owner's.
+async fn a_cookie_planted_under_an_encoded_prefix_is_not_the_session(mut app: TestApp) {
+    let https = format!("https://localhost:{}", app.port);
+    app.restart_with(|c| c.origin = vec![https.clone()]).await;
+    let token = |name: &'static str| {
+        let mut auth = sesame_tests::SoftAuthenticator::new(&https);
+        let browser = app.new_browser();
+        async move {
+            let r = browser.signup_passkey(name, &mut auth).await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            let cookie = r.set_cookie().expect("a session cookie");
+            let value = cookie.trim_start_matches("__Host-sesame_session=");
+            value.split(';').next().unwrap_or_default().to_owned()
+        }
+    };
+    let (owner, planter) = (token("olga").await, token("piet").await);
+    for planted in [planter.as_str(), "junk"] {
+        let r = app
+            .new_browser()
+            .client
+            .get(format!("{}/api/v1/session", app.browser.base))
+            .header(
+                "cookie",
+                format!("__Host-sesame_session={owner}; __%48ost-sesame_session={planted}"),
+            )
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(r.status(), 200, "{planted}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["username"], "olga", "{planted}: {body}");
+    }
 }
