@@ -5,16 +5,17 @@ use super::*;
 
 /// The lock-out count and the resend limit's records through the inline connection: each
 /// charged try returns its own count (`UPDATE … RETURNING`, decoded inline), a waiting or
-/// hard-locked account is not charged, and the sent-code look-up gives what sea-orm's gives.
+/// hard-locked account is not charged (a waiting one is for a known device), and the sent-code
+/// look-up gives what sea-orm's gives.
 #[tokio::test]
 async fn failure_counts_and_sent_codes_on_the_inline_connection() {
     let (_dir, db, writer) = open().await;
     let ada = store::accounts::new_account("ada", "Ada", Uuid::new_v4(), 1);
     store::accounts::insert(&db, ada.clone()).await.unwrap();
-    let charge = |id, now, hard_lock| {
+    let charge_past = |id, now, hard_lock, past_wait| {
         writer.write(move |conn| async move {
             let txn = conn.begin().await?;
-            let count = store::accounts::charge_try(&txn, id, now, hard_lock, |n| {
+            let count = store::accounts::charge_try(&txn, id, now, hard_lock, past_wait, |n| {
                 (n >= 3).then_some(i64::from(n))
             })
             .await?;
@@ -22,6 +23,7 @@ async fn failure_counts_and_sent_codes_on_the_inline_connection() {
             Ok(count)
         })
     };
+    let charge = |id, now, hard_lock| charge_past(id, now, hard_lock, false);
     for expected in 1..=4 {
         assert_eq!(charge(ada.id, 100, 10).await.unwrap(), Some(expected));
     }
@@ -61,6 +63,11 @@ async fn failure_counts_and_sent_codes_on_the_inline_connection() {
         .unwrap();
     assert_eq!((stored.failed_attempts, stored.locked_until), (2, None));
     assert_eq!(charge(ada.id, 0, 10).await.unwrap(), Some(3));
+    // A known device's try is charged while the account waits (until 3 now), not past the
+    // hard lock.
+    assert_eq!(charge(ada.id, 0, 10).await.unwrap(), None);
+    assert_eq!(charge_past(ada.id, 0, 10, true).await.unwrap(), Some(4));
+    assert_eq!(charge_past(ada.id, 0, 4, true).await.unwrap(), None);
 
     for (target, sent_at) in [("a", 10), ("a", 30), ("a", 20), ("b", 40)] {
         writer

@@ -196,7 +196,9 @@ async fn login_start(
 ///
 /// For an account with a password, `password` is needed too. With a valid session for the
 /// same account this is a re-authentication. Failed attempts count per account across all
-/// code methods; after too many, 429 until the wait ends.
+/// code methods; after too many, 429 until the wait ends. A browser that signed in to the
+/// account before (its `sesame_device` cookie) does not wait, for five tries an hour that
+/// the account's known devices share; the hard lock after 100 failures stops it too.
 #[utoipa::path(
     post,
     path = "/login/code/finish",
@@ -212,23 +214,30 @@ async fn login_start(
         (status = 401, description = "`invalid_code`: wrong, expired or used code, or wrong \
             password (one answer for all)"),
         (status = 429, description = "`too_many_attempts`: the account is locked out for now; \
-            wait `Retry-After` seconds (a passkey log-in still works)"),
+            wait `Retry-After` seconds (a passkey log-in still works, and a known device's \
+            code log-in within the known devices' five tries an hour)"),
     ),
 )]
 async fn login_finish(
     State(state): State<AppState>,
     client: ClientInfo,
     current: Option<CurrentSession>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginFinish>,
 ) -> ApiResult<(HeaderMap, Json<AccountBody>)> {
     let ceremony = ceremony_id(&body.ceremony)?;
     let current = current.map(|CurrentSession(c)| c);
+    let attempt = code_login::Attempt {
+        ceremony,
+        code: &body.code,
+        password: body.password.as_deref(),
+    };
+    let known_device = |account_id| auth::is_known_device(&state, &headers, account_id);
     let (account, issued) = code_login::login_finish(
         &state,
-        ceremony,
-        &body.code,
-        body.password.as_deref(),
+        attempt,
         &client,
+        known_device,
         current.as_ref(),
         state.now(),
     )

@@ -85,7 +85,7 @@ pub async fn finish(
         .filter(|c| c.account_id == Some(auth.account.id) && c.session_id == Some(auth.session.id))
         .ok_or(ApiError::InvalidCeremony)?;
     // Counted before the code is checked, like a log-in's try (`lockout::charge`).
-    lockout::charge(state, auth.account.id, now).await?;
+    let charged = lockout::charge(state, auth.account.id, false, now).await?;
     let saved: State =
         serde_json::from_str(&row.state).map_err(|e| ApiError::Internal(e.to_string()))?;
     let secret = totp::decrypt(&state.key, auth.account.id, &saved.sealed)?;
@@ -129,7 +129,7 @@ pub async fn finish(
             Ok(replaced)
         })
         .await;
-    let replaced = lockout::settle(state, account_id, written).await?;
+    let replaced = lockout::settle(state, account_id, &charged, written).await?;
     crate::telemetry::metrics::ceremony_finished(KIND);
     let notice = if replaced {
         "The authenticator app for two-factor authentication was changed"

@@ -213,19 +213,31 @@ pub(crate) async fn end_sent_code_logins<C: crate::db::Exec>(
     store::ceremonies::delete_sent_codes(db, account_id, LOGIN).await
 }
 
-/// Log-in step 2: charge the try to the account's lock-out, check the password (when the
-/// account has one) and the code; then, in one transaction, consume the ceremony and the
-/// single-use proof and issue the session.
+/// What a code log-in's finish was sent.
+pub struct Attempt<'a> {
+    pub ceremony: Uuid,
+    pub code: &'a str,
+    /// For an account with a password.
+    pub password: Option<&'a str>,
+}
+
+/// Log-in step 2: charge the try to the account's lock-out (past its back-off when the request
+/// proves a known device of the account, `known_device`), check the password (when the account has one) and the code; then,
+/// in one transaction, consume the ceremony and the single-use proof and issue the session.
 #[tracing::instrument(skip_all)]
 pub async fn login_finish(
     state: &AppState,
-    ceremony: Uuid,
-    code: &str,
-    password_given: Option<&str>,
+    attempt: Attempt<'_>,
     client: &ClientInfo,
+    known_device: impl Fn(Uuid) -> bool,
     current: Option<&Authenticated>,
     now: i64,
 ) -> Result<(entity::account::Model, Issued), ApiError> {
+    let Attempt {
+        ceremony,
+        code,
+        password: password_given,
+    } = attempt;
     let row = store::ceremonies::find_live(&state.reads, ceremony, LOGIN, now)
         .await?
         .ok_or(ApiError::InvalidCeremony)?;
@@ -234,9 +246,14 @@ pub async fn login_finish(
         Some(id) => store::accounts::find_by_id(&state.reads, id).await?,
         None => None,
     };
-    // The try is counted before anything is checked (see `lockout::charge`).
+    // The try is counted before anything is checked (see `lockout::charge`); past the
+    // back-off when this browser proves a known device of the account, so others' failures do
+    // not keep its owner out there.
     let charged = match &account {
-        Some(account) => Some(lockout::charge(state, account.id, now).await?),
+        Some(account) => {
+            let known = known_device(account.id);
+            Some(lockout::charge(state, account.id, known, now).await?)
+        }
         None => None,
     };
 
@@ -247,11 +264,12 @@ pub async fn login_finish(
         }
         _ => None,
     };
-    let Some((account, consume)) = account.zip(proof) else {
-        return Err(fail(state, &row, client, now, saved.method, charged).await);
+    // An account's try was charged (`charged` is `Some` whenever `account` is).
+    let Some(((account, consume), charged)) = account.zip(proof).zip(charged.clone()) else {
+        return Err(fail(state, &row, client, now, saved.method, charged.as_ref()).await);
     };
     if account.disabled {
-        return Err(fail(state, &row, client, now, saved.method, charged).await);
+        return Err(fail(state, &row, client, now, saved.method, Some(&charged)).await);
     }
 
     let mut methods = Vec::new();
@@ -267,10 +285,10 @@ pub async fn login_finish(
         now,
     };
     let written = issue_session(state, proven, client, current).await;
-    let Some(issued) = lockout::settle(state, account.id, written).await? else {
+    let Some(issued) = lockout::settle(state, account.id, &charged, written).await? else {
         // The TOTP step or recovery code was used by a concurrent log-in meanwhile, or the
         // account's password or disabling changed since it was read.
-        return Err(fail(state, &row, client, now, saved.method, charged).await);
+        return Err(fail(state, &row, client, now, saved.method, Some(&charged)).await);
     };
     // Counted once committed: a transaction rolled back above took nothing.
     crate::telemetry::metrics::ceremony_finished(LOGIN);

@@ -136,7 +136,7 @@ pub async fn finish(
         .filter(|c| c.account_id == Some(auth.account.id) && c.session_id == Some(auth.session.id))
         .ok_or(ApiError::InvalidCeremony)?;
     // Counted before the code is checked, like a log-in's try (`lockout::charge`).
-    lockout::charge(state, auth.account.id, now).await?;
+    let charged = lockout::charge(state, auth.account.id, false, now).await?;
     if !codes::matches(state, &row, code) {
         codes::record_wrong_code(state, row.id, None, now).await?;
         return Err(ApiError::InvalidCode);
@@ -167,7 +167,7 @@ pub async fn finish(
             Ok(contact)
         })
         .await;
-    let contact = lockout::settle(state, account_id, written).await?;
+    let contact = lockout::settle(state, account_id, &charged, written).await?;
     crate::telemetry::metrics::ceremony_finished(KIND);
     notify::security_notice(
         state,

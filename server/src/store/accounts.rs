@@ -140,8 +140,9 @@ pub async fn clear_failures_of<C: Exec>(db: &C, account: &account::Model) -> Res
 }
 
 /// Charge one code try to the account before its code is checked: count it and set the
-/// back-off `locked_until(count)`, unless the account is waiting (`locked_until` after `now`)
-/// or hard-locked (`hard_lock` tries counted). Returns the new count; `None` when the try was
+/// back-off `locked_until(count)`, unless the account is waiting (`locked_until` after `now`;
+/// not checked when `past_wait`, a known device's try) or hard-locked (`hard_lock` tries
+/// counted). Returns the new count; `None` when the try was
 /// refused or there is no such account. The increment is conditional and returns the row it
 /// wrote (`UPDATE … WHERE … RETURNING`): tries sent at once are charged one after another
 /// (SQLite's one writer; PostgreSQL's row lock, after which the waiting `UPDATE` checks its
@@ -152,6 +153,7 @@ pub async fn charge_try<C: Exec>(
     id: Uuid,
     now: i64,
     hard_lock: i32,
+    past_wait: bool,
     locked_until: impl Fn(i32) -> Option<i64>,
 ) -> Result<Option<i32>, DbErr> {
     use sea_orm::{
@@ -164,13 +166,15 @@ pub async fn charge_try<C: Exec>(
             Expr::col(account::Column::FailedAttempts).add(1),
         )
         .filter(account::Column::Id.eq(id))
-        .filter(account::Column::FailedAttempts.lt(hard_lock))
-        .filter(
+        .filter(account::Column::FailedAttempts.lt(hard_lock));
+    if !past_wait {
+        increment = increment.filter(
             Condition::any()
                 .add(account::Column::LockedUntil.is_null())
                 .add(account::Column::LockedUntil.lte(now)),
-        )
-        .into_query();
+        );
+    }
+    let mut increment = increment.into_query();
     increment.returning_all();
     let Some(count) = db
         .fetch(db.backend().build(&increment), rows::account)

@@ -2,7 +2,8 @@
 
 use entity::code_send;
 use sea_orm::{
-    ColumnTrait, DbBackend, DbErr, DeleteMany, EntityTrait, QueryFilter, QueryOrder, QueryTrait,
+    ColumnTrait, DbBackend, DbErr, DeleteMany, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use uuid::Uuid;
 
@@ -31,6 +32,23 @@ pub async fn since<C: Exec>(db: &C, target: &str, since: i64) -> Result<Vec<i64>
         .into_iter()
         .map(|row| row.sent_at)
         .collect())
+}
+
+/// Remove the latest record for `target` (a charged try given back).
+pub async fn delete_latest<C: Exec>(db: &C, target: &str) -> Result<(), DbErr> {
+    let latest = code_send::Entity::find()
+        .filter(code_send::Column::Target.eq(target))
+        .order_by_desc(code_send::Column::SentAt)
+        .limit(1);
+    if let Some(row) = db
+        .fetch(latest.build(db.backend()), rows::code_send)
+        .await?
+        .pop()
+    {
+        let delete = code_send::Entity::delete_many().filter(code_send::Column::Id.eq(row.id));
+        db.exec_query(&delete).await?;
+    }
+    Ok(())
 }
 
 /// Remove at most [`super::CLEAN_UP_BATCH`] records of codes sent before `before`; how many

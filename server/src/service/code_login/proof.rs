@@ -85,21 +85,24 @@ pub(super) async fn fail(
     client: &ClientInfo,
     now: i64,
     method: CodeMethod,
-    charged: Option<i32>,
+    charged: Option<&lockout::Charged>,
 ) -> ApiError {
     crate::telemetry::metrics::login_failed(method.method().as_str());
+    let locked_out = charged
+        .map(|c| c.count)
+        .filter(|n| lockout::starts_or_hardens(*n));
     let login = ceremony
         .account_id
-        .zip(charged)
-        .map(|(account_id, count)| codes::LoginFailure {
+        .zip(charged.cloned())
+        .map(|(account_id, charged)| codes::LoginFailure {
             client: client.clone(),
             method: serde_json::to_value(method).unwrap_or_default(),
             account_id,
-            count,
+            charged,
         });
     match codes::record_wrong_code(state, ceremony.id, login, now).await {
         Ok(()) => {
-            if let Some(count) = charged.filter(|n| lockout::starts_or_hardens(*n)) {
+            if let Some(count) = locked_out {
                 crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
             }
             ApiError::InvalidCode

@@ -2,11 +2,49 @@
 //! 2^(n−5) s (capped at an hour); at `HARD_LOCK` failures code log-in stops until a passkey
 //! log-in or an administrator clears it (NIST SP 800-63B rev 4 §3.2.2: at most 100
 //! consecutive failed attempts). A passkey log-in is never blocked.
+//!
+//! A code log-in from a known device (`service::known_device`: a browser that signed in to the
+//! account before) does not wait out the back-off, so someone guessing at the account from
+//! elsewhere cannot keep its owner out on the owner's own browser (OWASP Authentication Cheat
+//! Sheet, "device cookies"). Its failures still count as the account's, towards the back-off
+//! of everyone else and the hard lock, which stops known devices too: every log-in mints a
+//! new cookie and none can be revoked, so a budget per cookie would give whoever once signed
+//! in guesses without end. The account's known devices share [`KNOWN_DEVICE_TRIES`] such
+//! tries an hour; past them a known device waits like any other client.
 
 use super::*;
 
 pub const FREE_FAILURES: i32 = 5;
 pub const HARD_LOCK: i32 = 100;
+/// Tries an hour that the account's known devices share past the back-off.
+pub const KNOWN_DEVICE_TRIES: usize = FREE_FAILURES as usize;
+
+/// A code log-in's try, charged to the account before its code was checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charged {
+    /// The account's consecutive failures with this try.
+    pub count: i32,
+    /// Where the try was recorded against the known devices' shared tries, when a known device
+    /// made it: given back with the account's ([`settle`]).
+    pub known_device: Option<String>,
+}
+
+impl Charged {
+    /// What a failed try adds to the `login_failed` event's detail.
+    pub fn detail(&self) -> serde_json::Value {
+        let mut detail = serde_json::json!({"consecutive_failures": self.count});
+        if self.known_device.is_some() {
+            detail["known_device"] = true.into();
+        }
+        detail
+    }
+}
+
+/// Where the tries of an account's known devices are recorded, with the sent codes' records
+/// (kept a day, counted over the hour the same way).
+fn known_device_tries(account_id: Uuid) -> String {
+    format!("login-tries:{account_id}:known")
+}
 
 /// Does the `count`-th consecutive failure start the throttling or reach the hard lock?
 pub fn starts_or_hardens(count: i32) -> bool {
@@ -39,16 +77,45 @@ fn back_off(count: i32, now: i64) -> Option<i64> {
 /// tries past the lock-out than guesses sent one by one (OWASP ASVS 5.0 V6.3.1, NIST SP 800-63B
 /// rev 4 §3.2.2). A log-in whose code is right clears the count in its session transaction;
 /// another right code gives its try back ([`store::accounts::refund_try`]).
-pub async fn charge(state: &AppState, account_id: Uuid, now: i64) -> Result<i32, ApiError> {
+///
+/// `known_device`: the request proves a known device of the account (`auth::is_known_device`).
+/// While the account's known devices have had fewer than [`KNOWN_DEVICE_TRIES`] tries in the
+/// hour, the try is charged past the back-off (not past the hard lock), and recorded against
+/// those tries in the same transaction (on PostgreSQL under the target's advisory lock,
+/// `codes::sent_in_the_hour`), so a burst from known devices gets no more than that either.
+pub async fn charge(
+    state: &AppState,
+    account_id: Uuid,
+    known_device: bool,
+    now: i64,
+) -> Result<Charged, ApiError> {
     state
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
+            let mut device_tries = None;
+            if known_device {
+                let target = known_device_tries(account_id);
+                if sent_in_the_hour(&txn, &target, now).await?.len() < KNOWN_DEVICE_TRIES {
+                    device_tries = Some(target);
+                }
+            }
+            let past_wait = device_tries.is_some();
             let charged =
-                store::accounts::charge_try(&txn, account_id, now, HARD_LOCK, |n| back_off(n, now))
-                    .await?;
+                store::accounts::charge_try(&txn, account_id, now, HARD_LOCK, past_wait, |n| {
+                    back_off(n, now)
+                })
+                .await?;
             let result = match charged {
-                Some(count) => Ok(count),
+                Some(count) => {
+                    if let Some(target) = &device_tries {
+                        store::code_sends::record(&txn, target, now).await?;
+                    }
+                    Ok(Charged {
+                        count,
+                        known_device: device_tries,
+                    })
+                }
                 // Waiting or hard-locked; an account deleted meanwhile fails like a wrong code.
                 None => Err(match store::accounts::find_by_id(&txn, account_id).await? {
                     Some(account) => check(&account, now).err().unwrap_or(too_many(1000)),
@@ -61,15 +128,21 @@ pub async fn charge(state: &AppState, account_id: Uuid, now: i64) -> Result<i32,
         .await
 }
 
-/// Give back a try that [`charge`] counted whose code was right but whose write did not go
+/// Give back a try that [`charge_login`] counted whose code was right but whose write did not go
 /// through: another request had finished the ceremony first (the same code sent twice at
 /// once), or the database failed. Neither was a guess. Best effort: when the database is down
 /// too, the try stays counted until the next successful log-in clears it.
-async fn give_back(state: &AppState, account_id: Uuid) {
+async fn give_back(state: &AppState, account_id: Uuid, known_device: Option<String>) {
     let refunded = state
         .writer
         .write(move |conn| async move {
-            Ok(store::accounts::refund_try(&conn, account_id, FREE_FAILURES).await?)
+            let txn = conn.begin().await?;
+            store::accounts::refund_try(&txn, account_id, FREE_FAILURES).await?;
+            if let Some(target) = known_device {
+                store::code_sends::delete_latest(&txn, &target).await?;
+            }
+            txn.commit().await?;
+            Ok(())
         })
         .await;
     if refunded.is_err() {
@@ -82,10 +155,11 @@ async fn give_back(state: &AppState, account_id: Uuid) {
 pub async fn settle<T>(
     state: &AppState,
     account_id: Uuid,
+    charged: &Charged,
     written: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     if written.is_err() {
-        give_back(state, account_id).await;
+        give_back(state, account_id, charged.known_device.clone()).await;
     }
     written
 }

@@ -12,8 +12,9 @@ pub struct LoginFailure {
     /// The method, as the events name it.
     pub method: serde_json::Value,
     pub account_id: Uuid,
-    /// The account's consecutive failures with this one ([`lockout::charge`] counted it).
-    pub count: i32,
+    /// The account's consecutive failures with this one, and whether a known device made it
+    /// ([`lockout::charge`] counted it).
+    pub charged: lockout::Charged,
 }
 
 /// A try at the code of a ceremony that no account's lock-out counts (sign-up), charged to the
@@ -53,8 +54,8 @@ pub async fn try_code(
 
 /// A wrong code, recorded in one write transaction: one more wrong try on the ceremony (the
 /// fifth ends it); for a log-in, the `login_failed` event and, when throttling starts or the
-/// hard lock is reached, `locked_out`. The account's count was charged before the code was
-/// checked ([`lockout::charge`]), so each of several concurrent failures has a count of its own
+/// hard lock is reached, `locked_out`. The try was charged before the code was checked
+/// ([`lockout::charge`]), so each of several concurrent failures has a count of its own
 /// and the lock-out is recorded exactly once (OWASP ASVS 5.0 V6.3.1 / NIST SP 800-63B rev 4
 /// §3.2.2 rate limiting).
 pub async fn record_wrong_code(
@@ -72,12 +73,14 @@ pub async fn record_wrong_code(
                 client,
                 method,
                 account_id,
-                count,
+                charged,
             }) = login
             {
-                let failed = serde_json::json!({"method": method, "consecutive_failures": count});
+                let mut failed = charged.detail();
+                failed["method"] = method;
                 store::events::insert(&txn, account_id, "login_failed", &client, failed, now)
                     .await?;
+                let count = charged.count;
                 if lockout::starts_or_hardens(count) {
                     let hard = count >= lockout::HARD_LOCK;
                     let locked = serde_json::json!({"consecutive_failures": count, "hard": hard});
