@@ -24,13 +24,14 @@ pub const KNOWN_DEVICE_TRIES: usize = FREE_FAILURES as usize;
 pub struct Charged {
     /// The account's consecutive failures with this try.
     pub count: i32,
-    /// Where the try was recorded against the known devices' shared tries, when a known device
-    /// made it: given back with the account's ([`settle`]).
+    /// Where the try was recorded against the known devices' shared tries past the back-off,
+    /// when it took one of them: given back with the account's ([`settle`]).
     pub known_device: Option<String>,
 }
 
 impl Charged {
-    /// What a failed try adds to the `login_failed` event's detail.
+    /// What a failed try adds to the `login_failed` event's detail: `known_device` when it
+    /// was charged past the back-off as a known device's.
     pub fn detail(&self) -> serde_json::Value {
         let mut detail = serde_json::json!({"consecutive_failures": self.count});
         if self.known_device.is_some() {
@@ -79,10 +80,11 @@ fn back_off(count: i32, now: i64) -> Option<i64> {
 /// another right code gives its try back ([`store::accounts::refund_try`]).
 ///
 /// `known_device`: the request proves a known device of the account (`auth::is_known_device`).
-/// While the account's known devices have had fewer than [`KNOWN_DEVICE_TRIES`] tries in the
-/// hour, the try is charged past the back-off (not past the hard lock), and recorded against
-/// those tries in the same transaction (on PostgreSQL under the target's advisory lock,
-/// `codes::sent_in_the_hour`), so a burst from known devices gets no more than that either.
+/// A try the account's back-off refuses is then charged past it (not past the hard lock) while
+/// the account's known devices have had fewer than [`KNOWN_DEVICE_TRIES`] such tries in the
+/// hour, and recorded against those tries in the same transaction (on PostgreSQL under the
+/// target's advisory lock, `codes::sent_in_the_hour`), so a burst from known devices gets no
+/// more than that either. A try the back-off lets through takes none of them.
 pub async fn charge(
     state: &AppState,
     account_id: Uuid,
@@ -93,29 +95,32 @@ pub async fn charge(
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
+            let back_off = |n| back_off(n, now);
+            let mut charged =
+                store::accounts::charge_try(&txn, account_id, now, HARD_LOCK, false, back_off)
+                    .await?;
+            // Refused: past the wait, only for a known device, and only while the account's
+            // known devices have tries left in the hour (a try that did not need them takes
+            // none).
             let mut device_tries = None;
-            if known_device {
+            if charged.is_none() && known_device {
                 let target = known_device_tries(account_id);
                 if sent_in_the_hour(&txn, &target, now).await?.len() < KNOWN_DEVICE_TRIES {
-                    device_tries = Some(target);
+                    charged = store::accounts::charge_try(
+                        &txn, account_id, now, HARD_LOCK, true, back_off,
+                    )
+                    .await?;
+                    if charged.is_some() {
+                        store::code_sends::record(&txn, &target, now).await?;
+                        device_tries = Some(target);
+                    }
                 }
             }
-            let past_wait = device_tries.is_some();
-            let charged =
-                store::accounts::charge_try(&txn, account_id, now, HARD_LOCK, past_wait, |n| {
-                    back_off(n, now)
-                })
-                .await?;
             let result = match charged {
-                Some(count) => {
-                    if let Some(target) = &device_tries {
-                        store::code_sends::record(&txn, target, now).await?;
-                    }
-                    Ok(Charged {
-                        count,
-                        known_device: device_tries,
-                    })
-                }
+                Some(count) => Ok(Charged {
+                    count,
+                    known_device: device_tries,
+                }),
                 // Waiting or hard-locked; an account deleted meanwhile fails like a wrong code.
                 None => Err(match store::accounts::find_by_id(&txn, account_id).await? {
                     Some(account) => check(&account, now).err().unwrap_or(too_many(1000)),
@@ -128,7 +133,7 @@ pub async fn charge(
         .await
 }
 
-/// Give back a try that [`charge_login`] counted whose code was right but whose write did not go
+/// Give back a try that [`charge`] counted whose code was right but whose write did not go
 /// through: another request had finished the ceremony first (the same code sent twice at
 /// once), or the database failed. Neither was a guess. Best effort: when the database is down
 /// too, the try stays counted until the next successful log-in clears it.
