@@ -16,6 +16,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
         a_resend_within_thirty_seconds_is_refused,
         another_spelling_of_an_address_shares_its_send_limit,
         an_smtp_outage_answers_503_and_leaves_nothing_to_finish,
+        one_client_has_few_sign_up_codes_sent_an_hour_whatever_the_numbers,
     ]
 }
 
@@ -126,9 +127,13 @@ async fn another_spelling_of_an_address_shares_its_send_limit(app: TestApp) {
         }
     };
     assert_eq!(start("carol1", "carol@example.net").await.status, 202);
-    for (n, other) in ["Carol@EXAMPLE.net", "carol@ｅxample.net"]
-        .iter()
-        .enumerate()
+    for (n, other) in [
+        "Carol@EXAMPLE.net",
+        "carol@ｅxample.net",
+        "carol+news@example.net",
+    ]
+    .iter()
+    .enumerate()
     {
         let r = start(&format!("carol{}", n + 2), other).await;
         assert_eq!(r.status, 429, "{other}: {}", r.text);
@@ -169,4 +174,51 @@ async fn an_smtp_outage_answers_503_and_leaves_nothing_to_finish(app: TestApp) {
         entity::ceremony::Entity::find().count(&db).await.unwrap(),
         0
     );
+}
+
+/// SMS pumping: with a fresh username and number each time, one client address still has at
+/// most `SESAME_SIGNUP_CODES_PER_HOUR` sign-up codes sent in the hour (each text is billed);
+/// another client address is not held up by it, and an hour on there is room again.
+async fn one_client_has_few_sign_up_codes_sent_an_hour_whatever_the_numbers(mut app: TestApp) {
+    app.restart_with(|c| {
+        c.ip_rate_limit = "on".into();
+        c.signup_codes_per_hour = 3;
+        // 127.0.0.1 forwards for the clients, so `X-Forwarded-For` names them.
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let app = &app;
+    let start = |n: u32, client: &'static str| async move {
+        let body = json!({
+            "username": format!("pump{n}"),
+            "channel": "sms",
+            "address": format!("+4474001234{n:02}"),
+        });
+        let request = app
+            .browser
+            .client
+            .post(format!("{}/api/v1/signup/code/start", app.browser.base))
+            .header("x-forwarded-for", client)
+            .json(&body);
+        let r = request.send().await.expect("POST");
+        let (status, retry_after) = (r.status().as_u16(), r.headers().get("retry-after").cloned());
+        (status, retry_after)
+    };
+    for n in 0..3 {
+        assert_eq!(start(n, "203.0.113.9").await.0, 202, "code {n}");
+        app.clock.advance_secs(60);
+    }
+    let (status, retry_after) = start(3, "203.0.113.9").await;
+    assert_eq!(status, 429, "the fourth in the hour");
+    let wait: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+    assert!(
+        (3_300..=3_480).contains(&wait),
+        "until the first leaves the hour: {wait}"
+    );
+    assert_eq!(app.sms.requests().len(), 3, "three texts sent");
+    // Another client is not held up.
+    assert_eq!(start(4, "203.0.113.10").await.0, 202);
+    app.clock.advance_secs(3_600 - 180 + 1);
+    assert_eq!(start(5, "203.0.113.9").await.0, 202, "room again");
+    assert_eq!(app.sms.requests().len(), 5);
 }

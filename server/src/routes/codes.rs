@@ -93,18 +93,22 @@ pub struct CeremonyBody {
             `invalid_request`: not a valid email address or phone number"),
         (status = 409, description = "`username_taken`: an account has that username"),
         (status = 429, description = "`too_many_attempts`: a code was sent to that address \
-            less than 30 s ago, or five in the last hour"),
+            (or another tag of its mailbox, `name+tag@…`) less than 30 s ago, or five in the \
+            last hour; or this client address had `SESAME_SIGNUP_CODES_PER_HOUR` (10) sign-up \
+            codes sent in the last hour, whatever the addresses"),
     ),
 )]
 async fn signup_start(
     State(state): State<AppState>,
+    client: ClientInfo,
     ApiJson(body): ApiJson<SignupStart>,
 ) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
+    let client_ip = client.ip.as_deref().and_then(|ip| ip.parse().ok());
     let ceremony = code_login::signup_start(
         &state,
         &body.username,
-        body.channel,
-        &body.address,
+        (body.channel, &body.address),
+        client_ip,
         state.now(),
     )
     .await?;

@@ -1,6 +1,8 @@
 //! Sign-up with a one-time code sent by email or SMS: the account is made only when the code
 //! proves the address, which becomes its first verified contact (contract "Sign-up").
 
+use std::net::IpAddr;
+
 use serde::{Deserialize, Serialize};
 use sesame_delivery::CodePurpose;
 use uuid::Uuid;
@@ -22,12 +24,19 @@ struct SignupState {
 }
 
 /// Sign-up step 1: send a code to the address. The account is made only when it is proven.
+///
+/// Limits, all of them one write transaction with the record of the send
+/// (`codes::allow_sends_within`): the address's (30 s apart, five an hour, its sub-addresses
+/// counted as it), and the client's, `SESAME_SIGNUP_CODES_PER_HOUR` whatever the addresses
+/// (IPv6 per /64). Without the second, anyone could have a text sent to number after number
+/// with a fresh username each time, at the per-IP request rate (SMS pumping, a bill; OWASP
+/// ASVS 5.0 V2.4.1 anti-automation for costly functions), or mail one inbox under many tags.
 #[tracing::instrument(skip_all)]
 pub async fn signup_start(
     state: &AppState,
     raw_username: &str,
-    channel: Channel,
-    raw_address: &str,
+    (channel, raw_address): (Channel, &str),
+    client_ip: Option<IpAddr>,
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).map_err(ApiError::InvalidUsername)?;
@@ -38,7 +47,16 @@ pub async fn signup_start(
     {
         return Err(ApiError::UsernameTaken);
     }
-    codes::allow_send(state, &format!("{}:{address}", channel.as_str()), now).await?;
+    let mut limits = vec![(codes::limit_key(channel, &address), codes::PER_TARGET)];
+    if let Some(ip) = client_ip.filter(|_| state.config.ip_rate_limit == "on") {
+        let per_client = codes::SendLimit {
+            gap_ms: 0,
+            per_hour: state.config.signup_codes_per_hour as usize,
+        };
+        let client = crate::middleware::rate_limit::bucket(ip);
+        limits.push((format!("signup-from:{client}"), per_client));
+    }
+    codes::allow_sends_within(state, limits, now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);
     let state_json = to_json(&SignupState {

@@ -74,6 +74,21 @@ pub fn matches(state: &AppState, ceremony: &entity::ceremony::Model, code: &str)
     state.key.verify_mac("one-time-code", &data, expected)
 }
 
+/// A limit on the codes sent for one target (an address, a username, an account, a client).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SendLimit {
+    /// The least time between two sends.
+    pub gap_ms: i64,
+    /// The most sends in the last hour.
+    pub per_hour: usize,
+}
+
+/// An address's, a username's or an account's limit: 30 s apart, five an hour.
+pub const PER_TARGET: SendLimit = SendLimit {
+    gap_ms: RESEND_GAP_MS,
+    per_hour: SENDS_PER_HOUR,
+};
+
 /// Refuse a send to `target` within 30 s of the last one, or past five an hour; 429 with
 /// `Retry-After`. Records the send when allowed.
 pub async fn allow_send(state: &AppState, target: &str, now: i64) -> Result<(), ApiError> {
@@ -82,6 +97,12 @@ pub async fn allow_send(state: &AppState, target: &str, now: i64) -> Result<(), 
 
 /// [`allow_send`] for a send that counts against several limits at once (e.g. the address and
 /// the account asking): refused when any of them refuses, and then recorded against none.
+pub async fn allow_sends(state: &AppState, targets: Vec<String>, now: i64) -> Result<(), ApiError> {
+    let targets = targets.into_iter().map(|t| (t, PER_TARGET)).collect();
+    allow_sends_within(state, targets, now).await
+}
+
+/// [`allow_sends`] with a limit of its own for each target.
 ///
 /// The check and the record are one write transaction, so concurrent requests for one target
 /// cannot all pass the check before any has recorded its send (each would send a code: a way
@@ -89,31 +110,33 @@ pub async fn allow_send(state: &AppState, target: &str, now: i64) -> Result<(), 
 /// after the other. PostgreSQL: a transaction-scoped advisory lock on each target's hash, taken
 /// in sorted order, makes the sends to one target wait for each other (a collision of two
 /// targets' hashes only makes them wait too).
-pub async fn allow_sends(
+pub async fn allow_sends_within(
     state: &AppState,
-    mut targets: Vec<String>,
+    mut targets: Vec<(String, SendLimit)>,
     now: i64,
 ) -> Result<(), ApiError> {
-    targets.sort_unstable();
-    targets.dedup();
+    // Sorted, so that the advisory locks are always taken in one order.
+    targets.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    targets.dedup_by(|a, b| a.0 == b.0);
     state
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
-            for target in &targets {
+            for (target, limit) in &targets {
                 let sent = sent_in_the_hour(&txn, target, now).await?;
                 if let Some(last) = sent.last()
-                    && now - last < RESEND_GAP_MS
+                    && now - last < limit.gap_ms
                 {
-                    return Err(too_many(last + RESEND_GAP_MS - now));
+                    return Err(too_many(last + limit.gap_ms - now));
                 }
-                if sent.len() >= SENDS_PER_HOUR
-                    && let Some(oldest) = sent.first()
+                // The oldest send of the hour that must leave it before there is room again.
+                if sent.len() >= limit.per_hour
+                    && let Some(oldest) = sent.get(sent.len() - limit.per_hour)
                 {
                     return Err(too_many(oldest + 3_600_000 - now));
                 }
             }
-            for target in &targets {
+            for (target, _) in &targets {
                 store::code_sends::record(&txn, target, now).await?;
             }
             txn.commit().await?;
@@ -203,4 +226,4 @@ mod tries;
 pub use tries::{LoginFailure, record_wrong_code, try_code};
 
 mod address;
-pub use address::{PHONE_EXAMPLE, mask, normalize_address};
+pub use address::{PHONE_EXAMPLE, limit_key, mask, normalize_address};

@@ -89,7 +89,7 @@ pub async fn start(
     // codes to address after address (SMS pumping: each text to a premium number is billed;
     // OWASP ASVS 5.0 V2.4.1, anti-automation for costly functions).
     let targets = vec![
-        format!("{}:{address}", channel.as_str()),
+        codes::limit_key(channel, &address),
         format!("account:{}:contact-codes", auth.account.id),
     ];
     codes::allow_sends(state, targets, now).await?;

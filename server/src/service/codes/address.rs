@@ -1,6 +1,8 @@
 //! The addresses codes go to: an email address in one spelling per mailbox or a phone number
 //! in E.164 (the form stored, and the key of the send limits), and their masked form.
 
+use std::borrow::Cow;
+
 use super::Channel;
 use crate::error::ApiError;
 
@@ -10,7 +12,7 @@ use crate::error::ApiError;
 pub const PHONE_EXAMPLE: &str = "+44 7400 123456";
 
 /// An email address in one spelling per mailbox ([`canonical_email`]) or a phone number in
-/// E.164: the form stored, and the key of the per-address send limits.
+/// E.164: the form stored, and (through [`limit_key`]) the key of the per-address send limits.
 pub fn normalize_address(channel: Channel, raw: &str) -> Result<String, ApiError> {
     let raw = raw.trim();
     match channel {
@@ -53,6 +55,21 @@ fn canonical_email(raw: &str) -> Option<String> {
         .then_some(address)
 }
 
+/// The target an address's send limit counts under (`email:…`, `sms:…`): for email the mailbox
+/// without its sub-address, `carol+1@example.net` as `carol@example.net` (RFC 5233), which
+/// most providers deliver to one inbox, so tags do not multiply an inbox's limit. (Providers'
+/// own spellings, such as Gmail's dots, are not folded.)
+pub fn limit_key(channel: Channel, address: &str) -> String {
+    let mailbox = match (channel, address.split_once('@')) {
+        (Channel::Email, Some((local, domain))) => match local.split_once('+') {
+            Some((user, _)) if !user.is_empty() => Cow::Owned(format!("{user}@{domain}")),
+            _ => Cow::Borrowed(address),
+        },
+        _ => Cow::Borrowed(address),
+    };
+    format!("{}:{mailbox}", channel.as_str())
+}
+
 /// `a***@example.com`, `+44******0123`.
 pub fn mask(channel: &str, address: &str) -> String {
     match channel {
@@ -80,7 +97,23 @@ pub fn mask(channel: &str, address: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Channel, normalize_address};
+    use super::{Channel, limit_key, normalize_address};
+
+    #[test]
+    fn a_sub_address_counts_as_its_mailbox() {
+        for (address, key) in [
+            ("carol+1@example.net", "email:carol@example.net"),
+            ("carol+a+b@example.net", "email:carol@example.net"),
+            ("carol@example.net", "email:carol@example.net"),
+            ("+tag@example.net", "email:+tag@example.net"),
+        ] {
+            assert_eq!(limit_key(Channel::Email, address), key, "{address}");
+        }
+        assert_eq!(
+            limit_key(Channel::Sms, "+447400123456"),
+            "sms:+447400123456"
+        );
+    }
 
     fn email(raw: &str) -> Option<String> {
         normalize_address(Channel::Email, raw).ok()
