@@ -93,10 +93,11 @@ pub struct Config {
     pub ip_rate_limit_per_minute: u32,
     /// `SESAME_IP_RATE_LIMIT_BURST`: how many of those requests one address may make at once.
     pub ip_rate_limit_burst: u32,
-    /// `SESAME_SIGNUP_CODES_PER_HOUR`: sign-up codes sent (email or SMS) for one client address
-    /// (IPv6 per /64) in an hour, whatever the addresses they go to; over it, 429 with
-    /// `Retry-After` (1 to 100000; off with `SESAME_IP_RATE_LIMIT=off`).
-    pub signup_codes_per_hour: u32,
+    /// `SESAME_CLIENT_CODES_PER_HOUR`: codes sent (email or SMS) to addresses being proven,
+    /// for sign-ups and new contacts, for one client address (IPv6 per /64) in an hour, whatever
+    /// the addresses they go to; over it, 429 with `Retry-After` (1 to 100000; off with
+    /// `SESAME_IP_RATE_LIMIT=off`).
+    pub client_codes_per_hour: u32,
     /// `SESAME_REQUEST_TIMEOUT_SECS`: a request not answered within this time (body read
     /// included) gets 503 and its work is abandoned (1 to 86400).
     pub request_timeout_secs: u64,
@@ -148,7 +149,7 @@ impl Default for Config {
             ip_rate_limit: "on".into(),
             ip_rate_limit_per_minute: 60,
             ip_rate_limit_burst: 30,
-            signup_codes_per_hour: 10,
+            client_codes_per_hour: 10,
             request_timeout_secs: 30,
             header_read_timeout_secs: 20,
             shutdown_drain_secs: 0,

@@ -64,6 +64,13 @@ pub struct ClientInfo {
     pub user_agent: Option<String>,
 }
 
+impl ClientInfo {
+    /// The client's address, parsed.
+    pub fn ip_addr(&self) -> Option<std::net::IpAddr> {
+        self.ip.as_deref().and_then(|ip| ip.parse().ok())
+    }
+}
+
 impl FromRequestParts<AppState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 

@@ -1,6 +1,7 @@
 //! Limits on one-time codes: the lock-out after repeated failures (also across a restart), the
 //! resend interval, and an SMTP outage.
 
+use reqwest::Method;
 use serde_json::json;
 use sesame_tests::{
     Tamper, TestApp,
@@ -8,6 +9,8 @@ use sesame_tests::{
     harness::TestFn,
     tests,
 };
+
+use crate::hardening::send;
 
 pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
@@ -176,49 +179,73 @@ async fn an_smtp_outage_answers_503_and_leaves_nothing_to_finish(app: TestApp) {
     );
 }
 
-/// SMS pumping: with a fresh username and number each time, one client address still has at
-/// most `SESAME_SIGNUP_CODES_PER_HOUR` sign-up codes sent in the hour (each text is billed);
-/// another client address is not held up by it, and an hour on there is room again.
+/// SMS pumping: with a fresh username and number each time, or a fresh passkey account adding
+/// one number after another, one client address still has at most
+/// `SESAME_CLIENT_CODES_PER_HOUR` codes sent in the hour (each text is billed); a start that
+/// another limit refuses takes none of them; another client address is not held up by it,
+/// and an hour on there is room again.
 async fn one_client_has_few_sign_up_codes_sent_an_hour_whatever_the_numbers(mut app: TestApp) {
     app.restart_with(|c| {
         c.ip_rate_limit = "on".into();
-        c.signup_codes_per_hour = 3;
+        c.client_codes_per_hour = 3;
         // 127.0.0.1 forwards for the clients, so `X-Forwarded-For` names them.
         c.trusted_proxies = vec!["127.0.0.1".into()];
     })
     .await;
+    const PUMPER: &str = "203.0.113.9";
     let app = &app;
-    let start = |n: u32, client: &'static str| async move {
-        let body = json!({
-            "username": format!("pump{n}"),
-            "channel": "sms",
-            "address": format!("+4474001234{n:02}"),
-        });
-        let request = app
-            .browser
-            .client
-            .post(format!("{}/api/v1/signup/code/start", app.browser.base))
-            .header("x-forwarded-for", client)
-            .json(&body);
-        let r = request.send().await.expect("POST");
-        let (status, retry_after) = (r.status().as_u16(), r.headers().get("retry-after").cloned());
-        (status, retry_after)
+    let number = |n: u32| format!("+4474001234{n:02}");
+    let start = |n: u32, address: String, client: &'static str| async move {
+        let body = json!({"username": format!("pump{n}"), "channel": "sms", "address": address});
+        let xff = [("x-forwarded-for", client)];
+        let path = "/api/v1/signup/code/start";
+        send(&app.browser, Method::POST, path, &xff, Some(&body)).await
     };
-    for n in 0..3 {
-        assert_eq!(start(n, "203.0.113.9").await.0, 202, "code {n}");
-        app.clock.advance_secs(60);
-    }
-    let (status, retry_after) = start(3, "203.0.113.9").await;
-    assert_eq!(status, 429, "the fourth in the hour");
-    let wait: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
-    assert!(
-        (3_300..=3_480).contains(&wait),
-        "until the first leaves the hour: {wait}"
-    );
+    assert_eq!(start(0, number(0), PUMPER).await.status, 202);
+    let r = start(1, number(0), PUMPER).await;
+    assert_eq!(r.status, 429, "the same number within 30 s: {}", r.text);
+    app.clock.advance_secs(60);
+    assert_eq!(start(1, number(1), PUMPER).await.status, 202);
+    app.clock.advance_secs(60);
+    // A passkey account's new contacts count too.
+    let account = app.new_browser();
+    let r = account
+        .signup_passkey("pump9", &mut app.authenticator())
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let add = |n: u32| {
+        let body = json!({"channel": "sms", "address": number(n)});
+        let xff = [("x-forwarded-for", PUMPER)];
+        let path = "/api/v1/account/contacts/start";
+        let account = &account;
+        async move { send(account, Method::POST, path, &xff, Some(&body)).await }
+    };
+    assert_eq!(add(2).await.status, 202);
+    app.clock.advance_secs(60);
+    let r = start(3, number(3), PUMPER).await;
+    assert_eq!(r.status, 429, "the fourth in the hour: {}", r.text);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert_eq!(wait, 3_600 - 180, "until the first leaves the hour");
+    assert_eq!(add(4).await.status, 429);
     assert_eq!(app.sms.requests().len(), 3, "three texts sent");
     // Another client is not held up.
-    assert_eq!(start(4, "203.0.113.10").await.0, 202);
+    assert_eq!(start(5, number(5), "203.0.113.10").await.status, 202);
     app.clock.advance_secs(3_600 - 180 + 1);
-    assert_eq!(start(5, "203.0.113.9").await.0, 202, "room again");
+    assert_eq!(start(6, number(6), PUMPER).await.status, 202, "room again");
     assert_eq!(app.sms.requests().len(), 5);
+    // A contact's address shares its limit with the other tags of its mailbox: another
+    // account adding another tag of it within 30 s is refused.
+    async fn contact(browser: &sesame_tests::Browser, address: &str) -> sesame_tests::Resp {
+        let body = json!({"channel": "email", "address": address});
+        let path = "/api/v1/account/contacts/start";
+        send(browser, Method::POST, path, &[], Some(&body)).await
+    }
+    let (one, other) = (app.new_browser(), app.new_browser());
+    for (browser, name) in [(&one, "pump10"), (&other, "pump11")] {
+        let r = browser.signup_passkey(name, &mut app.authenticator()).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    assert_eq!(contact(&one, "pump+a@example.net").await.status, 202);
+    let r = contact(&other, "pump+b@example.net").await;
+    assert_eq!(r.status, 429, "{}", r.text);
 }

@@ -90,8 +90,8 @@ impl Config {
                 "the per-IP limit and burst must be positive (turn the limit off with SESAME_IP_RATE_LIMIT=off)",
             ));
         }
-        if !(1..=100_000).contains(&self.signup_codes_per_hour) {
-            return Err(bad("SESAME_SIGNUP_CODES_PER_HOUR", "must be 1 to 100000"));
+        if !(1..=100_000).contains(&self.client_codes_per_hour) {
+            return Err(bad("SESAME_CLIENT_CODES_PER_HOUR", "must be 1 to 100000"));
         }
         // hyper adds the header read timeout to an `Instant`, which panics on overflow.
         for (name, secs) in [

@@ -94,8 +94,8 @@ pub struct CeremonyBody {
         (status = 409, description = "`username_taken`: an account has that username"),
         (status = 429, description = "`too_many_attempts`: a code was sent to that address \
             (or another tag of its mailbox, `name+tag@…`) less than 30 s ago, or five in the \
-            last hour; or this client address had `SESAME_SIGNUP_CODES_PER_HOUR` (10) sign-up \
-            codes sent in the last hour, whatever the addresses"),
+            last hour; or this client address had `SESAME_CLIENT_CODES_PER_HOUR` (10) sign-up \
+            and contact codes sent in the last hour, whatever the addresses"),
     ),
 )]
 async fn signup_start(
@@ -103,7 +103,7 @@ async fn signup_start(
     client: ClientInfo,
     ApiJson(body): ApiJson<SignupStart>,
 ) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
-    let client_ip = client.ip.as_deref().and_then(|ip| ip.parse().ok());
+    let client_ip = client.ip_addr();
     let ceremony = code_login::signup_start(
         &state,
         &body.username,

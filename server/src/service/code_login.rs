@@ -187,7 +187,7 @@ async fn save_with_code(
             let txn = conn.begin().await?;
             let mut contact = store::contacts::hold(&txn, account_id, contact_id).await?;
             if let Some(held) = &contact {
-                let target = format!("login-to:{}", codes::limit_key(channel, &held.address));
+                let target = format!("login-to:{}:{}", channel.as_str(), held.address);
                 if !codes::take_quiet_send(&txn, &target, LOGIN_CODES_PER_ADDRESS, now).await? {
                     contact = None;
                 }

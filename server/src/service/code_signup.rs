@@ -27,10 +27,7 @@ struct SignupState {
 ///
 /// Limits, all of them one write transaction with the record of the send
 /// (`codes::allow_sends_within`): the address's (30 s apart, five an hour, its sub-addresses
-/// counted as it), and the client's, `SESAME_SIGNUP_CODES_PER_HOUR` whatever the addresses
-/// (IPv6 per /64). Without the second, anyone could have a text sent to number after number
-/// with a fresh username each time, at the per-IP request rate (SMS pumping, a bill; OWASP
-/// ASVS 5.0 V2.4.1 anti-automation for costly functions), or mail one inbox under many tags.
+/// counted as it), and the client's (`codes::client_limit`).
 #[tracing::instrument(skip_all)]
 pub async fn signup_start(
     state: &AppState,
@@ -48,14 +45,7 @@ pub async fn signup_start(
         return Err(ApiError::UsernameTaken);
     }
     let mut limits = vec![(codes::limit_key(channel, &address), codes::PER_TARGET)];
-    if let Some(ip) = client_ip.filter(|_| state.config.ip_rate_limit == "on") {
-        let per_client = codes::SendLimit {
-            gap_ms: 0,
-            per_hour: state.config.signup_codes_per_hour as usize,
-        };
-        let client = crate::middleware::rate_limit::bucket(ip);
-        limits.push((format!("signup-from:{client}"), per_client));
-    }
+    limits.extend(codes::client_limit(state, client_ip));
     codes::allow_sends_within(state, limits, now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);

@@ -4,6 +4,8 @@
 //! bound to their ceremony, valid 10 minutes, usable once, at most 5 wrong tries per code
 //! (NIST SP 800-63B rev 4 §3.1.3 out-of-band authenticators; contract "Conventions").
 
+use std::net::IpAddr;
+
 use sea_orm::{DbBackend, DbErr, Statement};
 use sesame_delivery::{CodePurpose, OutgoingEmail};
 use uuid::Uuid;
@@ -88,6 +90,22 @@ pub const PER_TARGET: SendLimit = SendLimit {
     gap_ms: RESEND_GAP_MS,
     per_hour: SENDS_PER_HOUR,
 };
+
+/// The limit of one client address on the codes sent to addresses being proven (sign-ups and
+/// new contacts), whatever the addresses: `SESAME_CLIENT_CODES_PER_HOUR`, IPv6 per /64. Without
+/// it anyone could have a text sent to number after number, a fresh username or a fresh
+/// passkey account each time, at the per-IP request rate (SMS pumping, a bill; OWASP ASVS 5.0
+/// V2.4.1 anti-automation for costly functions). `None` with `SESAME_IP_RATE_LIMIT=off`, or
+/// when the client's address is not known.
+pub fn client_limit(state: &AppState, client_ip: Option<IpAddr>) -> Option<(String, SendLimit)> {
+    let ip = client_ip.filter(|_| state.config.ip_rate_limit == "on")?;
+    let client = crate::middleware::rate_limit::bucket(ip);
+    let limit = SendLimit {
+        gap_ms: 0,
+        per_hour: state.config.client_codes_per_hour as usize,
+    };
+    Some((format!("codes-from:{client}"), limit))
+}
 
 /// Refuse a send to `target` within 30 s of the last one, or past five an hour; 429 with
 /// `Retry-After`. Records the send when allowed.

@@ -1,6 +1,8 @@
 //! Contacts: email addresses and phone numbers, each proven with a code before it counts as a
 //! way in (NIST SP 800-63B rev 4 §3.1.3.1: an out-of-band address is bound only once proven).
 
+use std::net::IpAddr;
+
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use sesame_delivery::CodePurpose;
@@ -71,8 +73,8 @@ pub async fn list(state: &AppState, account_id: Uuid) -> Result<Vec<ContactView>
 pub async fn start(
     state: &AppState,
     auth: &Authenticated,
-    channel: Channel,
-    raw_address: &str,
+    (channel, raw_address): (Channel, &str),
+    client_ip: Option<IpAddr>,
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let address = codes::normalize_address(channel, raw_address)?;
@@ -87,12 +89,17 @@ pub async fn start(
     }
     // The address's resend limit, and the same limit per account: one account cannot send
     // codes to address after address (SMS pumping: each text to a premium number is billed;
-    // OWASP ASVS 5.0 V2.4.1, anti-automation for costly functions).
-    let targets = vec![
-        codes::limit_key(channel, &address),
-        format!("account:{}:contact-codes", auth.account.id),
+    // OWASP ASVS 5.0 V2.4.1, anti-automation for costly functions); and the client's, so that
+    // many fresh accounts cannot either (`codes::client_limit`).
+    let mut limits = vec![
+        (codes::limit_key(channel, &address), codes::PER_TARGET),
+        (
+            format!("account:{}:contact-codes", auth.account.id),
+            codes::PER_TARGET,
+        ),
     ];
-    codes::allow_sends(state, targets, now).await?;
+    limits.extend(codes::client_limit(state, client_ip));
+    codes::allow_sends_within(state, limits, now).await?;
     let id = Uuid::new_v4();
     let (code, hash) = codes::new_code(state, id);
     let state_json = serde_json::to_string(&State {

@@ -65,16 +65,21 @@ async fn contacts_list(
         (status = 400, description = "`invalid_request`: not a valid email address or phone number"),
         (status = 409, description = "`limit_reached`: the account holds 20 contacts, the most one \
             account may, and this address is not one of them; remove one first"),
-        (status = 429, description = "`too_many_attempts`: a code was sent to that address, \
-            or by this account to any address, less than 30 s ago, or five in the last hour"),
+        (status = 429, description = "`too_many_attempts`: a code was sent to that address \
+            (or another tag of its mailbox, `name+tag@…`), or by this account to any address, \
+            less than 30 s ago, or five in the last hour; or this client address had \
+            `SESAME_CLIENT_CODES_PER_HOUR` (10) sign-up and contact codes sent in the last hour"),
     ),
 )]
 async fn contact_start(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
+    client: ClientInfo,
     ApiJson(body): ApiJson<ContactStart>,
 ) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
-    let ceremony = contacts::start(&state, &auth, body.channel, &body.address, state.now()).await?;
+    let address = (body.channel, body.address.as_str());
+    let client_ip = client.ip_addr();
+    let ceremony = contacts::start(&state, &auth, address, client_ip, state.now()).await?;
     Ok((StatusCode::ACCEPTED, Json(CeremonyBody { ceremony })))
 }
 
