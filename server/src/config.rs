@@ -86,7 +86,8 @@ pub struct Config {
     pub sms_webhook_url: Option<String>,
     /// `SESAME_SMS_WEBHOOK_SECRET`: the webhook's signing secret.
     pub sms_webhook_secret: Option<String>,
-    /// `SESAME_IP_RATE_LIMIT`: `on` (default) or `off` (trusted load tests only).
+    /// `SESAME_IP_RATE_LIMIT`: `on` (default) or `off` (trusted load tests only; also turns
+    /// `SESAME_CLIENT_CODES_PER_HOUR` off).
     pub ip_rate_limit: String,
     /// `SESAME_IP_RATE_LIMIT_PER_MINUTE`: sustained requests per minute one client address may
     /// make to the public POST endpoints (sign-up, log-in); over it, 429 with `Retry-After`.

@@ -248,4 +248,6 @@ async fn one_client_has_few_sign_up_codes_sent_an_hour_whatever_the_numbers(mut 
     assert_eq!(contact(&one, "pump+a@example.net").await.status, 202);
     let r = contact(&other, "pump+b@example.net").await;
     assert_eq!(r.status, 429, "{}", r.text);
+    let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert_eq!(wait, 30, "the mailbox's 30 s between codes");
 }

@@ -201,7 +201,7 @@ async fn login_start(
 /// For an account with a password, `password` is needed too. With a valid session for the
 /// same account this is a re-authentication. Failed attempts count per account across all
 /// code methods; after too many, 429 until the wait ends. A browser that signed in to the
-/// account before (its `sesame_device` cookie) does not wait, for five tries an hour that
+/// account before (its `sesame_device` cookie) does not wait, for four tries an hour that
 /// the account's known devices share; the hard lock after 100 failures stops it too.
 #[utoipa::path(
     post,
@@ -219,7 +219,7 @@ async fn login_start(
             password (one answer for all)"),
         (status = 429, description = "`too_many_attempts`: the account is locked out for now; \
             wait `Retry-After` seconds (a passkey log-in still works, and a known device's \
-            code log-in within the known devices' five tries an hour)"),
+            code log-in within the known devices' four tries an hour)"),
     ),
 )]
 async fn login_finish(

@@ -222,8 +222,9 @@ pub struct Attempt<'a> {
 }
 
 /// Log-in step 2: charge the try to the account's lock-out (past its back-off when the request
-/// proves a known device of the account, `known_device`), check the password (when the account has one) and the code; then,
-/// in one transaction, consume the ceremony and the single-use proof and issue the session.
+/// proves a known device of the account, `known_device`), check the password (when the account
+/// has one) and the code; then, in one transaction, consume the ceremony and the single-use
+/// proof and issue the session.
 #[tracing::instrument(skip_all)]
 pub async fn login_finish(
     state: &AppState,

@@ -12,8 +12,8 @@ pub struct LoginFailure {
     /// The method, as the events name it.
     pub method: serde_json::Value,
     pub account_id: Uuid,
-    /// The account's consecutive failures with this one, and whether a known device made it
-    /// ([`lockout::charge`] counted it).
+    /// The account's consecutive failures with this one, and whether it was charged past the
+    /// back-off as a known device's ([`lockout::charge`] counted it).
     pub charged: lockout::Charged,
 }
 
