@@ -110,17 +110,12 @@ pub fn client_limit(state: &AppState, client_ip: Option<IpAddr>) -> Option<(Stri
 /// Refuse a send to `target` within 30 s of the last one, or past five an hour; 429 with
 /// `Retry-After`. Records the send when allowed.
 pub async fn allow_send(state: &AppState, target: &str, now: i64) -> Result<(), ApiError> {
-    allow_sends(state, vec![target.to_owned()], now).await
+    allow_sends_within(state, vec![(target.to_owned(), PER_TARGET)], now).await
 }
 
-/// [`allow_send`] for a send that counts against several limits at once (e.g. the address and
-/// the account asking): refused when any of them refuses, and then recorded against none.
-pub async fn allow_sends(state: &AppState, targets: Vec<String>, now: i64) -> Result<(), ApiError> {
-    let targets = targets.into_iter().map(|t| (t, PER_TARGET)).collect();
-    allow_sends_within(state, targets, now).await
-}
-
-/// [`allow_sends`] with a limit of its own for each target.
+/// [`allow_send`] for a send that counts against several limits at once, each target with a
+/// limit of its own (e.g. the address, the account asking and the client): refused when any
+/// of them refuses, and then recorded against none.
 ///
 /// The check and the record are one write transaction, so concurrent requests for one target
 /// cannot all pass the check before any has recorded its send (each would send a code: a way

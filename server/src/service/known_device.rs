@@ -3,10 +3,11 @@
 //! against the limit that the account's known devices share instead of the one that everyone
 //! asking for the username shares, so someone who uses up an account's code sends does not
 //! keep its owner out on a browser the owner signed in on before (SECURITY.md, known
-//! limitations). A code log-in's finish from it is charged past the account's back-off, within
-//! tries an hour that the account's known devices share (`codes::lockout::charge`). Every code still counts against one of the two limits, so an inbox or phone
+//! limitations). Every code still counts against one of the two limits, so an inbox or phone
 //! gets at most twice the limit of one (and an address that several accounts share no more:
-//! `code_login::LOGIN_CODES_PER_ADDRESS`).
+//! `code_login::LOGIN_CODES_PER_ADDRESS`). A code log-in's finish from it is charged past the
+//! account's back-off, within tries an hour that the account's known devices share
+//! (`codes::lockout::charge`).
 //!
 //! The value is `base64url(issued at, ms ‖ 16 random bytes ‖ HMAC-SHA-256)`, the MAC over the
 //! account id too, keyed with a key derived from the server key: it does not say which

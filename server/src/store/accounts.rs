@@ -142,8 +142,8 @@ pub async fn clear_failures_of<C: Exec>(db: &C, account: &account::Model) -> Res
 /// Charge one code try to the account before its code is checked: count it and set the
 /// back-off `locked_until(count)`, unless the account is waiting (`locked_until` after `now`;
 /// not checked when `past_wait`, a known device's try) or hard-locked (`hard_lock` tries
-/// counted). Returns the new count; `None` when the try was
-/// refused or there is no such account. The increment is conditional and returns the row it
+/// counted). Returns the new count; `None` when the try was refused or there is no such
+/// account. The increment is conditional and returns the row it
 /// wrote (`UPDATE … WHERE … RETURNING`): tries sent at once are charged one after another
 /// (SQLite's one writer; PostgreSQL's row lock, after which the waiting `UPDATE` checks its
 /// `WHERE` again on the new row), so none slips past a lock-out that the try before it set.

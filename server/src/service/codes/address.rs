@@ -1,8 +1,6 @@
 //! The addresses codes go to: an email address in one spelling per mailbox or a phone number
 //! in E.164 (the form stored, and the key of the send limits), and their masked form.
 
-use std::borrow::Cow;
-
 use super::Channel;
 use crate::error::ApiError;
 
@@ -60,14 +58,14 @@ fn canonical_email(raw: &str) -> Option<String> {
 /// most providers deliver to one inbox, so tags do not multiply an inbox's limit. (Providers'
 /// own spellings, such as Gmail's dots, are not folded.)
 pub fn limit_key(channel: Channel, address: &str) -> String {
-    let mailbox = match (channel, address.split_once('@')) {
-        (Channel::Email, Some((local, domain))) => match local.split_once('+') {
-            Some((user, _)) if !user.is_empty() => Cow::Owned(format!("{user}@{domain}")),
-            _ => Cow::Borrowed(address),
-        },
-        _ => Cow::Borrowed(address),
-    };
-    format!("{}:{mailbox}", channel.as_str())
+    if channel == Channel::Email
+        && let Some((local, domain)) = address.split_once('@')
+        && let Some((user, _)) = local.split_once('+')
+        && !user.is_empty()
+    {
+        return format!("email:{user}@{domain}");
+    }
+    format!("{}:{address}", channel.as_str())
 }
 
 /// `a***@example.com`, `+44******0123`.

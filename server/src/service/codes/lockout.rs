@@ -99,32 +99,23 @@ pub async fn charge(
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
-            let back_off = |n| back_off(n, now);
-            let mut charged =
-                store::accounts::charge_try(&txn, account_id, now, HARD_LOCK, false, back_off)
-                    .await?;
-            // Refused: past the wait, only for a known device, and only while the account's
-            // known devices have tries left in the hour (a try that did not need them takes
-            // none).
-            let mut device_tries = None;
-            if charged.is_none() && known_device {
-                let target = known_device_tries(account_id);
-                if sent_in_the_hour(&txn, &target, now).await?.len() < KNOWN_DEVICE_TRIES {
-                    charged = store::accounts::charge_try(
-                        &txn, account_id, now, HARD_LOCK, true, back_off,
-                    )
-                    .await?;
-                    if charged.is_some() {
-                        store::code_sends::record(&txn, &target, now).await?;
-                        device_tries = Some(target);
-                    }
-                }
-            }
-            let result = match charged {
-                Some(count) => Ok(Charged {
+            let charged =
+                store::accounts::charge_try(&txn, account_id, now, HARD_LOCK, false, |n| {
+                    back_off(n, now)
+                })
+                .await?
+                .map(|count| Charged {
                     count,
-                    known_device: device_tries,
-                }),
+                    known_device: None,
+                });
+            // Refused: past the wait only for a known device (a try that did not need it takes
+            // none of the known devices' tries).
+            let charged = match charged {
+                None if known_device => charge_past_wait(&txn, account_id, now).await?,
+                charged => charged,
+            };
+            let result = match charged {
+                Some(charged) => Ok(charged),
                 // Waiting or hard-locked; an account deleted meanwhile fails like a wrong code.
                 None => Err(match store::accounts::find_by_id(&txn, account_id).await? {
                     Some(account) => check(&account, now).err().unwrap_or(too_many(1000)),
@@ -135,6 +126,31 @@ pub async fn charge(
             result
         })
         .await
+}
+
+/// Inside [`charge`]'s transaction: a known device's try charged past the account's back-off
+/// (not past the hard lock) and recorded against the known devices' tries of the hour, while
+/// they have any left; `None` otherwise.
+async fn charge_past_wait<C: Exec>(
+    txn: &C,
+    account_id: Uuid,
+    now: i64,
+) -> Result<Option<Charged>, DbErr> {
+    let target = known_device_tries(account_id);
+    if sent_in_the_hour(txn, &target, now).await?.len() >= KNOWN_DEVICE_TRIES {
+        return Ok(None);
+    }
+    let charged =
+        store::accounts::charge_try(txn, account_id, now, HARD_LOCK, true, |n| back_off(n, now))
+            .await?;
+    let Some(count) = charged else {
+        return Ok(None);
+    };
+    store::code_sends::record(txn, &target, now).await?;
+    Ok(Some(Charged {
+        count,
+        known_device: Some(target),
+    }))
 }
 
 /// Give back a try that [`charge`] counted whose code was right but whose write did not go
