@@ -10,6 +10,7 @@ use axum::{
     http::{HeaderMap, HeaderName, HeaderValue, header, request::Parts},
 };
 use axum_extra::extract::cookie::{Cookie, SameSite};
+use entity::account;
 
 use uuid::Uuid;
 
@@ -97,9 +98,26 @@ pub fn set_cookie(state: &AppState, token: String) -> Option<HeaderValue> {
 /// The cookies of a log-in: the new session, and the known-device cookie that lets this
 /// browser ask for log-in codes when others have used up the account's sends
 /// (`service::known_device`).
-pub fn signed_in(state: &AppState, headers: &mut HeaderMap, token: String, account_id: Uuid) {
+pub fn signed_in(
+    state: &AppState,
+    headers: &mut HeaderMap,
+    token: String,
+    account: &account::Model,
+) {
     with_cookie(headers, set_cookie(state, token));
-    let device = known_device::issue(&state.key, account_id, state.now());
+    with_cookie(headers, known_device_cookie(state, account));
+}
+
+/// `Set-Cookie` of a known-device cookie for `account`, under its current `device_generation`:
+/// set by every log-in, and again for the browser that made a change which forgot the
+/// account's other devices (it stays known).
+pub fn known_device_cookie(state: &AppState, account: &account::Model) -> Option<HeaderValue> {
+    let device = known_device::issue(
+        &state.key,
+        account.id,
+        account.device_generation,
+        state.now(),
+    );
     let cookie = Cookie::build((known_device::cookie_name(state), device))
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -107,20 +125,38 @@ pub fn signed_in(state: &AppState, headers: &mut HeaderMap, token: String, accou
         .secure(state.config.secure_cookies())
         .max_age(time::Duration::milliseconds(known_device::LIFETIME_MS))
         .build();
-    with_cookie(headers, HeaderValue::from_str(&cookie.to_string()).ok());
+    HeaderValue::from_str(&cookie.to_string()).ok()
 }
 
-/// Whether the request carries a known-device cookie for `account_id` (any of the first
-/// [`KNOWN_DEVICE_COOKIES`] of that name: one planted by a sibling domain cannot hide the
-/// owner's, and a request packed with them costs no more than that many checks).
-pub fn is_known_device(state: &AppState, headers: &HeaderMap, account_id: Uuid) -> bool {
+/// After a change that forgot the account's other devices (it ended their sessions,
+/// `service::account_sessions::revoke_other_sessions`): a known-device cookie under the
+/// account's new generation for the browser that made it, which stays known. Read after the
+/// change committed, so it is the generation the change raised (or a later one).
+pub async fn still_known(state: &AppState, account_id: Uuid) -> Result<HeaderMap, ApiError> {
+    let mut headers = HeaderMap::new();
+    if let Some(account) = crate::store::accounts::find_by_id(&state.reads, account_id).await? {
+        with_cookie(&mut headers, known_device_cookie(state, &account));
+    }
+    Ok(headers)
+}
+
+/// Whether the request carries a known-device cookie for `account_id` under its current
+/// `generation` (any of the first [`KNOWN_DEVICE_COOKIES`] of that name: one planted by a
+/// sibling domain cannot hide the owner's, and a request packed with them costs no more than
+/// that many checks).
+pub fn is_known_device(
+    state: &AppState,
+    headers: &HeaderMap,
+    account_id: Uuid,
+    generation: i32,
+) -> bool {
     let now = state.now();
     cookies_named(headers, known_device::cookie_name(state))
         .take(KNOWN_DEVICE_COOKIES)
         .fold(false, |known, value| {
             // Every one checked, not only up to the first that proves it: the time is the
             // same for an account and for a nil id.
-            known_device::proves(&state.key, &value, account_id, now) | known
+            known_device::proves(&state.key, &value, account_id, generation, now) | known
         })
 }
 

@@ -164,7 +164,7 @@ fn assert_attributes(line: &str, more: &[&str]) {
     }
 }
 
-async fn start(browser: &Browser, username: &str) -> Resp {
+pub(crate) async fn start(browser: &Browser, username: &str) -> Resp {
     browser
         .post(
             "/api/v1/login/code/start",
@@ -174,7 +174,7 @@ async fn start(browser: &Browser, username: &str) -> Resp {
 }
 
 /// A start from a client without a cookie jar, sending these `sesame_device` values itself.
-async fn start_with_cookies(app: &TestApp, username: &str, devices: &[String]) -> Resp {
+pub(crate) async fn start_with_cookies(app: &TestApp, username: &str, devices: &[String]) -> Resp {
     let mut request = app
         .new_browser()
         .client
@@ -217,7 +217,7 @@ fn set_cookie_line(r: &Resp, prefix: &str) -> Option<String> {
 }
 
 /// The `sesame_device` value a response sets.
-fn device_cookie(r: &Resp) -> Option<String> {
+pub(crate) fn device_cookie(r: &Resp) -> Option<String> {
     let line = set_cookie_line(r, "sesame_device=")?;
     let value = line.trim_start_matches("sesame_device=");
     Some(value.split(';').next().unwrap_or_default().to_owned())

@@ -14,6 +14,7 @@ mod admin_changes;
 mod admin_config;
 mod codes;
 mod codes_known_device;
+mod codes_known_device_forgotten;
 mod codes_known_device_lockout;
 mod codes_limits;
 mod codes_refusals;
@@ -89,6 +90,7 @@ fn main() -> std::process::ExitCode {
                 codes::tests(),
                 codes_refusals::tests(),
                 codes_known_device::tests(),
+                codes_known_device_forgotten::tests(),
                 codes_known_device_lockout::tests(),
                 codes_limits::tests(),
             ]

@@ -121,8 +121,9 @@ impl fmt::Display for Changed {
     }
 }
 
-/// Disable the account: it cannot log in, its sessions end at once, and its unfinished
-/// ceremonies (a pending recovery link included) are dropped.
+/// Disable the account: it cannot log in, its sessions end at once, its known devices are
+/// forgotten (enabled again, it starts with none), and its unfinished ceremonies (a pending
+/// recovery link included) are dropped.
 pub async fn disable(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
@@ -130,6 +131,7 @@ pub async fn disable(admin: &Admin, username: &str, now: i64) -> Result<Changed,
     // Already disabled: its sessions and ceremonies are ended again all the same (a log-in
     // that read the account just before an earlier disable may have left one).
     let ended = store::sessions::delete_all(&txn, account.id).await?;
+    store::accounts::forget_devices(&txn, account.id).await?;
     queries::delete_ceremonies(&txn, account.id, None).await?;
     if disabled || ended > 0 {
         store::events::insert(

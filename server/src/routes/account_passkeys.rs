@@ -1,6 +1,10 @@
 //! The account's passkeys (contract "Account": `/account/passkeys…`).
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -9,7 +13,7 @@ use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
 use super::{CeremonyOptions, PathId, ceremony_id, parse_credential};
 use crate::{
-    auth::{CurrentSession, RecentSession},
+    auth::{self, CurrentSession, RecentSession},
     error::ApiResult,
     extract::{ApiJson, ClientInfo},
     service::account_passkeys::{self, PasskeyView, SignalView},
@@ -197,7 +201,9 @@ async fn rename(
     params(("id" = uuid::Uuid, Path, description = "The passkey's id")),
     security(("sesame_session" = ["recent"])),
     responses(
-        (status = 204, description = "Removed"),
+        (status = 204, description = "Removed",
+            headers(("Set-Cookie" = String, description = "A new `sesame_device` cookie: \
+                this browser stays a known device (see `login_code_start`)"))),
         (status = 404, description = "`not_found`: no such passkey on this account"),
         (status = 409, description = "`last_method`: it is the account's last way in"),
     ),
@@ -207,8 +213,9 @@ async fn remove(
     RecentSession(auth): RecentSession,
     client: ClientInfo,
     id: PathId,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, HeaderMap)> {
     let id = id.id()?;
     account_passkeys::remove(&state, &auth, id, &client, state.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let headers = auth::still_known(&state, auth.account.id).await?;
+    Ok((StatusCode::NO_CONTENT, headers))
 }

@@ -84,14 +84,20 @@ async fn revoke(
     tag = "sessions",
     security(("sesame_session" = [])),
     responses(
-        (status = 204, description = "Every session but the current one has ended"),
+        (status = 204, description = "Every session but the current one has ended, and every \
+            other browser that signed in before is no longer a known device",
+            headers(("Set-Cookie" = String, description = "A new `sesame_device` cookie: this \
+                browser stays known (see `login_code_start`)"))),
     ),
 )]
 async fn revoke_others(
     State(state): State<AppState>,
     CurrentSession(auth): CurrentSession,
     client: ClientInfo,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, HeaderMap)> {
     account_sessions::revoke_others(&state, &auth, &client, state.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok((
+        StatusCode::NO_CONTENT,
+        auth::still_known(&state, auth.account.id).await?,
+    ))
 }

@@ -154,7 +154,7 @@ async fn signup_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::signed_in(&state, &mut headers, issued.token, account.id);
+    auth::signed_in(&state, &mut headers, issued.token, &account);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }
@@ -184,7 +184,8 @@ async fn login_start(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginStart>,
 ) -> ApiResult<(StatusCode, Json<CeremonyBody>)> {
-    let known_device = |account_id| auth::is_known_device(&state, &headers, account_id);
+    let known_device =
+        |account_id, generation| auth::is_known_device(&state, &headers, account_id, generation);
     let ceremony = code_login::login_start(
         &state,
         &body.username,
@@ -236,7 +237,8 @@ async fn login_finish(
         code: &body.code,
         password: body.password.as_deref(),
     };
-    let known_device = |account_id| auth::is_known_device(&state, &headers, account_id);
+    let known_device =
+        |account_id, generation| auth::is_known_device(&state, &headers, account_id, generation);
     let (account, issued) = code_login::login_finish(
         &state,
         attempt,
@@ -247,7 +249,7 @@ async fn login_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::signed_in(&state, &mut headers, issued.token, account.id);
+    auth::signed_in(&state, &mut headers, issued.token, &account);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

@@ -5,7 +5,11 @@ mod contacts;
 
 pub use contacts::ContactStart;
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -13,7 +17,7 @@ use super::routes;
 
 use super::ceremony_id;
 use crate::{
-    auth::{CurrentSession, RecentSession},
+    auth::{self, CurrentSession, RecentSession},
     clock::rfc3339,
     error::ApiResult,
     extract::{ApiJson, ClientInfo},
@@ -98,7 +102,9 @@ async fn totp_start(
     request_body = CodeFinish,
     security(("sesame_session" = [])),
     responses(
-        (status = 204, description = "TOTP is on"),
+        (status = 204, description = "TOTP is on",
+            headers(("Set-Cookie" = String, description = "A new `sesame_device` cookie: \
+                this browser stays a known device (see `login_code_start`)"))),
         (status = 400, description = "`invalid_ceremony`: unknown, expired or already used, or \
             started by another account"),
         (status = 401, description = "`invalid_code`: wrong code"),
@@ -110,10 +116,11 @@ async fn totp_finish(
     CurrentSession(auth): CurrentSession,
     client: ClientInfo,
     ApiJson(body): ApiJson<CodeFinish>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, HeaderMap)> {
     let ceremony = ceremony_id(&body.ceremony)?;
     authenticator_app::finish(&state, &auth, ceremony, &body.code, &client, state.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let headers = auth::still_known(&state, auth.account.id).await?;
+    Ok((StatusCode::NO_CONTENT, headers))
 }
 
 /// Turn TOTP off
@@ -125,7 +132,9 @@ async fn totp_finish(
     tag = "factors",
     security(("sesame_session" = ["recent"])),
     responses(
-        (status = 204, description = "TOTP is off"),
+        (status = 204, description = "TOTP is off",
+            headers(("Set-Cookie" = String, description = "A new `sesame_device` cookie: \
+                this browser stays a known device (see `login_code_start`)"))),
         (status = 404, description = "`not_found`: TOTP is not on"),
         (status = 409, description = "`last_method`: it is the account's last way in"),
     ),
@@ -134,9 +143,10 @@ async fn totp_disable(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
     client: ClientInfo,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, HeaderMap)> {
     authenticator_app::disable(&state, &auth, &client, state.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let headers = auth::still_known(&state, auth.account.id).await?;
+    Ok((StatusCode::NO_CONTENT, headers))
 }
 
 /// Generate recovery codes
@@ -201,7 +211,9 @@ async fn recovery_status(
     request_body = PasswordBody,
     security(("sesame_session" = ["recent"])),
     responses(
-        (status = 204, description = "The password is set"),
+        (status = 204, description = "The password is set",
+            headers(("Set-Cookie" = String, description = "A new `sesame_device` cookie: \
+                this browser stays a known device (see `login_code_start`)"))),
         (status = 400, description = "`invalid_request`: the password has fewer than 8 or more \
             than 128 characters, or is too easy to guess"),
     ),
@@ -211,9 +223,10 @@ async fn password_set(
     RecentSession(auth): RecentSession,
     client: ClientInfo,
     ApiJson(body): ApiJson<PasswordBody>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, HeaderMap)> {
     password::account::set(&state, &auth, &body.password, &client, state.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let headers = auth::still_known(&state, auth.account.id).await?;
+    Ok((StatusCode::NO_CONTENT, headers))
 }
 
 /// Remove the password
@@ -225,7 +238,9 @@ async fn password_set(
     tag = "factors",
     security(("sesame_session" = ["recent"])),
     responses(
-        (status = 204, description = "The password is removed"),
+        (status = 204, description = "The password is removed",
+            headers(("Set-Cookie" = String, description = "A new `sesame_device` cookie: \
+                this browser stays a known device (see `login_code_start`)"))),
         (status = 404, description = "`not_found`: the account has no password"),
     ),
 )]
@@ -233,7 +248,8 @@ async fn password_remove(
     State(state): State<AppState>,
     RecentSession(auth): RecentSession,
     client: ClientInfo,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, HeaderMap)> {
     password::account::remove(&state, &auth, &client, state.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let headers = auth::still_known(&state, auth.account.id).await?;
+    Ok((StatusCode::NO_CONTENT, headers))
 }

@@ -131,7 +131,7 @@ async fn passkey_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::signed_in(&state, &mut headers, issued.token, account.id);
+    auth::signed_in(&state, &mut headers, issued.token, &account);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

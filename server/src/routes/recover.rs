@@ -144,7 +144,7 @@ async fn finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::signed_in(&state, &mut headers, issued.token, account.id);
+    auth::signed_in(&state, &mut headers, issued.token, &account);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }

@@ -55,13 +55,13 @@ struct LoginState {
 /// is sent, after the answer, to its most recent verified contact of that channel; for an
 /// unknown user or a method the account lacks nothing is sent and finishing fails like a
 /// wrong code. `known_device` says whether the request proves that its browser signed in to
-/// an account before (`service::known_device`).
+/// an account (its id, its `device_generation`) before (`service::known_device`).
 #[tracing::instrument(skip_all)]
 pub async fn login_start(
     state: &AppState,
     raw_username: &str,
     method: CodeMethod,
-    known_device: impl Fn(Uuid) -> bool,
+    known_device: impl Fn(Uuid, i32) -> bool,
     now: i64,
 ) -> Result<Uuid, ApiError> {
     let username = super::username::normalize(raw_username).ok();
@@ -101,7 +101,8 @@ pub async fn login_start(
     // reveals nothing about the account. A browser that signed in to this account before
     // counts against a limit of its own, which the account's known devices share, so others
     // using up the first one do not keep the owner out there (OWASP device cookies).
-    let known = known_device(account_id) && account.is_some();
+    let generation = account.as_ref().map_or(0, |a| a.device_generation);
+    let known = known_device(account_id, generation) && account.is_some();
     let limit = if known { ":known" } else { "" };
     codes::allow_send(
         state,
@@ -230,7 +231,7 @@ pub async fn login_finish(
     state: &AppState,
     attempt: Attempt<'_>,
     client: &ClientInfo,
-    known_device: impl Fn(Uuid) -> bool,
+    known_device: impl Fn(Uuid, i32) -> bool,
     current: Option<&Authenticated>,
     now: i64,
 ) -> Result<(entity::account::Model, Issued), ApiError> {
@@ -252,7 +253,7 @@ pub async fn login_finish(
     // not keep its owner out there.
     let charged = match &account {
         Some(account) => {
-            let known = known_device(account.id);
+            let known = known_device(account.id, account.device_generation);
             Some(lockout::charge(state, account.id, known, now).await?)
         }
         None => None,

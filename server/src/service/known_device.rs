@@ -10,9 +10,12 @@
 //! (`codes::lockout::charge`).
 //!
 //! The value is `base64url(issued at, ms ‖ 16 random bytes ‖ HMAC-SHA-256)`, the MAC over the
-//! account id too, keyed with a key derived from the server key: it does not say which
-//! account it is for (it is checked against the account a start names), it signs nothing in,
-//! and it is valid a year from the log-in that set it. `HttpOnly`, `SameSite=Strict`, sent
+//! account id and the account's `device_generation` too, keyed with a key derived from the
+//! server key: it does not say which account it is for (it is checked against the account a
+//! start names), it signs nothing in, and it is valid a year from the log-in that set it, or
+//! until the account's devices are forgotten (the generation is raised whenever Sesame ends
+//! the account's other sessions: `service::account_sessions::revoke_other_sessions`, the
+//! administrator's disable and recovery link; OWASP: a device cookie must be revocable). `HttpOnly`, `SameSite=Strict`, sent
 //! only to `/api/v1/login/code` (`Path`), `__Secure-` and `Secure` on https origins.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -43,20 +46,21 @@ pub fn cookie_name(state: &AppState) -> &'static str {
     }
 }
 
-/// A cookie value proving that this browser signed in to `account_id` at `now`.
-pub fn issue(key: &ServerKey, account_id: Uuid, now: i64) -> String {
+/// A cookie value proving that this browser signed in to `account_id` at `now`, while its
+/// known devices were of `generation`.
+pub fn issue(key: &ServerKey, account_id: Uuid, generation: i32, now: i64) -> String {
     let mut token = Vec::with_capacity(TOKEN_LEN);
     token.extend_from_slice(&now.to_be_bytes());
     token.extend_from_slice(&crate::crypto::random_bytes::<16>());
-    let mac = key.mac(PURPOSE, &signed(account_id, &token));
+    let mac = key.mac(PURPOSE, &signed(account_id, generation, &token));
     token.extend_from_slice(&mac);
     URL_SAFE_NO_PAD.encode(token)
 }
 
-/// Whether `value` is a cookie this server issued for `account_id`, less than a year ago;
-/// false for anything else (malformed, tampered, another account's, another server key's,
-/// expired).
-pub fn proves(key: &ServerKey, value: &str, account_id: Uuid, now: i64) -> bool {
+/// Whether `value` is a cookie this server issued for `account_id` under its current
+/// `generation`, less than a year ago; false for anything else (malformed, tampered, another
+/// account's, another server key's, expired, forgotten).
+pub fn proves(key: &ServerKey, value: &str, account_id: Uuid, generation: i32, now: i64) -> bool {
     // Checked before decoding: a long value costs nothing.
     if value.len() > TOKEN_LEN.div_ceil(3) * 4 {
         return false;
@@ -73,11 +77,19 @@ pub fn proves(key: &ServerKey, value: &str, account_id: Uuid, now: i64) -> bool 
     mac.len() == 32
         && issued_at <= now.saturating_add(CLOCK_SKEW_MS)
         && now.saturating_sub(issued_at) < LIFETIME_MS
-        && key.verify_mac(PURPOSE, &signed(account_id, data), mac)
+        && key.verify_mac(PURPOSE, &signed(account_id, generation, data), mac)
 }
 
-fn signed(account_id: Uuid, data: &[u8]) -> Vec<u8> {
+/// What the MAC covers: the account id, the generation unless it is 0, and the cookie's data.
+/// Generation 0 adds nothing, so the cookies of an account whose devices were never forgotten
+/// are those issued before the generation existed: an upgrade keeps them, and an instance
+/// still on the older version accepts the new ones during a rolling upgrade. The parts have
+/// fixed lengths (16, 4, 24 bytes), so the two forms cannot be taken for each other.
+fn signed(account_id: Uuid, generation: i32, data: &[u8]) -> Vec<u8> {
     let mut signed = account_id.as_bytes().to_vec();
+    if generation != 0 {
+        signed.extend_from_slice(&generation.to_be_bytes());
+    }
     signed.extend_from_slice(data);
     signed
 }
@@ -93,41 +105,68 @@ mod tests {
     fn a_cookie_proves_its_account_for_a_year() {
         let key = ServerKey::random();
         let account = Uuid::new_v4();
-        let value = issue(&key, account, NOW);
-        assert!(proves(&key, &value, account, NOW));
+        let value = issue(&key, account, 0, NOW);
+        assert!(proves(&key, &value, account, 0, NOW));
         assert!(
-            !proves(&key, &value, Uuid::new_v4(), NOW),
+            !proves(&key, &value, Uuid::new_v4(), 0, NOW),
             "another account"
         );
-        assert_ne!(issue(&key, account, NOW), value, "each one is new");
-        assert!(proves(&key, &value, account, NOW + LIFETIME_MS - 1));
-        assert!(!proves(&key, &value, account, NOW + LIFETIME_MS), "expired");
         assert!(
-            proves(&key, &value, account, NOW - CLOCK_SKEW_MS),
+            !proves(&key, &value, account, 1, NOW),
+            "its devices forgotten since"
+        );
+        let after = issue(&key, account, 1, NOW);
+        assert!(proves(&key, &after, account, 1, NOW));
+        assert!(
+            !proves(&key, &after, account, 0, NOW),
+            "not the generation before"
+        );
+        assert_ne!(issue(&key, account, 0, NOW), value, "each one is new");
+        assert!(proves(&key, &value, account, 0, NOW + LIFETIME_MS - 1));
+        assert!(
+            !proves(&key, &value, account, 0, NOW + LIFETIME_MS),
+            "expired"
+        );
+        assert!(
+            proves(&key, &value, account, 0, NOW - CLOCK_SKEW_MS),
             "from an instance whose clock is a little ahead"
         );
-        assert!(!proves(&key, &value, account, NOW - CLOCK_SKEW_MS - 1));
+        assert!(!proves(&key, &value, account, 0, NOW - CLOCK_SKEW_MS - 1));
+    }
+
+    /// Generation 0 signs what the cookies issued before the generation existed signed (the
+    /// account id and the data), so those stay valid across the upgrade.
+    #[test]
+    fn generation_zero_is_the_cookie_from_before_generations() {
+        let key = ServerKey::random();
+        let account = Uuid::new_v4();
+        let bytes = URL_SAFE_NO_PAD
+            .decode(issue(&key, account, 0, NOW))
+            .unwrap();
+        let (data, mac) = bytes.split_at(SIGNED_LEN);
+        let before = [account.as_bytes().as_slice(), data].concat();
+        assert!(key.verify_mac(PURPOSE, &before, mac));
     }
 
     #[test]
     fn anything_the_server_did_not_sign_proves_nothing() {
         let key = ServerKey::random();
         let account = Uuid::new_v4();
-        let value = issue(&key, account, NOW);
+        let value = issue(&key, account, 0, NOW);
         let mut bytes = URL_SAFE_NO_PAD.decode(&value).unwrap();
         for i in [0, 7, 8, SIGNED_LEN - 1, SIGNED_LEN, TOKEN_LEN - 1] {
             bytes[i] ^= 1;
             let tampered = URL_SAFE_NO_PAD.encode(&bytes);
-            assert!(!proves(&key, &tampered, account, NOW), "{i}");
+            assert!(!proves(&key, &tampered, account, 0, NOW), "{i}");
             bytes[i] ^= 1;
         }
         assert!(
-            !proves(&ServerKey::random(), &value, account, NOW),
+            !proves(&ServerKey::random(), &value, account, 0, NOW),
             "another server's key"
         );
         let long = "A".repeat(10_000);
         for junk in ["", "x", "!!!!", &value[1..], &format!("{value}A"), &long] {
-            assert!(!proves(&key, junk, account, NOW), "{junk}");
+            assert!(!proves(&key, junk, account, 0, NOW), "{junk}");
         }
     }
 }

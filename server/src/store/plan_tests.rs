@@ -122,7 +122,8 @@ async fn on_postgres_each_statement_can_use_its_index() {
 }
 
 /// The indexes come with migrations `m20261204_000009_index_clean_up`, `…000010…` and
-/// `…000011…`, which can be rolled back (with the later `…000012_create_setting`) and applied
+/// `…000011…`, which can be rolled back (with the later `…000012_create_setting` and
+/// `…000013_account_device_generation`) and applied
 /// again (SQLite; the clean-up then scans `session` and `event` again, and not after).
 #[tokio::test]
 async fn the_index_migrations_roll_back_and_apply_again() {
@@ -132,7 +133,7 @@ async fn the_index_migrations_roll_back_and_apply_again() {
     let session = || sessions::expired(sqlite, NOW, IDLE_MS, super::CLEAN_UP_BATCH).build(sqlite);
     let event = || events::older_than(sqlite, NOW, 10).build(sqlite);
     let scans = |plan: Vec<String>| plan.iter().any(|line| line.starts_with("SCAN"));
-    Migrator::down(&db, Some(4)).await.unwrap();
+    Migrator::down(&db, Some(5)).await.unwrap();
     for statement in [session(), event()] {
         assert!(scans(
             plan(&db, "EXPLAIN QUERY PLAN", "detail", statement).await

@@ -1,13 +1,17 @@
 //! Account contacts (contract "Account"): list the verified contacts, add one by proving a
 //! code sent to it, remove one.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::routes::{PathId, ceremony_id, routes};
 use crate::{
-    auth::{CurrentSession, RecentSession},
+    auth::{self, CurrentSession, RecentSession},
     error::ApiResult,
     extract::{ApiJson, ClientInfo},
     routes::codes::{CeremonyBody, CodeFinish},
@@ -124,7 +128,9 @@ async fn contact_finish(
     params(("id" = uuid::Uuid, Path, description = "The contact's id")),
     security(("sesame_session" = ["recent"])),
     responses(
-        (status = 204, description = "Removed"),
+        (status = 204, description = "Removed",
+            headers(("Set-Cookie" = String, description = "A new `sesame_device` cookie: \
+                this browser stays a known device (see `login_code_start`)"))),
         (status = 404, description = "`not_found`: no such contact on this account"),
         (status = 409, description = "`last_method`: it is the account's last way in"),
     ),
@@ -134,8 +140,9 @@ async fn contact_remove(
     RecentSession(auth): RecentSession,
     client: ClientInfo,
     id: PathId,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<(StatusCode, HeaderMap)> {
     let id = id.id()?;
     contacts::remove(&state, &auth, id, &client, state.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let headers = auth::still_known(&state, auth.account.id).await?;
+    Ok((StatusCode::NO_CONTENT, headers))
 }

@@ -22,6 +22,7 @@ impl FromColumns for account::Model {
             failed_attempts: c.get("failed_attempts")?,
             locked_until: c.get("locked_until")?,
             disabled: c.get("disabled")?,
+            device_generation: c.get("device_generation")?,
         })
     }
 }
