@@ -63,6 +63,7 @@ pub async fn login_start(
             let keys: Vec<Passkey> = passkeys
                 .iter()
                 .filter_map(|p| serde_json::from_str(&p.data).ok())
+                .map(super::passkeys::stored_form)
                 .collect();
             match account.filter(|_| !keys.is_empty()) {
                 Some(account) => {

@@ -35,7 +35,7 @@ use crate::{
 };
 pub(crate) use registration::creation_options;
 pub use registration::{
-    AuthenticatorFacts, authenticator_facts, insert_passkey, verify_registration,
+    AuthenticatorFacts, authenticator_facts, insert_passkey, stored_form, verify_registration,
 };
 
 /// WebAuthn ceremonies live 5 minutes (contract "Conventions"; WebAuthn L3 §15.1 recommends

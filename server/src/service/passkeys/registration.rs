@@ -97,7 +97,7 @@ pub async fn verify_registration(
 ) -> Result<Passkey, ApiError> {
     let refused = match state.webauthn.finish_passkey_registration(credential, reg) {
         Ok(passkey) if (1..=CREDENTIAL_ID_MAX).contains(&passkey.cred_id().len()) => {
-            return Ok(passkey);
+            return Ok(stored_form(passkey));
         }
         Ok(_) => {
             tracing::debug!("registration refused: credential id length");
@@ -115,6 +115,26 @@ pub async fn verify_registration(
         }
     }
     Err(ApiError::InvalidCredential)
+}
+
+/// How many transports a stored passkey keeps: there are six kinds (WebAuthn L3 §5.8.4).
+const TRANSPORTS_MAX: usize = 6;
+
+/// A verified passkey as Sesame keeps it: without the attestation statement, and with at most
+/// [`TRANSPORTS_MAX`] transports. Sesame asks for no attestation ("none", WebAuthn L3
+/// §5.4.7) and never reads one, but webauthn-rs keeps whatever statement an authenticator sent
+/// and verified (a `packed` one with any number of further certificates in `x5c`, §8.2), and a
+/// log-in by username copies every passkey of the account into its ceremony's state: an account
+/// of 100 passkeys padded up to the body limit would make each anonymous log-in start write
+/// megabytes. Also applied to passkeys stored before this was done, as a log-in reads them.
+pub fn stored_form(passkey: Passkey) -> Passkey {
+    let mut credential = Credential::from(passkey);
+    credential.attestation = ParsedAttestation::default();
+    credential.attestation_format = AttestationFormat::None;
+    if let Some(transports) = &mut credential.transports {
+        transports.truncate(TRANSPORTS_MAX);
+    }
+    Passkey::from(credential)
 }
 
 /// Store a verified passkey; a credential id registered to any account already → 409
