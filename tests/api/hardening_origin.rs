@@ -177,6 +177,11 @@ async fn security_headers_are_on_every_answer_and_hsts_only_on_https(mut app: Te
             "{path}"
         );
         assert_eq!(
+            r.header("cross-origin-opener-policy"),
+            Some("same-origin"),
+            "{path}: no opener keeps a handle on the page"
+        );
+        assert_eq!(
             r.header("strict-transport-security"),
             None,
             "{path}: no HSTS on http"

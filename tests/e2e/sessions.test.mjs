@@ -80,3 +80,59 @@ test('a sign-in past the session limit signs the least recently used device out,
   await phone.page.reload();
   await phone.page.waitForURL('**/login?return_to=%2Faccount');
 });
+
+test('a change that signs the other sessions out says so, and the list shows it at once', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const username = uniqueName('hopper');
+  const email = `${username}@example.com`;
+
+  const phone = await newPage({ authenticator: false });
+  await signUpWithEmailCode(phone.page, smtp, username, email);
+  const laptop = await newPage({ authenticator: false });
+  await laptop.page.goto('/login');
+  await logInWithCode(laptop.page, username, 'Email', () => smtp.waitForCode(email));
+  await laptop.page.waitForURL('**/account');
+
+  await phone.page.reload();
+  await accountReady(phone.page);
+  const sessions = phone.page.locator('#session-list > li');
+  assert.equal(await sessions.count(), 2);
+  await phone.page.getByRole('button', { name: 'Set a password' }).click();
+  await phone.page.getByLabel('New password').fill('kitten mitten sitting');
+  await phone.page.getByLabel('Type it again').fill('kitten mitten sitting');
+  await phone.page.getByRole('button', { name: 'Save password' }).click();
+  await phone.page.locator('#page-status', { hasText: 'Your other sessions were signed out.' }).waitFor();
+  // The list was read again before the page said so.
+  assert.equal(await sessions.count(), 1);
+  assert.equal(await sessions.getByText('This device').count(), 1);
+
+  await laptop.page.reload();
+  await laptop.page.waitForURL('**/login?return_to=%2Faccount');
+});
+
+test("a stranger's words in a failed sign-in's user agent never show on the owner's page", async (t) => {
+  const { newPage, smtp, url } = await setup(t);
+  const username = uniqueName('lovelace');
+  const email = `${username}@example.com`;
+  const { page } = await newPage({ authenticator: false });
+  await signUpWithEmailCode(page, smtp, username, email);
+
+  const bait = 'Sesame Security: your account is locked, call +1 800 555 0100';
+  const post = (path, body) => fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: url, 'user-agent': bait },
+    body: JSON.stringify(body),
+  });
+  const started = await post('/api/v1/login/code/start', { username, method: 'totp' });
+  assert.equal(started.status, 202);
+  const { ceremony } = await started.json();
+  const failed = await post('/api/v1/login/code/finish', { ceremony, code: '000000' });
+  assert.equal(failed.status, 401);
+
+  await page.reload();
+  await accountReady(page);
+  const attempt = page.locator('#event-list > li', { hasText: 'Failed sign-in attempt' });
+  await attempt.waitFor();
+  assert.match(await attempt.textContent(), /Unknown device/);
+  assert.equal(await page.getByText('call +1 800').count(), 0);
+});

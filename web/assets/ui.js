@@ -24,20 +24,37 @@ export function h(tag, attrs = {}, ...children) {
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
 
-/** Shows `message` in an alert region (role="alert"), or clears it. */
-export function showError(region, message) {
+/** A region's message still to be written (see `showLater`). */
+const pending = new WeakMap();
+
+/**
+ * Empties `region`, then writes `message` 30 ms later: re-inserting the text makes
+ * screen readers announce a repeated message too. Any later call for the region (a
+ * clear included) cancels a message not yet written, so an old one never turns up
+ * after it was cleared.
+ */
+export function showLater(region, message) {
   if (!region) return;
+  window.clearTimeout(pending.get(region));
+  pending.delete(region);
   region.textContent = '';
   if (message) {
-    // Re-inserting the text makes screen readers announce a repeated error too.
-    window.setTimeout(() => {
+    pending.set(region, window.setTimeout(() => {
+      pending.delete(region);
       region.textContent = message;
-    }, 30);
+    }, 30));
   }
+}
+
+/** Shows `message` in an alert region (role="alert"), or clears it. */
+export function showError(region, message) {
+  showLater(region, message);
 }
 
 export function showStatus(region, message) {
   if (!region) return;
+  window.clearTimeout(pending.get(region));
+  pending.delete(region);
   region.textContent = message || '';
 }
 
@@ -101,7 +118,10 @@ export function describeUserAgent(ua) {
     (/Linux/.test(ua) && 'Linux') ||
     null;
   if (browser && os) return `${browser} on ${os}`;
-  return browser || os || ua;
+  // Never the raw text: anyone who knows a username can put words of their choosing in a
+  // failed sign-in's user agent ("…your account is locked, call …"), and the owner would
+  // read them on their own security page (SECURITY.md, notices repeat no sender's text).
+  return browser || os || 'Unknown device';
 }
 
 /**

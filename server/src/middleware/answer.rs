@@ -27,7 +27,7 @@ use std::{
 use axum::{
     body::{Body, Bytes},
     extract::Request,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use http_body::{Body as _, Frame, SizeHint};
@@ -152,6 +152,10 @@ impl http_body::Body for Watched {
     }
 }
 
+/// Not among the `http` crate's constants; a `const`, so it is not parsed on each answer.
+const CROSS_ORIGIN_OPENER_POLICY: HeaderName =
+    HeaderName::from_static("cross-origin-opener-policy");
+
 /// The contract's error body for a client error without one, then the security headers.
 fn finish(response: Response) -> Response {
     let mut response = contract_error(response);
@@ -167,6 +171,13 @@ fn finish(response: Response) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A page of another site that opened Sesame's (`window.open`) keeps no handle on it, so it
+    // cannot later send that tab to a look-alike sign-in page (HTML Standard §7.1.3; OWASP
+    // HTTP Headers Cheat Sheet).
+    headers.insert(
+        CROSS_ORIGIN_OPENER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

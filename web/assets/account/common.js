@@ -4,7 +4,7 @@
 
 import { ApiError, errorMessage } from '../api.js';
 import { withReauth } from '../reauth.js';
-import { $, h, busy, showError, showStatus, copyText, downloadText } from '../ui.js';
+import { $, h, busy, showError, showLater, copyText, downloadText } from '../ui.js';
 
 /** The account (`GET /account`) and its contacts (`GET /account/contacts`) as last read. */
 export const state = { account: null, contacts: null };
@@ -33,8 +33,7 @@ export function toLogin() {
 
 /** Announces a finished change in the page's status region. */
 export function announce(message) {
-  showStatus($('#page-status'), '');
-  window.setTimeout(() => showStatus($('#page-status'), message), 30);
+  showLater($('#page-status'), message);
 }
 
 /**

@@ -109,8 +109,8 @@ async function verifyCode(event) {
     closeWizards();
     contactCeremony = null;
     const what = contactChannel === 'sms' ? 'Mobile number' : 'Email address';
-    announce(`${what} verified. You can now sign in with codes sent to ${added && added.address ? added.address : 'it'}.`);
     await reload('account', 'contacts', 'events');
+    announce(`${what} verified. You can now sign in with codes sent to ${added && added.address ? added.address : 'it'}.`);
     focusHeading($('#twofa'));
   }
 }

@@ -66,9 +66,9 @@ function passkeyItem(pk) {
       }
       const ok = await act(save, error, () => api('PATCH', `/account/passkeys/${encodeURIComponent(pk.id)}`, { label }), { anchor: form });
       if (ok) {
-        announce(`Passkey renamed to ${label}.`);
         signalAfterChange();
         await reload('passkeys');
+        announce(`Passkey renamed to ${label}.`);
         focusHeading($('#passkeys'));
       }
     });
@@ -85,9 +85,9 @@ function passkeyItem(pk) {
       messages: { last_method: "You can't remove your last way to sign in. Add another passkey, an authenticator app or an email address first." },
     });
     if (ok) {
-      announce(`Passkey "${name}" removed.`);
       signalAfterChange();
-      await reload('account', 'passkeys', 'events');
+      await reload('account', 'passkeys', 'sessions', 'events');
+      announce(`Passkey "${name}" removed. Your other sessions were signed out.`);
       focusHeading($('#passkeys'));
     }
   });
@@ -141,8 +141,8 @@ export function setUpAddPasskey() {
     if (ok) {
       $('#passkey-label').value = '';
       close();
-      announce('Passkey added. You can now sign in with it.');
       await reload('account', 'passkeys', 'events');
+      announce('Passkey added. You can now sign in with it.');
       focusHeading($('#passkeys'));
     }
   });

@@ -100,8 +100,8 @@ export function setUpPassword() {
     const ok = await act($('#password-save'), error, () => api('PUT', '/account/password', { password }), { anchor: form });
     if (ok) {
       close();
-      announce('Password saved. When you sign in with a code, you now also need this password.');
-      await reload('account', 'events');
+      await reload('account', 'sessions', 'events');
+      announce('Password saved. When you sign in with a code, you now also need this password. Your other sessions were signed out.');
       focusHeading($('#password'));
     }
   });
@@ -111,8 +111,8 @@ export function setUpPassword() {
     if (!sure) return;
     const ok = await act($('#password-remove'), $('#password-error'), () => api('DELETE', '/account/password'), { anchor: actions });
     if (ok) {
-      announce('Password removed.');
-      await reload('account', 'events');
+      await reload('account', 'sessions', 'events');
+      announce('Password removed. Your other sessions were signed out.');
       focusHeading($('#password'));
     }
   });

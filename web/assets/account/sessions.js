@@ -26,8 +26,8 @@ function renderSessions(sessions) {
       out.addEventListener('click', async () => {
         const ok = await act(out, error, () => api('DELETE', `/account/sessions/${encodeURIComponent(s.id)}`));
         if (ok) {
-          announce(`Signed out ${device}.`);
           await reload('sessions', 'events');
+          announce(`Signed out ${device}.`);
           focusHeading($('#sessions'));
         }
       });
@@ -56,8 +56,8 @@ export function setUpSessions() {
     const button = $('#sessions-others');
     const ok = await act(button, $('#sessions-error'), () => api('DELETE', '/account/sessions'));
     if (ok) {
-      announce('Signed out of all other sessions.');
       await reload('sessions', 'events');
+      announce('Signed out of all other sessions.');
       focusHeading($('#sessions'));
     }
   });

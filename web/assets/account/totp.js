@@ -133,10 +133,15 @@ async function saveTotp() {
   if (ok) {
     forgetSecrets();
     showTotpStep('done');
+    // A new app replacing the old one signs the other sessions out.
+    await reload('account', 'sessions', 'events');
     announce('Two-factor authentication is on.');
-    reload('account', 'events');
     return;
   }
+  const goesBack = failure instanceof ApiError
+    && ['invalid_code', 'invalid_ceremony'].includes(failure.error);
+  // The step it goes back to says what went wrong; step 5 keeps no message for later.
+  if (goesBack) showError($('#totp-step5-error'), '');
   if (failure instanceof ApiError && failure.error === 'invalid_code') {
     showTotpStep(4);
     markInvalid($('#totp-code'), true);

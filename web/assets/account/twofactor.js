@@ -33,8 +33,8 @@ function renderContacts() {
       if (!sure) return;
       const ok = await act(remove, error, () => api('DELETE', `/account/contacts/${encodeURIComponent(c.id)}`), { anchor: actions });
       if (ok) {
-        announce(`${c.address} removed.`);
-        await reload('account', 'contacts', 'events');
+        await reload('account', 'contacts', 'sessions', 'events');
+        announce(`${c.address} removed. Your other sessions were signed out.`);
         focusHeading($('#twofa'));
       }
     });
@@ -89,8 +89,8 @@ export function setUpTwoFactor() {
     if (!sure) return;
     const ok = await act($('#totp-off'), $('#twofa-error'), () => api('DELETE', '/account/totp'), { anchor: line });
     if (ok) {
-      announce('The authenticator app is turned off.');
-      await reload('account', 'events');
+      await reload('account', 'sessions', 'events');
+      announce('The authenticator app is turned off. Your other sessions were signed out.');
       focusHeading($('#twofa'));
     }
   });
