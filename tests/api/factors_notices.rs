@@ -104,4 +104,10 @@ async fn every_change_to_the_ways_in_is_emailed_to_the_account(app: TestApp) {
     ] {
         assert!(got.contains(what), "no notice saying {what:?} in:\n{got}");
     }
+    // The removed address hears of it too (its notice of being added came first).
+    let removed = notices(&app, "tess2@example.com", 2).await.join("\n---\n");
+    assert!(
+        removed.to_lowercase().contains("contact was removed"),
+        "the removed address was not told:\n{removed}"
+    );
 }

@@ -13,6 +13,7 @@ pub fn tests() -> Vec<(&'static str, TestFn)> {
     tests![
         no_code_password_token_or_secret_reaches_the_log,
         a_hundred_failures_lock_code_log_in_until_a_passkey_clears_it,
+        a_wrong_code_confirming_the_app_can_start_the_lock_out_and_says_so,
     ]
 }
 
@@ -152,4 +153,48 @@ async fn a_hundred_failures_lock_code_log_in_until_a_passkey_clears_it(app: Test
         401,
         "the passkey log-in cleared the lock"
     );
+}
+
+/// A wrong code at the authenticator app's set-up counts towards the lock-out like a log-in's,
+/// and when it is the one that starts the throttling the activity says so (`locked_out`),
+/// as it does for a log-in.
+async fn a_wrong_code_confirming_the_app_can_start_the_lock_out_and_says_so(app: TestApp) {
+    let mut auth = app.authenticator();
+    let owner = app.new_browser();
+    assert_eq!(owner.signup_passkey("sara", &mut auth).await.status, 201);
+    let stranger = app.new_browser();
+    for _ in 0..4 {
+        let ceremony = login_code_start(&stranger, "sara", "totp").await;
+        let r = login_code_finish(&stranger, &ceremony, "000000", None).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let start = owner.post("/api/v1/account/totp/start", &json!({})).await;
+    assert_eq!(start.status, 200, "{}", start.text);
+    let r = owner
+        .post(
+            "/api/v1/account/totp/finish",
+            &json!({"ceremony": start.body["ceremony"], "code": "000000"}),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.text);
+
+    let events = owner.get("/api/v1/account/events?limit=50").await;
+    let locked: Vec<&serde_json::Value> = events
+        .body
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "locked_out")
+        .collect();
+    assert_eq!(locked.len(), 1, "{}", events.text);
+    assert_eq!(locked[0]["detail"]["consecutive_failures"], 5);
+    // The set-up's failure is not a failed sign-in.
+    let failed = events
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "login_failed")
+        .count();
+    assert_eq!(failed, 4, "{}", events.text);
 }

@@ -94,7 +94,13 @@ pub async fn finish(
         .then(|| totp::matching_step(&app, code, now))
         .flatten();
     let Some(step) = step else {
-        codes::record_wrong_code(state, row.id, None, now).await?;
+        let failure = codes::AccountFailure {
+            client: client.clone(),
+            login_method: None,
+            account_id: auth.account.id,
+            charged: charged.clone(),
+        };
+        codes::record_wrong_code(state, row.id, Some(failure), now).await?;
         return Err(ApiError::InvalidCode);
     };
     let (account_id, keep, client_info) = (auth.account.id, auth.session.id, client.clone());

@@ -236,7 +236,7 @@ pub async fn deliver(
 pub mod lockout;
 
 mod tries;
-pub use tries::{LoginFailure, record_wrong_code, try_code};
+pub use tries::{AccountFailure, record_wrong_code, try_code};
 
 mod address;
 pub use address::{PHONE_EXAMPLE, limit_key, mask, normalize_address};

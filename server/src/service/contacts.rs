@@ -145,7 +145,13 @@ pub async fn finish(
     // Counted before the code is checked, like a log-in's try (`lockout::charge`).
     let charged = lockout::charge(state, auth.account.id, false, now).await?;
     if !codes::matches(state, &row, code) {
-        codes::record_wrong_code(state, row.id, None, now).await?;
+        let failure = codes::AccountFailure {
+            client: client.clone(),
+            login_method: None,
+            account_id: auth.account.id,
+            charged,
+        };
+        codes::record_wrong_code(state, row.id, Some(failure), now).await?;
         return Err(ApiError::InvalidCode);
     }
     let saved: State =
@@ -229,7 +235,7 @@ pub async fn remove(
         client: client.clone(),
         now,
     };
-    state
+    let removed = state
         .writer
         .write(move |conn| async move {
             let txn = ways_in::begin_removal(&conn, &removal).await?;
@@ -248,14 +254,10 @@ pub async fn remove(
                 .await?;
             }
             let event = serde_json::json!({"contact_id": removed.id, "channel": removed.channel});
-            ways_in::finish_removal(txn, &removal, event).await
+            ways_in::finish_removal(txn, &removal, event).await?;
+            Ok(removed)
         })
         .await?;
-    notify::security_notice(
-        state,
-        auth.account.id,
-        "A contact was removed from your account",
-        client,
-    );
+    notify::contact_removed(state, auth.account.id, &removed, client);
     Ok(())
 }

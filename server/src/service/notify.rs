@@ -30,12 +30,39 @@ pub fn security_notice(
     what: &'static str,
     client: &ClientInfo,
 ) {
+    notice(state, account_id, what, client, None);
+}
+
+/// `what` for a contact removed from the account.
+pub const CONTACT_REMOVED: &str = "A contact was removed from your account";
+
+/// [`CONTACT_REMOVED`], to the account's email addresses and to the removed one too, when it
+/// was an email address: it is no longer the account's, but its owner is the one to hear that
+/// it was taken off (NIST SP 800-63B §6.1.2.3: the subscriber is notified of a removal; the
+/// only address may be the one removed).
+pub fn contact_removed(
+    state: &AppState,
+    account_id: Uuid,
+    removed: &entity::contact::Model,
+    client: &ClientInfo,
+) {
+    let also = (removed.channel == "email").then(|| removed.address.clone());
+    notice(state, account_id, CONTACT_REMOVED, client, also);
+}
+
+fn notice(
+    state: &AppState,
+    account_id: Uuid,
+    what: &'static str,
+    client: &ClientInfo,
+    also: Option<String>,
+) {
     let when = state.now();
     let state = state.clone();
     let client = client.clone();
     // The request's span (and so its request id) follows the notice into the background task.
     state.background.clone().spawn(
-        async move { send(&state, account_id, what, &client, when).await }
+        async move { send(&state, account_id, what, &client, when, also).await }
             .instrument(tracing::Span::current()),
     );
 }
@@ -66,7 +93,7 @@ pub fn login_from_new_device(
         .await
         {
             Ok(true) => {}
-            Ok(false) => send(&state, account_id, NEW_DEVICE_LOGIN, &client, now).await,
+            Ok(false) => send(&state, account_id, NEW_DEVICE_LOGIN, &client, now, None).await,
             Err(e) => {
                 tracing::warn!(%account_id, error = %e, "new-device check failed; no notice sent");
             }
@@ -76,8 +103,17 @@ pub fn login_from_new_device(
     );
 }
 
+/// `what` to every verified email address of the account, and to `also` (an address no longer
+/// the account's) unless it is one of them.
 #[tracing::instrument(skip_all, fields(%account_id))]
-async fn send(state: &AppState, account_id: Uuid, what: &str, client: &ClientInfo, when: i64) {
+async fn send(
+    state: &AppState,
+    account_id: Uuid,
+    what: &str,
+    client: &ClientInfo,
+    when: i64,
+    also: Option<String>,
+) {
     let contacts = match store::contacts::list_for_account(&state.reads, account_id).await {
         Ok(contacts) => contacts,
         Err(e) => {
@@ -92,9 +128,17 @@ async fn send(state: &AppState, account_id: Uuid, what: &str, client: &ClientInf
         .describe()
         .unwrap_or_else(|| "not recognised".to_owned());
     let when = rfc3339(when);
-    for contact in contacts.into_iter().filter(|c| c.channel == "email") {
+    let mut to: Vec<(Option<Uuid>, String)> = contacts
+        .into_iter()
+        .filter(|c| c.channel == "email")
+        .map(|c| (Some(c.id), c.address))
+        .collect();
+    if let Some(address) = also.filter(|a| !to.iter().any(|(_, t)| t == a)) {
+        to.push((None, address));
+    }
+    for (contact_id, address) in to {
         let mail = OutgoingEmail::new(
-            contact.address,
+            address,
             security_notice_email(
                 what,
                 &when,
@@ -110,7 +154,7 @@ async fn send(state: &AppState, account_id: Uuid, what: &str, client: &ClientInf
                 DeliveryError::Config(_) => "configuration",
                 DeliveryError::Unavailable(_) => "unavailable",
             };
-            tracing::warn!(contact_id = %contact.id, kind, "security notice not delivered");
+            tracing::warn!(?contact_id, kind, "security notice not delivered");
         }
     }
 }

@@ -88,25 +88,17 @@ pub(super) async fn fail(
     charged: Option<&lockout::Charged>,
 ) -> ApiError {
     crate::telemetry::metrics::login_failed(method.method().as_str());
-    let locked_out = charged
-        .map(|c| c.count)
-        .filter(|n| lockout::starts_or_hardens(*n));
     let login = ceremony
         .account_id
         .zip(charged.cloned())
-        .map(|(account_id, charged)| codes::LoginFailure {
+        .map(|(account_id, charged)| codes::AccountFailure {
             client: client.clone(),
-            method: serde_json::to_value(method).unwrap_or_default(),
+            login_method: Some(serde_json::to_value(method).unwrap_or_default()),
             account_id,
             charged,
         });
     match codes::record_wrong_code(state, ceremony.id, login, now).await {
-        Ok(()) => {
-            if let Some(count) = locked_out {
-                crate::telemetry::metrics::locked_out(count >= lockout::HARD_LOCK);
-            }
-            ApiError::InvalidCode
-        }
+        Ok(()) => ApiError::InvalidCode,
         Err(e) => e,
     }
 }
