@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { setup, screenshot, addAuthenticator, uniqueName } from './harness.mjs';
-import { signUpWithPasskey, passkeyNames, accountReady } from './steps.mjs';
+import { signUpWithPasskey, signUpWithEmailCode, passkeyNames, accountReady } from './steps.mjs';
 
 /** The server's default SESAME_REAUTH_WINDOW_SECS. */
 const REAUTH_WINDOW_SECS = 600;
@@ -112,4 +112,33 @@ test('going back from the code form in "Confirm it\'s you" keeps the keyboard fo
     inPanel: Boolean(document.activeElement && document.activeElement.closest('[data-reauth]')),
   }));
   assert.deepEqual(focused, { name: 'reauth-method', inPanel: true });
+});
+
+test('an account without passkeys confirms it is them with an emailed code', async (t) => {
+  const { server, newPage, smtp } = await setup(t);
+  const { page } = await newPage({ authenticator: false });
+  const username = uniqueName('noether');
+  const email = `${username}@example.com`;
+  await signUpWithEmailCode(page, smtp, username, email);
+  await accountReady(page);
+
+  server.clock.advance(REAUTH_WINDOW_SECS + 1);
+  await page.getByRole('button', { name: 'Set a password' }).click();
+  await page.getByLabel('New password').fill('kitten mitten sitting');
+  await page.getByLabel('Type it again').fill('kitten mitten sitting');
+  await page.getByRole('button', { name: 'Save password' }).click();
+  const panel = page.locator('[data-reauth]');
+  await panel.getByRole('heading', { name: "Confirm it's you" }).waitFor();
+  // No passkey to offer: the browser's prompt could only fail.
+  assert.equal(await panel.getByRole('button', { name: 'Use your passkey' }).isVisible(), false);
+  await panel.getByRole('button', { name: 'Use a code instead' }).click();
+  await panel.getByLabel('Email').check();
+  await panel.getByRole('button', { name: 'Continue' }).click();
+  await panel.getByLabel('The 6-digit code we emailed you').fill(await smtp.waitForCode(email));
+  await panel.getByRole('button', { name: 'Confirm' }).click();
+  await page.locator('#page-status', { hasText: 'Password saved' }).waitFor();
+  assert.equal(await panel.count(), 0);
+  await page.locator('#password-summary', { hasText: 'A password is set.' }).waitFor();
+  // The activity calls it what it was, not a new sign-in.
+  await page.locator('#event-list .item-title', { hasText: "Confirmed it's you with email code" }).waitFor();
 });

@@ -162,3 +162,36 @@ test('leaving the authenticator-app set-up keeps the recovery codes it made, and
   const generated = page.locator('#event-list .item-title', { hasText: /recovery codes/i });
   assert.equal(await generated.count(), 1, 'one set made in all');
 });
+
+test("a set-up whose QR code could not be fetched offers to try again", async (t) => {
+  const { newPage } = await setup(t);
+  const { page } = await newPage();
+  await signUpWithPasskey(page, uniqueName('shannon'));
+  // The first request for the app's secret fails on the way (the network, say).
+  let failed = 0;
+  await page.route('**/api/v1/account/totp/start', async (route) => {
+    if (failed === 0) {
+      failed += 1;
+      await route.abort('connectionreset');
+    } else {
+      await route.fallback();
+    }
+  });
+
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+  await page.getByLabel('Authenticator app').check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.locator('#totp-codes .codes li').nth(9).waitFor();
+  await page.getByRole('button', { name: 'I have saved the recovery codes' }).click();
+  await page.getByRole('button', { name: 'I have an app' }).click();
+  await page.getByRole('heading', { name: 'Scan the QR code' }).waitFor();
+  await page.locator('#totp-step3-error').filter({ hasText: /\S/ }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Next' }).isDisabled(), true);
+
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await page.locator('#totp-qr').waitFor();
+  assert.equal(failed, 1);
+  assert.equal(await page.getByRole('button', { name: 'Next' }).isDisabled(), false);
+  assert.equal(await page.getByRole('button', { name: 'Try again' }).isVisible(), false);
+  assert.equal((await page.locator('#totp-step3-error').textContent()).trim(), '');
+});

@@ -6,12 +6,13 @@ import { api, ApiError, ReauthCancelled, errorMessage } from './api.js';
 import { getPasskey } from './webauthn.js';
 import { h, busy, showError, focusHeading, markInvalid, cleanCode } from './ui.js';
 
-let reauthContext = { username: null, accountId: null, methods: null };
+let reauthContext = { username: null, accountId: null, methods: null, passkeys: null };
 
 /**
  * Tells the reauth panel whose session this is: `username` for code
  * log-in, `accountId` to notice a passkey of another account, `methods`
- * (e.g. ['totp', 'email']) to offer only codes the account can receive.
+ * (e.g. ['totp', 'email']) to offer only codes the account can receive,
+ * `passkeys` (how many the account has) to offer a passkey only when there is one.
  */
 export function setReauthContext(context) {
   reauthContext = { ...reauthContext, ...context };
@@ -72,6 +73,12 @@ export function confirmIdentity(anchor) {
     // null: not known, so offer every kind of code; []: the account has none.
     const methods = Array.isArray(reauthContext.methods) ? reauthContext.methods : Object.keys(METHOD_LABELS);
     codeButton.hidden = methods.length === 0;
+    // An account without passkeys would only see the browser's prompt fail: its log-in by
+    // name lists stand-in ids. Codes come first then.
+    if (reauthContext.passkeys === 0 && methods.length > 0) {
+      passkeyButton.hidden = true;
+      codeButton.classList.add('primary');
+    }
     const methodChoices = methods.map((method, i) =>
       h('label', { class: 'choice' },
         h('input', { type: 'radio', name: 'reauth-method', value: method, checked: i === 0 }),

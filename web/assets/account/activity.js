@@ -73,9 +73,11 @@ function eventText(e) {
     default:
       break;
   }
-  const words = EVENT_WORDS[e.kind] || String(e.kind || 'Activity').replace(/_/g, ' ');
+  // A sign-in in a session that was already this account's confirmed it's you.
+  const kind = e.kind === 'login' && detail.reauthentication === true ? 'reauthenticated' : e.kind;
+  const words = EVENT_WORDS[kind] || String(kind || 'Activity').replace(/_/g, ' ');
   const ended = e.kind === 'login' ? endedWords(detail) : '';
-  if (how && ['login', 'account_created', 'signup', 'reauthenticated'].includes(e.kind)) return `${words} with ${how}${ended}`;
+  if (how && ['login', 'account_created', 'signup', 'reauthenticated'].includes(kind)) return `${words} with ${how}${ended}`;
   if (ended) return `${words}${ended}`;
   if (typeof e.detail === 'string' && e.detail) return `${words}: ${e.detail}`;
   if (detail.label) return `${words}: "${detail.label}"`;

@@ -44,7 +44,7 @@ export function updateReauthMethods() {
     methods = null; // unknown: offer every kind of code
   }
   if (methods && account.recovery_codes_remaining > 0) methods.push('recovery');
-  setReauthContext({ username: account.username, accountId: account.id, methods });
+  setReauthContext({ username: account.username, accountId: account.id, methods, passkeys: account.passkeys });
 }
 
 /** Reads the account; throws what `api` throws. */

@@ -104,6 +104,7 @@ async function beginTotpEnrolment() {
   $('#totp-qr').hidden = true;
   $('#totp-qr').removeAttribute('src');
   $('#totp-secret').textContent = '';
+  $('#totp-retry').hidden = true;
   const ok = await act(null, $('#totp-step3-error'), async () => {
     const start = await api('POST', '/account/totp/start', {});
     totpCeremony = start.ceremony;
@@ -116,6 +117,10 @@ async function beginTotpEnrolment() {
   }, { anchor: $('#totp-wizard [data-step="3"] h3') });
   $('#totp-loading').hidden = true;
   $('#totp-scanned').disabled = !ok;
+  // Refused, cancelled at "Confirm it's you", or the network failed: the step offers to ask
+  // again instead of leaving only Cancel.
+  $('#totp-retry').hidden = ok;
+  if (!ok) $('#totp-retry').focus();
 }
 
 /** Step 5: saves, or goes back to the step that can fix what the server refused. */
@@ -174,6 +179,7 @@ export function setUpTotpWizard() {
     $('#totp-copy').textContent = copied ? 'Copied' : 'Copy key';
     if (!copied) showError($('#totp-step3-error'), "Couldn't copy. Select the key and copy it yourself.");
   });
+  $('#totp-retry').addEventListener('click', beginTotpEnrolment);
   $('#totp-scanned').addEventListener('click', () => {
     showTotpStep(4);
     $('#totp-code').focus();
