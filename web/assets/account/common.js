@@ -17,9 +17,23 @@ export function onReload(name, load) {
   loaders.set(name, load);
 }
 
-/** Reads the named sections again (every section below the summary when none is named). */
+let reloading = 0;
+
+/**
+ * Reads the named sections again (every section below the summary when none is named).
+ * Once the page has loaded (`body[data-ready]`), it says "false" while any section is
+ * being read again and "true" when all are done: what a test or tool waits for.
+ */
 export async function reload(...names) {
-  await Promise.allSettled((names.length ? names : EVERY_SECTION).map((name) => loaders.get(name)()));
+  reloading += 1;
+  const body = document.body;
+  if (body.dataset.ready) body.dataset.ready = 'false';
+  try {
+    await Promise.allSettled((names.length ? names : EVERY_SECTION).map((name) => loaders.get(name)()));
+  } finally {
+    reloading -= 1;
+    if (reloading === 0 && body.dataset.ready === 'false') body.dataset.ready = 'true';
+  }
 }
 
 export function isSignedOut(err) {
