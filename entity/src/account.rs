@@ -27,9 +27,6 @@ pub struct Model {
     /// No code log-in before this time (exponential back-off).
     pub locked_until: Option<i64>,
     pub disabled: bool,
-    /// Known-device cookies count only when issued under this generation; raised when the
-    /// account's other devices are forgotten (`server/src/service/known_device.rs`).
-    pub device_generation: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ pub mod account;
 pub mod ceremony;
 pub mod code_send;
 pub mod contact;
+pub mod devices_forgotten;
 pub mod event;
 pub mod passkey;
 pub mod prelude;

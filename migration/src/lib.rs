@@ -14,7 +14,7 @@ mod m20261204_000009_index_clean_up;
 mod m20261204_000010_index_ceremony_code_hash;
 mod m20261205_000011_index_event_at;
 mod m20261207_000012_create_setting;
-mod m20261207_000013_account_device_generation;
+mod m20261207_000013_create_devices_forgotten;
 
 /// Every migration, in order.
 #[derive(Debug)]
@@ -36,7 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000010_index_ceremony_code_hash::Migration),
             Box::new(m20261205_000011_index_event_at::Migration),
             Box::new(m20261207_000012_create_setting::Migration),
-            Box::new(m20261207_000013_account_device_generation::Migration),
+            Box::new(m20261207_000013_create_devices_forgotten::Migration),
         ]
     }
 }

@@ -10,7 +10,6 @@ use axum::{
     http::{HeaderMap, HeaderName, HeaderValue, header, request::Parts},
 };
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use entity::account;
 
 use uuid::Uuid;
 
@@ -97,27 +96,24 @@ pub fn set_cookie(state: &AppState, token: String) -> Option<HeaderValue> {
 
 /// The cookies of a log-in: the new session, and the known-device cookie that lets this
 /// browser ask for log-in codes when others have used up the account's sends
-/// (`service::known_device`).
+/// (`service::known_device`), under the device generation the log-in's transaction read
+/// (`Issued::device_generation`).
 pub fn signed_in(
     state: &AppState,
     headers: &mut HeaderMap,
     token: String,
-    account: &account::Model,
+    account_id: Uuid,
+    generation: i32,
 ) {
     with_cookie(headers, set_cookie(state, token));
-    with_cookie(headers, known_device_cookie(state, account));
+    with_cookie(headers, known_device_cookie(state, account_id, generation));
 }
 
-/// `Set-Cookie` of a known-device cookie for `account`, under its current `device_generation`:
-/// set by every log-in, and again for the browser that made a change which forgot the
-/// account's other devices (it stays known).
-pub fn known_device_cookie(state: &AppState, account: &account::Model) -> Option<HeaderValue> {
-    let device = known_device::issue(
-        &state.key,
-        account.id,
-        account.device_generation,
-        state.now(),
-    );
+/// `Set-Cookie` of a known-device cookie for `account_id` under `generation`: set by every
+/// log-in, and again for the browser that made a change which forgot the account's other
+/// devices (it stays known).
+fn known_device_cookie(state: &AppState, account_id: Uuid, generation: i32) -> Option<HeaderValue> {
+    let device = known_device::issue(&state.key, account_id, generation, state.now());
     let cookie = Cookie::build((known_device::cookie_name(state), device))
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -130,14 +126,29 @@ pub fn known_device_cookie(state: &AppState, account: &account::Model) -> Option
 
 /// After a change that forgot the account's other devices (it ended their sessions,
 /// `service::account_sessions::revoke_other_sessions`): a known-device cookie under the
-/// account's new generation for the browser that made it, which stays known. Read after the
-/// change committed, so it is the generation the change raised (or a later one).
-pub async fn still_known(state: &AppState, account_id: Uuid) -> Result<HeaderMap, ApiError> {
+/// account's new generation for the browser that made it, which stays known. The generation
+/// is read after the change committed, then the browser's session is checked: every other
+/// browser's forget ends this session too, so if the session is still there no forget but
+/// this browser's own came before the check, and one after it raises the generation past the
+/// cookie's. No cookie when the session has ended, or when a read fails: the change went
+/// through, and the answer says so (the browser is known again from its next log-in).
+pub async fn still_known(state: &AppState, auth: &Authenticated) -> HeaderMap {
+    let (account_id, session_id) = (auth.account.id, auth.session.id);
+    let read = async {
+        let generation = crate::store::devices::generation(&state.reads, account_id).await?;
+        let lives = crate::store::sessions::exists(&state.reads, account_id, session_id).await?;
+        Ok::<_, sea_orm::DbErr>(lives.then_some(generation))
+    };
     let mut headers = HeaderMap::new();
-    if let Some(account) = crate::store::accounts::find_by_id(&state.reads, account_id).await? {
-        with_cookie(&mut headers, known_device_cookie(state, &account));
+    match read.await {
+        Ok(Some(generation)) => with_cookie(
+            &mut headers,
+            known_device_cookie(state, account_id, generation),
+        ),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "known-device cookie not renewed"),
     }
-    Ok(headers)
+    headers
 }
 
 /// Whether the request carries a known-device cookie for `account_id` under its current

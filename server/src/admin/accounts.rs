@@ -127,11 +127,15 @@ impl fmt::Display for Changed {
 pub async fn disable(admin: &Admin, username: &str, now: i64) -> Result<Changed, AdminError> {
     let account = find(admin, username).await?;
     let txn = store::begin_write(&admin.db).await?;
+    // Deleted meanwhile (another admin command): no such account, as if found so.
+    if store::accounts::lock(&txn, account.id).await?.is_none() {
+        return Err(AdminError::NoSuchAccount(username.to_owned()));
+    }
     let disabled = queries::set_disabled(&txn, account.id, true).await?;
     // Already disabled: its sessions and ceremonies are ended again all the same (a log-in
     // that read the account just before an earlier disable may have left one).
     let ended = store::sessions::delete_all(&txn, account.id).await?;
-    store::accounts::forget_devices(&txn, account.id).await?;
+    store::devices::forget(&txn, account.id).await?;
     queries::delete_ceremonies(&txn, account.id, None).await?;
     if disabled || ended > 0 {
         store::events::insert(

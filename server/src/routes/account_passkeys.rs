@@ -216,6 +216,6 @@ async fn remove(
 ) -> ApiResult<(StatusCode, HeaderMap)> {
     let id = id.id()?;
     account_passkeys::remove(&state, &auth, id, &client, state.now()).await?;
-    let headers = auth::still_known(&state, auth.account.id).await?;
+    let headers = auth::still_known(&state, &auth).await;
     Ok((StatusCode::NO_CONTENT, headers))
 }

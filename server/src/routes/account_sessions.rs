@@ -98,6 +98,6 @@ async fn revoke_others(
     account_sessions::revoke_others(&state, &auth, &client, state.now()).await?;
     Ok((
         StatusCode::NO_CONTENT,
-        auth::still_known(&state, auth.account.id).await?,
+        auth::still_known(&state, &auth).await,
     ))
 }

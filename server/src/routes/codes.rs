@@ -154,7 +154,8 @@ async fn signup_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::signed_in(&state, &mut headers, issued.token, &account);
+    let generation = issued.device_generation;
+    auth::signed_in(&state, &mut headers, issued.token, account.id, generation);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }
@@ -249,7 +250,8 @@ async fn login_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::signed_in(&state, &mut headers, issued.token, &account);
+    let generation = issued.device_generation;
+    auth::signed_in(&state, &mut headers, issued.token, account.id, generation);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

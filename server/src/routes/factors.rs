@@ -119,7 +119,7 @@ async fn totp_finish(
 ) -> ApiResult<(StatusCode, HeaderMap)> {
     let ceremony = ceremony_id(&body.ceremony)?;
     authenticator_app::finish(&state, &auth, ceremony, &body.code, &client, state.now()).await?;
-    let headers = auth::still_known(&state, auth.account.id).await?;
+    let headers = auth::still_known(&state, &auth).await;
     Ok((StatusCode::NO_CONTENT, headers))
 }
 
@@ -145,7 +145,7 @@ async fn totp_disable(
     client: ClientInfo,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
     authenticator_app::disable(&state, &auth, &client, state.now()).await?;
-    let headers = auth::still_known(&state, auth.account.id).await?;
+    let headers = auth::still_known(&state, &auth).await;
     Ok((StatusCode::NO_CONTENT, headers))
 }
 
@@ -225,7 +225,7 @@ async fn password_set(
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
     password::account::set(&state, &auth, &body.password, &client, state.now()).await?;
-    let headers = auth::still_known(&state, auth.account.id).await?;
+    let headers = auth::still_known(&state, &auth).await;
     Ok((StatusCode::NO_CONTENT, headers))
 }
 
@@ -250,6 +250,6 @@ async fn password_remove(
     client: ClientInfo,
 ) -> ApiResult<(StatusCode, HeaderMap)> {
     password::account::remove(&state, &auth, &client, state.now()).await?;
-    let headers = auth::still_known(&state, auth.account.id).await?;
+    let headers = auth::still_known(&state, &auth).await;
     Ok((StatusCode::NO_CONTENT, headers))
 }

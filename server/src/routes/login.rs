@@ -131,7 +131,8 @@ async fn passkey_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::signed_in(&state, &mut headers, issued.token, &account);
+    let generation = issued.device_generation;
+    auth::signed_in(&state, &mut headers, issued.token, account.id, generation);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

@@ -144,7 +144,8 @@ async fn finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    auth::signed_in(&state, &mut headers, issued.token, &account);
+    let generation = issued.device_generation;
+    auth::signed_in(&state, &mut headers, issued.token, account.id, generation);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }

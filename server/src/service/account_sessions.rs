@@ -150,9 +150,9 @@ pub async fn revoke_others(
 
 /// End every session of `account_id` except `keep` and, when any ended, record one
 /// `session_revoked` event `{"count": N, "reason": reason}`; forget the account's known
-/// devices too (`store::accounts::forget_devices`: a browser that signed in before no longer
-/// skips the code limits and the back-off; the route sets a new known-device cookie for the
-/// one that stays, `auth::known_device_cookie`). Pass the removal's transaction, so the
+/// devices too (`store::devices::forget`: a browser that signed in before no longer skips the
+/// code limits and the back-off; the route sets a new known-device cookie for the one that
+/// stays, `auth::still_known`). Pass the removal's transaction, so the
 /// sessions end exactly when the change commits. `reason` names what happened, e.g.
 /// `passkey_removed`, `contact_removed`, `totp_disabled`, `password_changed`.
 pub async fn revoke_other_sessions<C: Exec>(
@@ -164,7 +164,7 @@ pub async fn revoke_other_sessions<C: Exec>(
     now: i64,
 ) -> Result<u64, DbErr> {
     let count = store::sessions::delete_others(db, account_id, keep).await?;
-    store::accounts::forget_devices(db, account_id).await?;
+    store::devices::forget(db, account_id).await?;
     if count > 0 {
         store::events::insert(
             db,

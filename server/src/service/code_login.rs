@@ -55,7 +55,7 @@ struct LoginState {
 /// is sent, after the answer, to its most recent verified contact of that channel; for an
 /// unknown user or a method the account lacks nothing is sent and finishing fails like a
 /// wrong code. `known_device` says whether the request proves that its browser signed in to
-/// an account (its id, its `device_generation`) before (`service::known_device`).
+/// an account (its id, its device generation) before (`service::known_device`).
 #[tracing::instrument(skip_all)]
 pub async fn login_start(
     state: &AppState,
@@ -101,7 +101,7 @@ pub async fn login_start(
     // reveals nothing about the account. A browser that signed in to this account before
     // counts against a limit of its own, which the account's known devices share, so others
     // using up the first one do not keep the owner out there (OWASP device cookies).
-    let generation = account.as_ref().map_or(0, |a| a.device_generation);
+    let generation = store::devices::generation(&state.reads, account_id).await?;
     let known = known_device(account_id, generation) && account.is_some();
     let limit = if known { ":known" } else { "" };
     codes::allow_send(
@@ -253,7 +253,8 @@ pub async fn login_finish(
     // not keep its owner out there.
     let charged = match &account {
         Some(account) => {
-            let known = known_device(account.id, account.device_generation);
+            let generation = store::devices::generation(&state.reads, account.id).await?;
+            let known = known_device(account.id, generation);
             Some(lockout::charge(state, account.id, known, now).await?)
         }
         None => None,

@@ -10,13 +10,17 @@
 //! (`codes::lockout::charge`).
 //!
 //! The value is `base64url(issued at, ms ‖ 16 random bytes ‖ HMAC-SHA-256)`, the MAC over the
-//! account id and the account's `device_generation` too, keyed with a key derived from the
+//! account id and the account's device generation too, keyed with a key derived from the
 //! server key: it does not say which account it is for (it is checked against the account a
 //! start names), it signs nothing in, and it is valid a year from the log-in that set it, or
-//! until the account's devices are forgotten (the generation is raised whenever Sesame ends
-//! the account's other sessions: `service::account_sessions::revoke_other_sessions`, the
-//! administrator's disable and recovery link; OWASP: a device cookie must be revocable). `HttpOnly`, `SameSite=Strict`, sent
-//! only to `/api/v1/login/code` (`Path`), `__Secure-` and `Secure` on https origins.
+//! until the account's devices are forgotten. Whenever Sesame ends the account's other
+//! sessions ("sign out everywhere else", a way in removed or replaced:
+//! `service::account_sessions::revoke_other_sessions`; the administrator's disable and
+//! recovery link) it raises the generation (`store::devices::forget`, in the change's
+//! transaction): every cookie issued before no longer counts (OWASP: a device cookie must be
+//! revocable). A log-in reads the generation in its session's transaction, after the account's
+//! lock, so a log-in and a forget are ordered: one that committed first was forgotten with its
+//! session. The browser that made the change gets a new cookie (`auth::still_known`).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;

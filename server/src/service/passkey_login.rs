@@ -233,7 +233,8 @@ async fn finish(
     if account.disabled {
         return Err(refuse("account disabled"));
     }
-    let mut key: Passkey = from_json(&stored.data)?;
+    // Written back in the stored form: a passkey stored with its attestation sheds it.
+    let mut key = super::passkeys::stored_form(from_json(&stored.data)?);
     key.update_credential(&result);
     let data = to_json(&key)?;
 

@@ -41,6 +41,9 @@ impl std::fmt::Debug for Authenticated {
 pub struct Issued {
     pub token: String,
     pub session: session::Model,
+    /// The account's device generation, read in the log-in's transaction: what its
+    /// known-device cookie is issued under (`auth::signed_in`).
+    pub device_generation: i32,
 }
 
 /// Look a token up: one indexed read (through `inline` when there is one, SQLite; else
@@ -96,6 +99,10 @@ pub async fn complete_login<C: Exec>(
 ) -> Result<Issued, DbErr> {
     let (token, token_hash) = crypto::new_token();
     let methods = methods_text(methods);
+    // In the transaction, after the account's lock (taken by every log-in, and by every change
+    // that forgets the account's devices): a forget either came before, and the cookie is
+    // under its generation, or comes after, and ends this session and the cookie with it.
+    let device_generation = store::devices::generation(db, account.id).await?;
     if let Some(current) = current {
         if current.account.id == account.id {
             let rotated = store::sessions::rotate(
@@ -122,7 +129,11 @@ pub async fn complete_login<C: Exec>(
                 session.authenticated_at = now;
                 session.last_seen_at = now;
                 session.methods = methods;
-                return Ok(Issued { token, session });
+                return Ok(Issued {
+                    token,
+                    session,
+                    device_generation,
+                });
             }
         } else {
             store::sessions::delete(db, current.account.id, current.session.id).await?;
@@ -157,7 +168,11 @@ pub async fn complete_login<C: Exec>(
         detail["sessions_ended"] = ended.into();
     }
     store::events::insert(db, account.id, "login", client, detail, now).await?;
-    Ok(Issued { token, session })
+    Ok(Issued {
+        token,
+        session,
+        device_generation,
+    })
 }
 
 /// Is the session's last authentication within the re-authentication window?

@@ -108,7 +108,6 @@ pub fn new_account(
         failed_attempts: 0,
         locked_until: None,
         disabled: false,
-        device_generation: 0,
     }
 }
 
@@ -128,26 +127,6 @@ pub async fn clear_failures<C: Exec>(db: &C, id: Uuid) -> Result<bool, DbErr> {
         .filter(account::Column::Id.eq(id))
         .filter(account::Column::FailedAttempts.gt(0));
     Ok(db.exec_query(&update).await? == 1)
-}
-
-/// Forget the account's known devices: raise its `device_generation`, so no known-device cookie
-/// issued before counts (`service::known_device`). Returns the new generation (`None` when
-/// there is no such account), for the cookie of the one browser that stays known.
-pub async fn forget_devices<C: Exec>(db: &C, id: Uuid) -> Result<Option<i32>, DbErr> {
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    let mut raise = account::Entity::update_many()
-        .col_expr(
-            account::Column::DeviceGeneration,
-            Expr::col(account::Column::DeviceGeneration).add(1),
-        )
-        .filter(account::Column::Id.eq(id))
-        .into_query();
-    raise.returning_all();
-    Ok(db
-        .fetch(db.backend().build(&raise), rows::account)
-        .await?
-        .pop()
-        .map(|a| a.device_generation))
 }
 
 /// After a successful log-in: clear the failure count and lock of `account` (as read moments
@@ -196,7 +175,7 @@ pub async fn charge_try<C: Exec>(
         );
     }
     let mut increment = increment.into_query();
-    increment.returning_all();
+    increment.returning(super::every_column::<account::Entity>());
     let Some(count) = db
         .fetch(db.backend().build(&increment), rows::account)
         .await?

@@ -52,7 +52,7 @@ pub async fn take<C: Exec>(
         .filter(ceremony::Column::Kind.eq(kind))
         .filter(ceremony::Column::ExpiresAt.gt(now))
         .into_query();
-    delete.returning_all();
+    delete.returning(super::every_column::<ceremony::Entity>());
     let mut rows = db
         .fetch(db.backend().build(&delete), rows::ceremony)
         .await?;
@@ -131,7 +131,7 @@ pub async fn charge_attempt<C: Exec>(
         .filter(ceremony::Column::ExpiresAt.gt(now))
         .filter(ceremony::Column::Attempts.lt(max))
         .into_query();
-    update.returning_all();
+    update.returning(super::every_column::<ceremony::Entity>());
     Ok(db
         .fetch(db.backend().build(&update), rows::ceremony)
         .await?

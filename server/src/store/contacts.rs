@@ -110,7 +110,7 @@ pub async fn delete<C: Exec>(
         .filter(contact::Column::Id.eq(id))
         .filter(contact::Column::AccountId.eq(account_id))
         .into_query();
-    delete.returning_all();
+    delete.returning(super::every_column::<contact::Entity>());
     Ok(db
         .fetch(db.backend().build(&delete), rows::contact)
         .await?

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod ceremonies;
 pub mod code_sends;
 pub mod contacts;
+pub mod devices;
 pub mod events;
 pub mod passkeys;
 pub mod recovery_codes;
@@ -20,6 +21,16 @@ pub mod sessions;
 /// checkpoint included, where 5,000 held it 130–170 ms, so log-ins queued behind a batch wait
 /// little (docs/performance-history.md, item 38).
 pub const CLEAN_UP_BATCH: u64 = 500;
+
+/// `RETURNING` each column of `E` by name, never `RETURNING *`: PostgreSQL fixes the result
+/// columns of a prepared statement (sqlx keeps one per connection), so once a migration adds a
+/// column, a cached `RETURNING *` fails ("cached plan must not change result type") on every
+/// instance still running the version before, until its connections are replaced: the rolling
+/// upgrade DEPLOY.md describes would answer 500 there.
+pub(crate) fn every_column<E: sea_orm::EntityTrait>() -> sea_orm::sea_query::ReturningClause {
+    use sea_orm::Iterable;
+    sea_orm::sea_query::Query::returning().columns(E::Column::iter())
+}
 
 /// At most `batch` of `rows`: `DELETE FROM t WHERE id IN (SELECT id FROM t WHERE … LIMIT
 /// batch)`. The subquery reads the index of its condition, so only the rows it deletes

@@ -82,7 +82,7 @@ pub async fn rename<C: Exec>(
         .filter(passkey::Column::Id.eq(id))
         .filter(passkey::Column::AccountId.eq(account_id))
         .into_query();
-    update.returning_all();
+    update.returning(super::every_column::<passkey::Entity>());
     Ok(db
         .fetch(db.backend().build(&update), rows::passkey)
         .await?
@@ -99,7 +99,7 @@ pub async fn delete_for_account<C: Exec>(
         .filter(passkey::Column::Id.eq(id))
         .filter(passkey::Column::AccountId.eq(account_id))
         .into_query();
-    delete.returning_all();
+    delete.returning(super::every_column::<passkey::Entity>());
     Ok(db
         .fetch(db.backend().build(&delete), rows::passkey)
         .await?

@@ -123,7 +123,7 @@ async fn on_postgres_each_statement_can_use_its_index() {
 
 /// The indexes come with migrations `m20261204_000009_index_clean_up`, `…000010…` and
 /// `…000011…`, which can be rolled back (with the later `…000012_create_setting` and
-/// `…000013_account_device_generation`) and applied
+/// `…000013_create_devices_forgotten`) and applied
 /// again (SQLite; the clean-up then scans `session` and `event` again, and not after).
 #[tokio::test]
 async fn the_index_migrations_roll_back_and_apply_again() {
@@ -221,5 +221,35 @@ async fn on_postgres_the_clean_up_skips_rows_another_transaction_holds() {
         entity::ceremony::Entity::find().count(&db).await.unwrap(),
         0
     );
+    scratch.drop(db).await;
+}
+
+/// A write that returns its row, prepared on a connection (sqlx keeps its statements), still
+/// runs there after a migration added a column to the table: the rows are returned by named
+/// columns, not `RETURNING *`, whose cached plan PostgreSQL refuses once the table's columns
+/// change ("cached plan must not change result type"; an instance of the version before would
+/// answer 500 during a rolling upgrade). Runs when `SESAME_TEST_POSTGRES_URL` is set.
+#[tokio::test]
+async fn on_postgres_returned_rows_survive_a_column_added_meanwhile() {
+    use sea_orm::TransactionTrait;
+    let Some(scratch) = crate::db::scratch::ScratchDatabase::create("returning").await else {
+        return;
+    };
+    // One connection, so each statement runs where it was prepared before.
+    let db: DatabaseConnection = crate::db::connect(&scratch.url, 1).await.unwrap();
+    crate::db::migrate(&db).await.unwrap();
+    let ada = super::accounts::new_account("ada", "Ada", uuid::Uuid::new_v4(), 1);
+    super::accounts::insert(&db, ada.clone()).await.unwrap();
+    let charge = || async {
+        let txn = db.begin().await.unwrap();
+        let count = super::accounts::charge_try(&txn, ada.id, NOW, 100, false, |_| None).await;
+        txn.commit().await.unwrap();
+        count
+    };
+    assert_eq!(charge().await.unwrap(), Some(1));
+    db.execute_unprepared("ALTER TABLE account ADD COLUMN added_later integer NOT NULL DEFAULT 0")
+        .await
+        .unwrap();
+    assert_eq!(charge().await.unwrap(), Some(2));
     scratch.drop(db).await;
 }

@@ -28,7 +28,6 @@ fn account(username: &str, disabled: bool) -> account::Model {
         failed_attempts: 3,
         locked_until: None,
         disabled,
-        device_generation: 2,
     }
 }
 

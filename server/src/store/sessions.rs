@@ -166,6 +166,14 @@ pub async fn delete<C: Exec>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool,
     Ok(db.exec_query(&delete).await? == 1)
 }
 
+/// Whether the session `id` of `account_id` still exists.
+pub async fn exists<C: Exec>(db: &C, account_id: Uuid, id: Uuid) -> Result<bool, DbErr> {
+    let query = session::Entity::find_by_id(id)
+        .filter(session::Column::AccountId.eq(account_id))
+        .build(db.backend());
+    Ok(!db.fetch(query, rows::session).await?.is_empty())
+}
+
 /// Delete every session of an account except `keep`; returns how many ended.
 pub async fn delete_others<C: Exec>(db: &C, account_id: Uuid, keep: Uuid) -> Result<u64, DbErr> {
     let delete = session::Entity::delete_many()

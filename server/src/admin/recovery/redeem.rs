@@ -104,7 +104,7 @@ pub async fn finish(
             // The account row first, then the link's, the order of every change of the
             // account (removing an email address ends this link under the account's lock):
             // neither waits on the other in a cycle.
-            let mut account = store::accounts::lock(&txn, account_id)
+            let account = store::accounts::lock(&txn, account_id)
                 .await?
                 .filter(|a| !a.disabled)
                 .ok_or(ApiError::InvalidCeremony)?;
@@ -126,10 +126,9 @@ pub async fn finish(
             .await?;
             let sessions_ended = store::sessions::delete_all(&txn, account.id).await?;
             // Every browser that signed in before is forgotten too; this one is known anew
-            // (its cookie, under the new generation, is set with the session's).
-            if let Some(generation) = store::accounts::forget_devices(&txn, account.id).await? {
-                account.device_generation = generation;
-            }
+            // (its cookie, under the generation `complete_login` reads below, is set with the
+            // session's).
+            store::devices::forget(&txn, account.id).await?;
             store::accounts::clear_failures(&txn, account.id).await?;
             let used = serde_json::json!({
                 "link_id": link, "passkey_id": passkey.id, "sessions_ended": sessions_ended

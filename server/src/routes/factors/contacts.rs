@@ -143,6 +143,6 @@ async fn contact_remove(
 ) -> ApiResult<(StatusCode, HeaderMap)> {
     let id = id.id()?;
     contacts::remove(&state, &auth, id, &client, state.now()).await?;
-    let headers = auth::still_known(&state, auth.account.id).await?;
+    let headers = auth::still_known(&state, &auth).await;
     Ok((StatusCode::NO_CONTENT, headers))
 }

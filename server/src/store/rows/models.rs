@@ -2,7 +2,7 @@
 //! and the rusqlite wrappers the writer thread's statements take. The struct literals name
 //! every field, so a new column fails to compile until it is read here.
 
-use entity::{account, ceremony, code_send, contact, passkey, session};
+use entity::{account, ceremony, code_send, contact, devices_forgotten, passkey, session};
 use rusqlite::Row;
 
 use super::{Cols, Columns, FromColumns};
@@ -22,7 +22,6 @@ impl FromColumns for account::Model {
             failed_attempts: c.get("failed_attempts")?,
             locked_until: c.get("locked_until")?,
             disabled: c.get("disabled")?,
-            device_generation: c.get("device_generation")?,
         })
     }
 }
@@ -123,6 +122,19 @@ impl FromColumns for code_send::Model {
 
 pub fn code_send(row: &Row<'_>, p: &str) -> rusqlite::Result<code_send::Model> {
     code_send::Model::from_columns(row, p)
+}
+
+impl FromColumns for devices_forgotten::Model {
+    fn read<R: Columns>(c: &mut Cols<'_, '_, R>) -> Result<Self, R::Error> {
+        Ok(devices_forgotten::Model {
+            account_id: c.get("account_id")?,
+            generation: c.get("generation")?,
+        })
+    }
+}
+
+pub fn devices_forgotten(row: &Row<'_>, p: &str) -> rusqlite::Result<devices_forgotten::Model> {
+    devices_forgotten::Model::from_columns(row, p)
 }
 
 /// The one column `n` of a count (`SELECT COUNT(*) AS n …`, see [`super::count`]).
