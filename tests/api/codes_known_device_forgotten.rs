@@ -81,12 +81,7 @@ async fn the_administrators_disable_and_recovery_link_forget_every_device(app: T
     }
     // A tablet signs in after it.
     app.clock.advance_secs(31);
-    let tablet = app.new_browser();
-    let ceremony = login_code_start(&tablet, "olga", "email").await;
-    let code = read_code(&app, "olga@example.com").await;
-    let r = login_code_finish(&tablet, &ceremony, &code, None).await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let tablet_device = device_cookie(&r).expect("a log-in sets the device cookie");
+    let tablet_device = email_code_log_in(&app, &app.new_browser()).await;
     use_up_the_shared_sends(&app, "olga").await;
     assert!(!known(&app, &laptop_device).await, "after the disable");
     assert!(
@@ -98,16 +93,7 @@ async fn the_administrators_disable_and_recovery_link_forget_every_device(app: T
     let browser = app.new_browser();
     let started = recover::start(&browser, &token).await;
     assert_eq!(started.status, 200, "{}", started.text);
-    let mut auth = app.authenticator();
-    let credential = auth
-        .register(&started.body["options"], &Default::default())
-        .expect("register");
-    let r = browser
-        .post(
-            "/api/v1/recover/finish",
-            &json!({"ceremony": started.body["ceremony"], "credential": credential}),
-        )
-        .await;
+    let r = recover::finish(&browser, &started, &mut app.authenticator()).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let recovered = device_cookie(&r).expect("the recovering browser is known");
     assert!(!known(&app, &tablet_device).await, "after the recovery");
@@ -122,12 +108,17 @@ async fn olga_on_two_browsers(app: &TestApp) -> (String, Browser, String) {
     assert_eq!(r.status, 201, "{}", r.text);
     let laptop_device = device_cookie(&r).expect("sign-up sets the device cookie");
     let phone = app.new_browser();
-    let ceremony = login_code_start(&phone, "olga", "email").await;
-    let code = read_code(app, "olga@example.com").await;
-    let r = login_code_finish(&phone, &ceremony, &code, None).await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let phone_device = device_cookie(&r).expect("a log-in sets the device cookie");
+    let phone_device = email_code_log_in(app, &phone).await;
     (laptop_device, phone, phone_device)
+}
+
+/// Olga logs in on `browser` with an emailed code; returns the device cookie it set.
+async fn email_code_log_in(app: &TestApp, browser: &Browser) -> String {
+    let ceremony = login_code_start(browser, "olga", "email").await;
+    let code = read_code(app, "olga@example.com").await;
+    let r = login_code_finish(browser, &ceremony, &code, None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    device_cookie(&r).expect("a log-in sets the device cookie")
 }
 
 /// A stranger asks for `username`'s email codes until the limit everyone shares refuses.

@@ -46,7 +46,7 @@ pub(crate) async fn start(browser: &Browser, token: &str) -> Resp {
         .await
 }
 
-async fn finish(browser: &Browser, start: &Resp, auth: &mut SoftAuthenticator) -> Resp {
+pub(crate) async fn finish(browser: &Browser, start: &Resp, auth: &mut SoftAuthenticator) -> Resp {
     let credential = auth
         .register(&start.body["options"], &Default::default())
         .expect("register");

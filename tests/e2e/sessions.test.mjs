@@ -7,21 +7,8 @@ import { setup, screenshot, uniqueName } from './harness.mjs';
 import { signUpWithEmailCode, logInWithCode, expectSignedInAs, accountReady } from './steps.mjs';
 
 test('signing out all other sessions ends the session on the other device', async (t) => {
-  const { newPage, smtp } = await setup(t);
-  const username = uniqueName('curie');
-  const email = `${username}@example.com`;
-
-  const phone = await newPage({ authenticator: false });
-  await signUpWithEmailCode(phone.page, smtp, username, email);
-
-  const laptop = await newPage({ authenticator: false });
-  await laptop.page.goto('/login');
-  await logInWithCode(laptop.page, username, 'Email', () => smtp.waitForCode(email));
-  await laptop.page.waitForURL('**/account');
+  const { phone, laptop, username } = await signedInOnTwoDevices(t, 'curie');
   await expectSignedInAs(laptop.page, username);
-
-  await phone.page.reload();
-  await accountReady(phone.page);
   const sessions = phone.page.locator('#session-list > li');
   assert.equal(await sessions.count(), 2);
   assert.equal(await phone.page.locator('#session-list').getByText('This device').count(), 1);
@@ -40,19 +27,7 @@ test('signing out all other sessions ends the session on the other device', asyn
 });
 
 test('a person signs out one other session by its own button', async (t) => {
-  const { newPage, smtp } = await setup(t);
-  const username = uniqueName('meitner');
-  const email = `${username}@example.com`;
-
-  const phone = await newPage({ authenticator: false });
-  await signUpWithEmailCode(phone.page, smtp, username, email);
-  const laptop = await newPage({ authenticator: false });
-  await laptop.page.goto('/login');
-  await logInWithCode(laptop.page, username, 'Email', () => smtp.waitForCode(email));
-  await laptop.page.waitForURL('**/account');
-
-  await phone.page.reload();
-  await accountReady(phone.page);
+  const { phone, laptop } = await signedInOnTwoDevices(t, 'meitner');
   const other = phone.page.locator('#session-list > li', { hasNotText: 'This device' });
   await other.getByRole('button', { name: /^Sign out/ }).click();
   await phone.page.locator('#page-status', { hasText: /^Signed out / }).waitFor();
@@ -82,19 +57,7 @@ test('a sign-in past the session limit signs the least recently used device out,
 });
 
 test('a change that signs the other sessions out says so, and the list shows it at once', async (t) => {
-  const { newPage, smtp } = await setup(t);
-  const username = uniqueName('hopper');
-  const email = `${username}@example.com`;
-
-  const phone = await newPage({ authenticator: false });
-  await signUpWithEmailCode(phone.page, smtp, username, email);
-  const laptop = await newPage({ authenticator: false });
-  await laptop.page.goto('/login');
-  await logInWithCode(laptop.page, username, 'Email', () => smtp.waitForCode(email));
-  await laptop.page.waitForURL('**/account');
-
-  await phone.page.reload();
-  await accountReady(phone.page);
+  const { phone, laptop } = await signedInOnTwoDevices(t, 'hopper');
   const sessions = phone.page.locator('#session-list > li');
   assert.equal(await sessions.count(), 2);
   await phone.page.getByRole('button', { name: 'Set a password' }).click();
@@ -136,3 +99,22 @@ test("a stranger's words in a failed sign-in's user agent never show on the owne
   assert.match(await attempt.textContent(), /Unknown device/);
   assert.equal(await page.getByText('call +1 800').count(), 0);
 });
+
+/**
+ * A person signs up by email on a phone and signs in with an emailed code on a laptop;
+ * the phone's account page is then read again. Returns both, and the username.
+ */
+async function signedInOnTwoDevices(t, name) {
+  const { newPage, smtp } = await setup(t);
+  const username = uniqueName(name);
+  const email = `${username}@example.com`;
+  const phone = await newPage({ authenticator: false });
+  await signUpWithEmailCode(phone.page, smtp, username, email);
+  const laptop = await newPage({ authenticator: false });
+  await laptop.page.goto('/login');
+  await logInWithCode(laptop.page, username, 'Email', () => smtp.waitForCode(email));
+  await laptop.page.waitForURL('**/account');
+  await phone.page.reload();
+  await accountReady(phone.page);
+  return { phone, laptop, username };
+}
