@@ -17,7 +17,7 @@ use crate::{
     error::ApiError,
     service::{
         known_device,
-        sessions::{self, Authenticated},
+        sessions::{self, Authenticated, Issued},
     },
     state::AppState,
 };
@@ -98,15 +98,10 @@ pub fn set_cookie(state: &AppState, token: String) -> Option<HeaderValue> {
 /// browser ask for log-in codes when others have used up the account's sends
 /// (`service::known_device`), under the device generation the log-in's transaction read
 /// (`Issued::device_generation`).
-pub fn signed_in(
-    state: &AppState,
-    headers: &mut HeaderMap,
-    token: String,
-    account_id: Uuid,
-    generation: i32,
-) {
-    with_cookie(headers, set_cookie(state, token));
-    with_cookie(headers, known_device_cookie(state, account_id, generation));
+pub fn signed_in(state: &AppState, headers: &mut HeaderMap, issued: Issued, account_id: Uuid) {
+    with_cookie(headers, set_cookie(state, issued.token));
+    let device = known_device_cookie(state, account_id, issued.device_generation);
+    with_cookie(headers, device);
 }
 
 /// `Set-Cookie` of a known-device cookie for `account_id` under `generation`: set by every

@@ -154,8 +154,7 @@ async fn signup_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    let generation = issued.device_generation;
-    auth::signed_in(&state, &mut headers, issued.token, account.id, generation);
+    auth::signed_in(&state, &mut headers, issued, account.id);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }
@@ -250,8 +249,7 @@ async fn login_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    let generation = issued.device_generation;
-    auth::signed_in(&state, &mut headers, issued.token, account.id, generation);
+    auth::signed_in(&state, &mut headers, issued, account.id);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

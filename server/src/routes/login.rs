@@ -131,8 +131,7 @@ async fn passkey_finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    let generation = issued.device_generation;
-    auth::signed_in(&state, &mut headers, issued.token, account.id, generation);
+    auth::signed_in(&state, &mut headers, issued, account.id);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((headers, Json(AccountBody { account })))
 }

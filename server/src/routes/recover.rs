@@ -144,8 +144,7 @@ async fn finish(
     )
     .await?;
     let mut headers = HeaderMap::new();
-    let generation = issued.device_generation;
-    auth::signed_in(&state, &mut headers, issued.token, account.id, generation);
+    auth::signed_in(&state, &mut headers, issued, account.id);
     let account = accounts::view(state.read_side(), &account).await?;
     Ok((StatusCode::CREATED, headers, Json(AccountBody { account })))
 }

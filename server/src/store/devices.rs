@@ -11,31 +11,24 @@ use uuid::Uuid;
 use crate::db::Exec;
 
 /// Forget the account's known devices: raise its generation (the first time from 0 to 1), so
-/// no known-device cookie issued before counts. One upsert; returns the new generation. Run it
-/// in the transaction of the change that forgets them, after the account's lock.
-pub async fn forget<C: Exec>(db: &C, account_id: Uuid) -> Result<i32, DbErr> {
+/// no known-device cookie issued before counts. One upsert. Run it in the transaction of the
+/// change that forgets them, after the account's lock.
+pub async fn forget<C: Exec>(db: &C, account_id: Uuid) -> Result<(), DbErr> {
     use devices_forgotten::Column::{AccountId, Generation};
     let first = devices_forgotten::Model {
         account_id,
         generation: 1,
     };
-    let mut upsert = devices_forgotten::Entity::insert(first.into_active_model())
-        .on_conflict(
-            OnConflict::column(AccountId)
-                .value(
-                    Generation,
-                    Expr::col((devices_forgotten::Entity, Generation)).add(1),
-                )
-                .to_owned(),
-        )
-        .into_query();
-    upsert.returning(super::every_column::<devices_forgotten::Entity>());
-    let rows = db
-        .fetch(db.backend().build(&upsert), super::rows::devices_forgotten)
-        .await?;
-    rows.first()
-        .map(|row| row.generation)
-        .ok_or_else(|| DbErr::RecordNotFound("devices_forgotten upsert returned no row".into()))
+    let upsert = devices_forgotten::Entity::insert(first.into_active_model()).on_conflict(
+        OnConflict::column(AccountId)
+            .value(
+                Generation,
+                Expr::col((devices_forgotten::Entity, Generation)).add(1),
+            )
+            .to_owned(),
+    );
+    db.exec_query(&upsert).await?;
+    Ok(())
 }
 
 /// The account's device generation: 0 when its devices were never forgotten (or for an id no

@@ -56,10 +56,10 @@ pub async fn try_code(
 
 /// A wrong code, recorded in one write transaction: one more wrong try on the ceremony (the
 /// fifth ends it); for a log-in, the `login_failed` event; for any try charged to an account,
-/// `locked_out` when throttling starts or the hard lock is reached (and its metric). The try was charged before the code was checked
-/// ([`lockout::charge`]), so each of several concurrent failures has a count of its own
-/// and the lock-out is recorded exactly once (OWASP ASVS 5.0 V6.3.1 / NIST SP 800-63B rev 4
-/// §3.2.2 rate limiting).
+/// `locked_out` when throttling starts or the hard lock is reached (and its metric). The try
+/// was charged before the code was checked ([`lockout::charge`]), so each of several
+/// concurrent failures has a count of its own and the lock-out is recorded exactly once (OWASP
+/// ASVS 5.0 V6.3.1 / NIST SP 800-63B rev 4 §3.2.2 rate limiting).
 pub async fn record_wrong_code(
     state: &AppState,
     ceremony: Uuid,
