@@ -24,6 +24,7 @@ mod smtp;
 
 pub use messages::{
     CodePurpose, code_email, code_sms, code_sms_origin_bound, security_notice_email,
+    security_notice_sms,
 };
 pub use sms::{
     LogSmsSender, SIGNATURE_HEADER, SmsConfig, TIMESTAMP_HEADER, TwilioSmsSender, WebhookSmsSender,

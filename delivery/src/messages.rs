@@ -192,6 +192,24 @@ pub fn code_sms_origin_bound(
     sms
 }
 
+/// A text message telling the account holder about a security-relevant change, for an account
+/// with no email address to send [`security_notice_email`] to, e.g.
+/// `Sesame security notice: A passkey was added to your account (2026-12-07T23:40:12Z). If it
+/// wasn't you, sign in to Sesame now and review your account.`
+///
+/// Short (one or two SMS segments): no IP address or device, which the account page's activity
+/// shows. Every part is cut to one line.
+pub fn security_notice_sms(what: &str, when_rfc3339: &str, rp_name: &str) -> String {
+    let rp = field(rp_name, 60);
+    let what = field(what, 100);
+    format!(
+        "{rp} security notice: {what} ({when}). If it wasn't you, sign in to {rp} now and \
+         review your account.",
+        what = what.trim_end_matches('.'),
+        when = field(when_rfc3339, 40),
+    )
+}
+
 /// An email telling the account holder about a security-relevant change, e.g.
 /// `what = "A passkey was added to your account"`: `(subject, text, html)`.
 ///

@@ -66,3 +66,20 @@ fn security_notice_escapes_and_flattens() {
     assert!(!text.contains("IP address"));
     assert!(!text.contains("Device"));
 }
+
+#[test]
+fn a_security_notice_by_text_is_one_short_line() {
+    let sms = security_notice_sms(
+        "A passkey was added to your account",
+        "2026-11-27T10:00:00Z",
+        "Sesame\nX",
+    );
+    assert_eq!(
+        sms,
+        "Sesame X security notice: A passkey was added to your account \
+         (2026-11-27T10:00:00Z). If it wasn't you, sign in to Sesame X now and review your \
+         account."
+    );
+    // Two SMS segments at most (GSM-7: 153 characters each when concatenated).
+    assert!(sms.chars().count() <= 306);
+}

@@ -1,4 +1,5 @@
-//! Security notices: every change to the ways in is emailed to the account.
+//! Security notices: every change to the ways in is emailed to the account, or texted to an
+//! account that has numbers only.
 
 use serde_json::json;
 use sesame_tests::{
@@ -8,10 +9,13 @@ use sesame_tests::{
     tests,
 };
 
-use crate::factors::account;
+use crate::{codes::code_in, factors::account};
 
 pub fn tests() -> Vec<(&'static str, TestFn)> {
-    tests![every_change_to_the_ways_in_is_emailed_to_the_account]
+    tests![
+        every_change_to_the_ways_in_is_emailed_to_the_account,
+        an_account_with_numbers_only_is_told_by_text_a_few_times_an_hour
+    ]
 }
 
 /// The subjects of the security notices that reached `address` so far (waiting for `n`).
@@ -109,5 +113,142 @@ async fn every_change_to_the_ways_in_is_emailed_to_the_account(app: TestApp) {
     assert!(
         removed.to_lowercase().contains("contact was removed"),
         "the removed address was not told:\n{removed}"
+    );
+}
+
+/// The texts sent since the first `from` (waiting for the server's background work first):
+/// `(to, body)`.
+async fn texts_since(app: &TestApp, from: usize) -> Vec<(String, String)> {
+    app.settle().await;
+    app.sms.requests()[from..]
+        .iter()
+        .map(|r| {
+            let body = r.json().unwrap();
+            let field = |k: &str| body[k].as_str().unwrap().to_owned();
+            (field("to"), field("body"))
+        })
+        .collect()
+}
+
+/// A number is proven by the code texted to it; returns the new contact's id and the texts
+/// sent once it was added.
+async fn add_number(app: &TestApp, address: &str) -> (String, Vec<(String, String)>) {
+    let from = app.sms.requests().len();
+    let start = app
+        .post(
+            "/api/v1/account/contacts/start",
+            &json!({"channel": "sms", "address": address}),
+        )
+        .await;
+    assert_eq!(start.status, 202, "{}", start.text);
+    let (_, body) = texts_since(app, from).await.remove(0);
+    let from = app.sms.requests().len();
+    let added = app
+        .post(
+            "/api/v1/account/contacts/finish",
+            &json!({"ceremony": start.body["ceremony"], "code": code_in(&body)}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    let id = added.body["id"].as_str().unwrap().to_owned();
+    (id, texts_since(app, from).await)
+}
+
+/// Each of `texts` is `what`'s notice, and they went to exactly `numbers`.
+fn told(texts: &[(String, String)], what: &str, numbers: &[&str]) {
+    let mut to: Vec<&str> = texts.iter().map(|(to, _)| to.as_str()).collect();
+    to.sort_unstable();
+    assert_eq!(to, numbers, "{what}: {texts:?}");
+    for (_, body) in texts {
+        assert!(body.contains(&format!("security notice: {what}")), "{body}");
+    }
+}
+
+/// An account with no email address hears of changes by text (OWASP ASVS 5.0 V6.3.7), at each
+/// of its numbers and at a number just removed; at most five texts an hour, since texts cost
+/// money. Once it has an email address, notices go there instead.
+async fn an_account_with_numbers_only_is_told_by_text_a_few_times_an_hour(app: TestApp) {
+    let (first, second) = ("+447911123401", "+447911123402");
+    let start = app
+        .post(
+            "/api/v1/signup/code/start",
+            &json!({"username": "rita", "channel": "sms", "address": first}),
+        )
+        .await;
+    assert_eq!(start.status, 202, "{}", start.text);
+    let (_, body) = texts_since(&app, 0).await.remove(0);
+    let r = app
+        .post(
+            "/api/v1/signup/code/finish",
+            &json!({"ceremony": start.body["ceremony"], "code": code_in(&body)}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    let (second_id, added) = add_number(&app, second).await;
+    told(&added, "A contact was added", &[first, second]);
+    let from = app.sms.requests().len();
+    assert_eq!(
+        app.delete(&format!("/api/v1/account/contacts/{second_id}"))
+            .await
+            .status,
+        204
+    );
+    let removed = texts_since(&app, from).await;
+    told(&removed, "A contact was removed", &[first, second]);
+
+    // Two texts for the added number, two for its removal: the fifth of the hour is the last.
+    let recovery_codes = || async {
+        let r = app.post("/api/v1/account/recovery-codes", &json!({})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    };
+    let from = app.sms.requests().len();
+    recovery_codes().await;
+    recovery_codes().await;
+    let texts = texts_since(&app, from).await;
+    assert_eq!(texts.len(), 1, "one more text this hour: {texts:?}");
+    assert_eq!(texts[0].0, first);
+    assert!(texts[0].1.contains("recovery codes"), "{}", texts[0].1);
+
+    // An hour on (and a log-in, for a session recent enough to make new codes).
+    app.clock.advance_secs(3_601);
+    let from = app.sms.requests().len();
+    let ceremony = login_code_start(&app.browser, "rita", "sms").await;
+    let texts = texts_since(&app, from).await;
+    let (_, body) = texts
+        .iter()
+        .find(|(_, b)| b.contains("sign-in code"))
+        .unwrap();
+    let r = login_code_finish(&app.browser, &ceremony, &code_in(body), None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let from = app.sms.requests().len();
+    recovery_codes().await;
+    let texts = texts_since(&app, from).await;
+    assert_eq!(texts.len(), 1, "room again after an hour: {texts:?}");
+    assert!(texts[0].1.contains("recovery codes"), "{}", texts[0].1);
+
+    // With an email address, notices go by email only.
+    let start = app
+        .post(
+            "/api/v1/account/contacts/start",
+            &json!({"channel": "email", "address": "rita@example.com"}),
+        )
+        .await;
+    assert_eq!(start.status, 202, "{}", start.text);
+    let code = read_code(&app, "rita@example.com").await;
+    let from = app.sms.requests().len();
+    let added = app
+        .post(
+            "/api/v1/account/contacts/finish",
+            &json!({"ceremony": start.body["ceremony"], "code": code}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    let got = notices(&app, "rita@example.com", 1).await.join("\n");
+    assert!(got.contains("A contact was added"), "{got}");
+    assert_eq!(
+        texts_since(&app, from).await,
+        [],
+        "no text once there is an email address"
     );
 }

@@ -1,18 +1,21 @@
-//! Security notices by email: the account holder hears about every change to how the account
-//! can be entered, and about log-ins from a device not seen before, at every verified email
-//! address of the account (NIST SP 800-63B §6.1.2: the subscriber is notified when an
-//! authenticator is bound or removed; OWASP ASVS 5.0 V6.3.7: users are notified of changes to
-//! their authentication details).
+//! Security notices: the account holder hears about every change to how the account can be
+//! entered, and about log-ins from a device not seen before, at every verified email address of
+//! the account, or by text at its verified numbers when it has no email address (NIST SP
+//! 800-63B §6.1.2: the subscriber is notified when an authenticator is bound or removed; OWASP
+//! ASVS 5.0 V6.3.7: users are notified of changes to their authentication details).
 //!
 //! A notice is sent *after* the change has committed, in a task of its own: a slow or broken
 //! mail server never delays or undoes the change, and a failure is logged without the address.
 
 use entity::account;
-use sesame_delivery::{DeliveryError, OutgoingEmail, security_notice_email};
+use sesame_delivery::{DeliveryError, OutgoingEmail, security_notice_email, security_notice_sms};
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::{clock::rfc3339, extract::ClientInfo, service::device::Device, state::AppState, store};
+use crate::{
+    clock::rfc3339, extract::ClientInfo, service::codes, service::device::Device, state::AppState,
+    store,
+};
 
 /// `what` for a passkey added to an existing account.
 pub const PASSKEY_ADDED: &str = "A passkey was added to your account";
@@ -36,18 +39,21 @@ pub fn security_notice(
 /// `what` for a contact removed from the account.
 pub const CONTACT_REMOVED: &str = "A contact was removed from your account";
 
-/// [`CONTACT_REMOVED`], to the account's email addresses and to the removed one too, when it
-/// was an email address: it is no longer the account's, but its owner is the one to hear that
-/// it was taken off (NIST SP 800-63B §6.1.2.3: the subscriber is notified of a removal; the
-/// only address may be the one removed).
+/// [`CONTACT_REMOVED`], to the account's contacts and to the removed one too: it is no longer
+/// the account's, but its owner is the one to hear that it was taken off (NIST SP 800-63B
+/// §6.1.2.3: the subscriber is notified of a removal; the only address may be the one removed).
 pub fn contact_removed(
     state: &AppState,
     account_id: Uuid,
     removed: &entity::contact::Model,
     client: &ClientInfo,
 ) {
-    let also = (removed.channel == "email").then(|| removed.address.clone());
-    notice(state, account_id, CONTACT_REMOVED, client, also);
+    let also = Recipient {
+        contact_id: None,
+        channel: Channel::from_contact(removed),
+        address: removed.address.clone(),
+    };
+    notice(state, account_id, CONTACT_REMOVED, client, Some(also));
 }
 
 fn notice(
@@ -55,7 +61,7 @@ fn notice(
     account_id: Uuid,
     what: &'static str,
     client: &ClientInfo,
-    also: Option<String>,
+    also: Option<Recipient>,
 ) {
     let when = state.now();
     let state = state.clone();
@@ -103,8 +109,67 @@ pub fn login_from_new_device(
     );
 }
 
-/// `what` to every verified email address of the account, and to `also` (an address no longer
-/// the account's) unless it is one of them.
+/// How many security notices one account is sent by text in an hour; past it, none is sent
+/// until the hour has room (nothing tells the client). Texts cost money, and a log-in from a
+/// new device is a notice anyone who can log in to the account can cause: without a limit the
+/// account's numbers could be texted at the log-in rate (SMS pumping, toll fraud; OWASP ASVS
+/// 5.0 V2.4.1). The first notices of an hour, the ones that tell of a take-over, still go.
+pub const SMS_NOTICES_PER_HOUR: usize = 5;
+
+/// A channel a notice goes by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    fn from_contact(contact: &entity::contact::Model) -> Self {
+        if contact.channel == "sms" {
+            Self::Sms
+        } else {
+            Self::Email
+        }
+    }
+}
+
+/// Where one notice goes.
+#[derive(Clone, Debug)]
+struct Recipient {
+    /// `None` for an address no longer the account's.
+    contact_id: Option<Uuid>,
+    channel: Channel,
+    address: String,
+}
+
+/// Who hears of a change: the account's email addresses, or its numbers when it has no email
+/// address (an account may have only numbers and passkeys), and `also` (an address or number
+/// no longer the account's) unless it is one of them.
+fn recipients(contacts: Vec<entity::contact::Model>, also: Option<Recipient>) -> Vec<Recipient> {
+    let all: Vec<Recipient> = contacts
+        .into_iter()
+        .map(|c| Recipient {
+            channel: Channel::from_contact(&c),
+            contact_id: Some(c.id),
+            address: c.address,
+        })
+        .collect();
+    let by = if all.iter().any(|r| r.channel == Channel::Email) {
+        Channel::Email
+    } else {
+        Channel::Sms
+    };
+    let mut to: Vec<Recipient> = all.into_iter().filter(|r| r.channel == by).collect();
+    if let Some(also) = also.filter(|a| {
+        !to.iter()
+            .any(|r| r.channel == a.channel && r.address == a.address)
+    }) {
+        to.push(also);
+    }
+    to
+}
+
+/// `what` to the account's [`recipients`].
 #[tracing::instrument(skip_all, fields(%account_id))]
 async fn send(
     state: &AppState,
@@ -112,7 +177,7 @@ async fn send(
     what: &str,
     client: &ClientInfo,
     when: i64,
-    also: Option<String>,
+    also: Option<Recipient>,
 ) {
     let contacts = match store::contacts::list_for_account(&state.reads, account_id).await {
         Ok(contacts) => contacts,
@@ -127,34 +192,60 @@ async fn send(
     let device = Device::from_user_agent(client.user_agent.as_deref())
         .describe()
         .unwrap_or_else(|| "not recognised".to_owned());
-    let when = rfc3339(when);
-    let mut to: Vec<(Option<Uuid>, String)> = contacts
-        .into_iter()
-        .filter(|c| c.channel == "email")
-        .map(|c| (Some(c.id), c.address))
-        .collect();
-    if let Some(address) = also.filter(|a| !to.iter().any(|(_, t)| t == a)) {
-        to.push((None, address));
-    }
-    for (contact_id, address) in to {
-        let mail = OutgoingEmail::new(
-            address,
-            security_notice_email(
-                what,
-                &when,
-                client.ip.as_deref(),
-                Some(device.as_str()),
-                &state.config.rp_name,
-            ),
-        );
-        if let Err(e) = state.email.send(mail).await {
-            // The error text may quote the server's reply, which can name the address: log
+    let when_text = rfc3339(when);
+    for to in recipients(contacts, also) {
+        let sent = match to.channel {
+            Channel::Email => {
+                let mail = OutgoingEmail::new(
+                    to.address,
+                    security_notice_email(
+                        what,
+                        &when_text,
+                        client.ip.as_deref(),
+                        Some(device.as_str()),
+                        &state.config.rp_name,
+                    ),
+                );
+                state.email.send(mail).await
+            }
+            Channel::Sms => {
+                if !may_text(state, account_id, when).await {
+                    tracing::warn!(contact_id = ?to.contact_id, "security notice not texted: the account's limit for the hour is reached");
+                    continue;
+                }
+                let body = security_notice_sms(what, &when_text, &state.config.rp_name);
+                state.sms.send(&to.address, &body).await
+            }
+        };
+        if let Err(e) = sent {
+            // The error text may quote the provider's reply, which can name the address: log
             // only its kind.
             let kind = match e {
                 DeliveryError::Config(_) => "configuration",
                 DeliveryError::Unavailable(_) => "unavailable",
             };
-            tracing::warn!(?contact_id, kind, "security notice not delivered");
+            tracing::warn!(contact_id = ?to.contact_id, kind, "security notice not delivered");
         }
     }
+}
+
+/// Whether the account may be texted one more notice this hour ([`SMS_NOTICES_PER_HOUR`]);
+/// the text is counted when it may. Checked and counted in one write transaction, so notices
+/// sent at once are counted one after the other (`codes::take_quiet_send`). A failed write
+/// sends nothing.
+async fn may_text(state: &AppState, account_id: Uuid, now: i64) -> bool {
+    let target = format!("notice-texts:{account_id}");
+    let taken = state
+        .writer
+        .write(move |conn| async move {
+            let txn = conn.begin().await?;
+            let ok = codes::take_quiet_send(&txn, &target, SMS_NOTICES_PER_HOUR, now).await?;
+            txn.commit().await?;
+            Ok(ok)
+        })
+        .await;
+    taken.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot count the notice texts; none sent");
+        false
+    })
 }
