@@ -128,7 +128,7 @@ test('a person sets up an authenticator app in five steps and then logs in with 
   assert.match(await page.locator('#recovery-summary').textContent(), /^9 codes left\b/);
 });
 
-test('leaving the authenticator-app set-up keeps the recovery codes it made, and replacing them asks first', async (t) => {
+test('leaving the authenticator-app set-up keeps the recovery codes it made, asks before leaving unsaved ones, and replacing them asks first', async (t) => {
   const { newPage } = await setup(t);
   const { page } = await newPage();
   await signUpWithPasskey(page, uniqueName('noether'));
@@ -138,10 +138,18 @@ test('leaving the authenticator-app set-up keeps the recovery codes it made, and
     await page.getByRole('button', { name: 'Continue' }).click();
   };
 
-  // Step 1 makes a set; the person saves it, then has no app to hand and leaves.
+  // Step 1 makes a set, which replaced any other: leaving before saving it asks first.
   await openSetUp();
   const codes = page.locator('#totp-codes .codes li');
   await codes.nth(9).waitFor();
+  const shown = await codes.allTextContents();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByText("Your new recovery codes are the only ones that work now, and they won't be shown again.").waitFor();
+  await page.getByRole('button', { name: 'Back to the codes' }).click();
+  assert.deepEqual(await codes.allTextContents(), shown, 'the same codes, still shown');
+  assert.equal(await page.getByRole('button', { name: 'Leave without saving' }).count(), 0);
+
+  // The person saves it, then has no app to hand and leaves (nothing to ask any more).
   await page.getByRole('button', { name: 'I have saved the recovery codes' }).click();
   await page.getByRole('heading', { name: 'Get an authenticator app' }).waitFor();
   await page.getByRole('button', { name: 'Cancel' }).click();
@@ -154,13 +162,21 @@ test('leaving the authenticator-app set-up keeps the recovery codes it made, and
   await page.getByRole('button', { name: 'Keep my recovery codes' }).click();
   await page.getByRole('heading', { name: 'Get an authenticator app' }).waitFor();
   await page.getByRole('button', { name: 'Cancel' }).click();
+  // A new set made here and left unsaved: the person says so, and the wizard closes.
+  await openSetUp();
+  await page.getByRole('button', { name: 'Create new codes' }).click();
+  await codes.nth(9).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('button', { name: 'Leave without saving' }).click();
+  await page.getByRole('button', { name: 'Set up two-factor authentication' }).waitFor();
+  assert.equal(await codes.count(), 0, 'no codes left on the page');
 
   // Replacing them from the recovery section asks first.
   await page.getByRole('button', { name: 'Create new recovery codes' }).click();
   await page.getByText('Create new recovery codes? The ones you have now will stop working.').waitFor();
   await accountReady(page);
   const generated = page.locator('#event-list .item-title', { hasText: /recovery codes/i });
-  assert.equal(await generated.count(), 1, 'one set made in all');
+  assert.equal(await generated.count(), 2, 'two sets made in all');
 });
 
 test("a set-up whose QR code could not be fetched offers to try again", async (t) => {

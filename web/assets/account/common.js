@@ -75,12 +75,12 @@ export async function act(button, errorRegion, fn, { anchor, messages } = {}) {
 }
 
 /** An inline "are you sure" right after `anchor`; resolves true or false. */
-export function confirmInline(anchor, message, confirmLabel) {
+export function confirmInline(anchor, message, confirmLabel, keepLabel = 'Cancel') {
   const old = anchor.parentNode.querySelector(':scope > .confirm');
   if (old) old.remove();
   return new Promise((resolve) => {
     const yes = h('button', { type: 'button', class: 'danger small' }, confirmLabel);
-    const no = h('button', { type: 'button', class: 'small' }, 'Cancel');
+    const no = h('button', { type: 'button', class: 'small' }, keepLabel);
     const box = h('div', { class: 'inline-form confirm', role: 'group', 'aria-label': confirmLabel },
       h('p', {}, message),
       h('div', { class: 'actions' }, yes, no));

@@ -4,12 +4,16 @@
 
 import { api, ApiError } from '../api.js';
 import { $, $$, h, showError, focusHeading, markInvalid, copyText, cleanCode } from '../ui.js';
-import { announce, act, renderCodes, reload, closeWizards, wizardOpened, state, plural } from './common.js';
+import { announce, act, renderCodes, reload, closeWizards, wizardOpened, state, plural, confirmInline } from './common.js';
 
 let totpCeremony = null;
+/** Step 1 made a new set, which replaced any other, and it has not been marked saved yet. */
+let codesUnsaved = false;
 
 function showTotpStep(step) {
   const wizard = $('#totp-wizard');
+  // A question left open on the step before (e.g. "Leave without saving?") goes with it.
+  for (const box of $$('.confirm', wizard)) box.remove();
   for (const panel of $$('[data-step]', wizard)) panel.hidden = panel.dataset.step !== String(step);
   const n = step === 'done' ? 6 : Number(step);
   $$('#totp-progress li').forEach((li, i) => {
@@ -25,6 +29,7 @@ function showTotpStep(step) {
  * the back button). */
 function forgetSecrets() {
   totpCeremony = null;
+  codesUnsaved = false;
   $('#totp-secret').textContent = '';
   delete $('#totp-secret').dataset.secret;
   $('#totp-qr').removeAttribute('src');
@@ -57,6 +62,7 @@ async function makeRecoveryCodesForTotp() {
     renderCodes($('#totp-codes'), result.codes);
   }, { anchor: $('#totp-wizard [data-step="1"] h3') });
   if (ok) {
+    codesUnsaved = true;
     saved.disabled = false;
     // The new set replaced any other: a set still shown in the recovery section no longer
     // works, and the account's count (which decides whether to offer keeping the codes
@@ -161,14 +167,25 @@ async function saveTotp() {
 
 export function setUpTotpWizard() {
   const wizard = $('#totp-wizard');
-  const cancel = () => {
+  const cancel = async (event) => {
+    // The new codes are the only ones that work now, and closing takes them off the page for
+    // good: leaving without them asks first.
+    if (codesUnsaved) {
+      const sure = await confirmInline(event.currentTarget.closest('.actions'),
+        "Your new recovery codes are the only ones that work now, and they won't be shown again. Leave without saving them?",
+        'Leave without saving', 'Back to the codes');
+      if (!sure) return;
+    }
     forgetSecrets();
     closeWizards();
     $('#twofa-setup').focus();
   };
   for (const button of $$('[data-totp-cancel]', wizard)) button.addEventListener('click', cancel);
 
-  $('#totp-codes-saved').addEventListener('click', () => showTotpStep(2));
+  $('#totp-codes-saved').addEventListener('click', () => {
+    codesUnsaved = false;
+    showTotpStep(2);
+  });
   $('#totp-have-app').addEventListener('click', () => {
     showTotpStep(3);
     beginTotpEnrolment();
