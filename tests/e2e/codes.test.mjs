@@ -16,7 +16,7 @@ test('a person signs up with a code emailed to them', async (t) => {
   await page.goto('/signup');
   await page.getByRole('button', { name: 'Sign up with an email or SMS code' }).click();
   await screenshot(page, 'signup-code');
-  await signUpWithEmailCode(page, smtp, username, email);
+  assert.equal(await signUpWithEmailCode(page, smtp, username, email), true, 'a passkey offered for next time');
 
   await expectSignedInAs(page, username);
   const contact = page.locator('#contact-list li').first();
@@ -24,6 +24,18 @@ test('a person signs up with a code emailed to them', async (t) => {
   assert.match(await contact.textContent(), /Email: .*@example\.com/);
   assert.match(await contact.textContent(), /Verified/);
   assert.deepEqual(await passkeyNames(page), []);
+});
+
+test('a code sign-up on a device with fingerprint unlock adds the passkey it is offered', async (t) => {
+  const { newPage, smtp } = await setup(t);
+  const { page, auth } = await newPage();
+  const username = uniqueName('ada');
+  const email = `${username}@example.com`;
+
+  assert.equal(await signUpWithEmailCode(page, smtp, username, email, { passkeyLabel: 'Test laptop' }), true);
+  await expectSignedInAs(page, username);
+  assert.deepEqual(await passkeyNames(page), ['Test laptop']);
+  assert.equal((await auth.credentials()).length, 1, 'the passkey is on this device');
 });
 
 test('on a device without fingerprint or face unlock, a person signs up and logs in with email codes', async (t) => {
@@ -42,7 +54,7 @@ test('on a device without fingerprint or face unlock, a person signs up and logs
   assert.match(await error.textContent(), /code/);
   assert.equal(await error.getAttribute('role'), 'alert');
 
-  await signUpWithEmailCode(page, smtp, username, email);
+  assert.equal(await signUpWithEmailCode(page, smtp, username, email), false, 'no passkey offered on this device');
   await logOut(page);
   // The back button does not bring the account page back after a log-out.
   await page.goBack();

@@ -13,8 +13,13 @@ export async function signUpWithPasskey(page, username, { displayName } = {}) {
   await accountReady(page);
 }
 
-/** /signup → "No fingerprint or face unlock?" → email code → /account. */
-export async function signUpWithEmailCode(page, smtp, username, email) {
+/**
+ * /signup → "No fingerprint or face unlock?" → email code → /account. On a
+ * device with fingerprint or face unlock the page first offers a passkey for
+ * next time: `passkeyLabel` accepts it under that name, else "Not now".
+ * Returns whether the offer was made.
+ */
+export async function signUpWithEmailCode(page, smtp, username, email, { passkeyLabel } = {}) {
   await page.goto('/signup');
   await page.getByRole('button', { name: 'Sign up with an email or SMS code' }).click();
   await page.locator('#code-username').fill(username);
@@ -24,8 +29,23 @@ export async function signUpWithEmailCode(page, smtp, username, email) {
   const code = await smtp.waitForCode(email);
   await page.getByLabel('6-digit code').fill(code);
   await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL('**/account');
+  // One or the other: the offer, or straight on to the account page.
+  const offer = page.getByRole('heading', { name: 'Use your fingerprint or face next time' });
+  const offered = await Promise.race([
+    offer.waitFor().then(() => true),
+    page.waitForURL('**/account').then(() => false),
+  ]);
+  if (offered) {
+    if (passkeyLabel) {
+      await page.getByLabel('Name for this passkey (optional)').fill(passkeyLabel);
+      await page.getByRole('button', { name: 'Use fingerprint or face' }).click();
+    } else {
+      await page.getByRole('button', { name: 'Not now' }).click();
+    }
+    await page.waitForURL('**/account');
+  }
   await accountReady(page);
+  return offered;
 }
 
 /** Waits until /account has loaded everything. */

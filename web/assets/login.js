@@ -3,11 +3,9 @@
 // add a passkey on devices with fingerprint or face unlock.
 
 import { api, ApiError, errorMessage } from './api.js';
-import {
-  getPasskey, createPasskey, webauthnSupported,
-  conditionalMediationAvailable, platformAuthenticatorAvailable,
-} from './webauthn.js';
-import { $, busy, showError, markInvalid, focusHeading, cleanCode, returnToFromQuery, keepReturnTo } from './ui.js';
+import { getPasskey, webauthnSupported, conditionalMediationAvailable } from './webauthn.js';
+import { offerPasskey, setUpPasskeyOffer } from './upgrade.js';
+import { $, busy, showError, markInvalid, cleanCode, returnToFromQuery, keepReturnTo } from './ui.js';
 
 const returnTo = returnToFromQuery('/account');
 keepReturnTo('a[href="/signup"]', returnTo);
@@ -225,36 +223,11 @@ async function finishCode(event) {
   });
 }
 
-// ---- after a code log-in: offer a passkey ----
+// ---- after a code log-in: offer a passkey (upgrade.js) ----
 
 async function afterCodeLogin() {
   await stopConditional();
-  if (!webauthnSupported() || !(await platformAuthenticatorAvailable())) {
-    goOn();
-    return;
-  }
-  $('#signin').hidden = true;
-  const upgrade = $('#upgrade');
-  upgrade.hidden = false;
-  focusHeading(upgrade);
-}
-
-async function addPasskeyNow() {
-  const error = $('#upgrade-error');
-  showError(error, '');
-  await busy($('#upgrade-yes'), async () => {
-    try {
-      const start = await api('POST', '/account/passkeys/start', {});
-      const credential = await createPasskey(start.options);
-      const body = { ceremony: start.ceremony, credential };
-      const label = $('#upgrade-label').value.trim();
-      if (label) body.label = label;
-      await api('POST', '/account/passkeys/finish', body);
-      goOn();
-    } catch (err) {
-      showError(error, `${errorMessage(err)} You can add a passkey later on your account page.`);
-    }
-  });
+  await offerPasskey($('#signin'), goOn);
 }
 
 function init() {
@@ -267,8 +240,7 @@ function init() {
     methodForm.querySelector('input[name=method]:checked').focus();
   });
   username.addEventListener('input', () => markInvalid(username, false));
-  $('#upgrade-yes').addEventListener('click', addPasskeyNow);
-  $('#upgrade-no').addEventListener('click', goOn);
+  setUpPasskeyOffer(goOn);
 
   if (!webauthnSupported()) {
     $('#no-webauthn').hidden = false;

@@ -3,6 +3,7 @@
 import { api, ApiError, errorMessage } from './api.js';
 import { createPasskey, webauthnSupported, platformAuthenticatorAvailable } from './webauthn.js';
 import { $, busy, showError, markInvalid, focusHeading, cleanCode, returnToFromQuery, keepReturnTo } from './ui.js';
+import { offerPasskey, setUpPasskeyOffer } from './upgrade.js';
 
 // Where to go once signed up: the app that sent the person to log in, if any.
 const returnTo = returnToFromQuery('/account');
@@ -160,7 +161,9 @@ async function finishCode(event) {
   await busy($('#code-finish'), async () => {
     try {
       await api('POST', '/signup/code/finish', { ceremony: codeCeremony, code });
-      window.location.assign(returnTo);
+      // Signed up and in: on a device with fingerprint or face unlock, first the offer of a
+      // passkey for next time (as after a code log-in).
+      await offerPasskey($('#signup'), goOn);
     } catch (err) {
       if (err instanceof ApiError && err.error === 'invalid_ceremony') {
         restart();
@@ -187,7 +190,12 @@ function restart() {
   address.focus();
 }
 
+function goOn() {
+  window.location.assign(returnTo);
+}
+
 async function init() {
+  setUpPasskeyOffer(goOn);
   passkeyForm.addEventListener('submit', signUpWithPasskey);
   codeToggle.addEventListener('click', toggleCodeArea);
   for (const radio of startForm.querySelectorAll('input[name=channel]')) {
