@@ -4,7 +4,7 @@
 
 import { api, ApiError, errorMessage } from './api.js';
 import { getPasskey, webauthnSupported, conditionalMediationAvailable } from './webauthn.js';
-import { offerPasskey, setUpPasskeyOffer } from './upgrade.js';
+import { offerPasskey } from './upgrade.js';
 import { $, busy, showError, markInvalid, cleanCode, returnToFromQuery, keepReturnTo } from './ui.js';
 
 const returnTo = returnToFromQuery('/account');
@@ -227,7 +227,7 @@ async function finishCode(event) {
 
 async function afterCodeLogin() {
   await stopConditional();
-  await offerPasskey($('#signin'), goOn);
+  await offerPasskey($('#signin'), "You're signed in.", goOn);
 }
 
 function init() {
@@ -240,7 +240,6 @@ function init() {
     methodForm.querySelector('input[name=method]:checked').focus();
   });
   username.addEventListener('input', () => markInvalid(username, false));
-  setUpPasskeyOffer(goOn);
 
   if (!webauthnSupported()) {
     $('#no-webauthn').hidden = false;

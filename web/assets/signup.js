@@ -3,7 +3,7 @@
 import { api, ApiError, errorMessage } from './api.js';
 import { createPasskey, webauthnSupported, platformAuthenticatorAvailable } from './webauthn.js';
 import { $, busy, showError, markInvalid, focusHeading, cleanCode, returnToFromQuery, keepReturnTo } from './ui.js';
-import { offerPasskey, setUpPasskeyOffer } from './upgrade.js';
+import { offerPasskey } from './upgrade.js';
 
 // Where to go once signed up: the app that sent the person to log in, if any.
 const returnTo = returnToFromQuery('/account');
@@ -163,7 +163,7 @@ async function finishCode(event) {
       await api('POST', '/signup/code/finish', { ceremony: codeCeremony, code });
       // Signed up and in: on a device with fingerprint or face unlock, first the offer of a
       // passkey for next time (as after a code log-in).
-      await offerPasskey($('#signup'), goOn);
+      await offerPasskey($('#signup'), "Your account is ready.", goOn);
     } catch (err) {
       if (err instanceof ApiError && err.error === 'invalid_ceremony') {
         restart();
@@ -195,7 +195,6 @@ function goOn() {
 }
 
 async function init() {
-  setUpPasskeyOffer(goOn);
   passkeyForm.addEventListener('submit', signUpWithPasskey);
   codeToggle.addEventListener('click', toggleCodeArea);
   for (const radio of startForm.querySelectorAll('input[name=channel]')) {
