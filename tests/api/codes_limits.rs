@@ -147,6 +147,13 @@ async fn another_spelling_of_an_address_shares_its_send_limit(app: TestApp) {
         assert_eq!(r.error(), "invalid_request");
     }
     assert_eq!(app.mail.messages().len(), 1, "one code sent in all");
+    // Gmail ignores dots and delivers googlemail.com to gmail.com: one inbox, one limit.
+    assert_eq!(start("dora1", "dora.lee@gmail.com").await.status, 202);
+    for other in ["doralee@gmail.com", "d.o.r.a.l.e.e@googlemail.com"] {
+        let r = start("dora2", other).await;
+        assert_eq!(r.status, 429, "{other}: {}", r.text);
+    }
+    assert_eq!(app.mail.messages().len(), 2);
 }
 
 async fn an_smtp_outage_answers_503_and_leaves_nothing_to_finish(app: TestApp) {

@@ -55,17 +55,29 @@ fn canonical_email(raw: &str) -> Option<String> {
 
 /// The target an address's send limit counts under (`email:…`, `sms:…`): for email the mailbox
 /// without its sub-address, `carol+1@example.net` as `carol@example.net` (RFC 5233), which
-/// most providers deliver to one inbox, so tags do not multiply an inbox's limit. (Providers'
-/// own spellings, such as Gmail's dots, are not folded.)
+/// most providers deliver to one inbox, so tags do not multiply an inbox's limit. Gmail's own
+/// spellings are folded too: it ignores dots in the local part and delivers `googlemail.com`
+/// to `gmail.com` (Google Account Help, "Dots don't matter in Gmail addresses"), so
+/// `c.a.r.o.l@googlemail.com` counts as `carol@gmail.com`. Only the limit's key: the code is
+/// still sent to the address as given.
 pub fn limit_key(channel: Channel, address: &str) -> String {
-    if channel == Channel::Email
-        && let Some((local, domain)) = address.split_once('@')
-        && let Some((user, _)) = local.split_once('+')
-        && !user.is_empty()
-    {
-        return format!("email:{user}@{domain}");
+    let Some((local, domain)) = address
+        .split_once('@')
+        .filter(|_| channel == Channel::Email)
+    else {
+        return format!("{}:{address}", channel.as_str());
+    };
+    let user = match local.split_once('+') {
+        Some((user, _)) if !user.is_empty() => user,
+        _ => local,
+    };
+    if matches!(domain, "gmail.com" | "googlemail.com") {
+        let user: String = user.chars().filter(|&c| c != '.').collect();
+        if !user.is_empty() {
+            return format!("email:{user}@gmail.com");
+        }
     }
-    format!("{}:{address}", channel.as_str())
+    format!("email:{user}@{domain}")
 }
 
 /// `a***@example.com`, `+44******0123`.
@@ -98,12 +110,16 @@ mod tests {
     use super::{Channel, limit_key, normalize_address};
 
     #[test]
-    fn a_sub_address_counts_as_its_mailbox() {
+    fn a_sub_address_and_gmails_dots_count_as_the_mailbox() {
         for (address, key) in [
             ("carol+1@example.net", "email:carol@example.net"),
             ("carol+a+b@example.net", "email:carol@example.net"),
             ("carol@example.net", "email:carol@example.net"),
             ("+tag@example.net", "email:+tag@example.net"),
+            ("c.a.r.o.l+x@gmail.com", "email:carol@gmail.com"),
+            ("carol@googlemail.com", "email:carol@gmail.com"),
+            ("ca.rol@example.net", "email:ca.rol@example.net"),
+            ("...@gmail.com", "email:...@gmail.com"),
         ] {
             assert_eq!(limit_key(Channel::Email, address), key, "{address}");
         }
