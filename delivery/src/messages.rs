@@ -197,16 +197,18 @@ pub fn code_sms_origin_bound(
 /// `Sesame security notice: A passkey was added to your account (2026-12-07T23:40:12Z). If it
 /// wasn't you, sign in to Sesame now and review your account.`
 ///
-/// Short (one or two SMS segments): no IP address or device, which the account page's activity
-/// shows. Every part is cut to one line.
+/// Short: no IP address or device, which the account page's activity shows, and every part cut
+/// to one line and a length (without an ellipsis, which is not in the GSM 7-bit alphabet), so
+/// that with plain-ASCII parts it fits two SMS segments (306 characters).
 pub fn security_notice_sms(what: &str, when_rfc3339: &str, rp_name: &str) -> String {
-    let rp = field(rp_name, 60);
-    let what = field(what, 100);
+    let cut = |s: &str, max: usize| -> String { single_line(s).trim().chars().take(max).collect() };
+    let rp = cut(rp_name, 30);
+    let what = cut(what, 80);
     format!(
         "{rp} security notice: {what} ({when}). If it wasn't you, sign in to {rp} now and \
          review your account.",
         what = what.trim_end_matches('.'),
-        when = field(when_rfc3339, 40),
+        when = cut(when_rfc3339, 30),
     )
 }
 

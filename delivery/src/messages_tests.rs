@@ -80,6 +80,13 @@ fn a_security_notice_by_text_is_one_short_line() {
          (2026-11-27T10:00:00Z). If it wasn't you, sign in to Sesame X now and review your \
          account."
     );
-    // Two SMS segments at most (GSM-7: 153 characters each when concatenated).
-    assert!(sms.chars().count() <= 306);
+    // Two SMS segments at most (GSM-7: 153 characters each when concatenated), whatever the
+    // lengths of the parts.
+    let long = security_notice_sms(&"w".repeat(500), &"t".repeat(500), &"R".repeat(500));
+    assert!(
+        long.chars().count() <= 306,
+        "{} characters",
+        long.chars().count()
+    );
+    assert!(long.is_ascii());
 }

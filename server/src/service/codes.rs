@@ -163,6 +163,11 @@ pub async fn allow_sends_within(
 /// is taken first, so that transactions checking and recording sends to one target run one
 /// after the other (SQLite's `BEGIN IMMEDIATE` already does).
 async fn sent_in_the_hour<C: Exec>(txn: &C, target: &str, now: i64) -> Result<Vec<i64>, DbErr> {
+    sent_since(txn, target, now - 3_600_000).await
+}
+
+/// [`sent_in_the_hour`] from any time `since` (at most [`CODE_SENDS_KEPT_MS`] ago).
+async fn sent_since<C: Exec>(txn: &C, target: &str, since: i64) -> Result<Vec<i64>, DbErr> {
     if txn.backend() == DbBackend::Postgres {
         let lock = Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -171,7 +176,39 @@ async fn sent_in_the_hour<C: Exec>(txn: &C, target: &str, now: i64) -> Result<Ve
         );
         txn.exec_statement(lock).await?;
     }
-    store::code_sends::since(txn, target, now - 3_600_000).await
+    store::code_sends::since(txn, target, since).await
+}
+
+/// A limit that is never answered (the caller sends nothing and says the same), over an hour
+/// and over a day.
+#[derive(Clone, Copy, Debug)]
+pub struct QuietLimit {
+    pub per_hour: usize,
+    pub per_day: usize,
+}
+
+/// Inside a write transaction: whether every one of `targets` has room for one more send
+/// under `limit`; when all have, the send is recorded against each (none is taken when one
+/// refuses). The targets are locked in sorted order (PostgreSQL), as in [`allow_sends_within`].
+pub async fn take_quiet_sends<C: Exec>(
+    txn: &C,
+    mut targets: Vec<String>,
+    limit: QuietLimit,
+    now: i64,
+) -> Result<bool, DbErr> {
+    targets.sort_unstable();
+    targets.dedup();
+    for target in &targets {
+        let sent = sent_since(txn, target, now - CODE_SENDS_KEPT_MS).await?;
+        let in_the_hour = sent.iter().filter(|&&at| at > now - 3_600_000).count();
+        if sent.len() >= limit.per_day || in_the_hour >= limit.per_hour {
+            return Ok(false);
+        }
+    }
+    for target in &targets {
+        store::code_sends::record(txn, target, now).await?;
+    }
+    Ok(true)
 }
 
 /// Inside a write transaction: whether `target` may be sent another code under a limit of

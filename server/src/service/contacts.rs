@@ -182,12 +182,7 @@ pub async fn finish(
         .await;
     let contact = lockout::settle(state, account_id, &charged, written).await?;
     crate::telemetry::metrics::ceremony_finished(KIND);
-    notify::security_notice(
-        state,
-        auth.account.id,
-        "A contact was added to your account",
-        client,
-    );
+    notify::contact_added(state, auth.account.id, &contact, client);
     Ok(contact.into())
 }
 

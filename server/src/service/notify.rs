@@ -12,6 +12,9 @@ use sesame_delivery::{DeliveryError, OutgoingEmail, security_notice_email, secur
 use tracing::Instrument;
 use uuid::Uuid;
 
+mod recipients;
+use recipients::{Changed, Channel, Recipient, recipients};
+
 use crate::{
     clock::rfc3339, extract::ClientInfo, service::codes, service::device::Device, state::AppState,
     store,
@@ -33,11 +36,13 @@ pub fn security_notice(
     what: &'static str,
     client: &ClientInfo,
 ) {
-    notice(state, account_id, what, client, None);
+    notice(state, account_id, what, client, Changed::Other);
 }
 
 /// `what` for a contact removed from the account.
 pub const CONTACT_REMOVED: &str = "A contact was removed from your account";
+/// `what` for a contact added to the account.
+pub const CONTACT_ADDED: &str = "A contact was added to your account";
 
 /// [`CONTACT_REMOVED`], to the account's contacts and to the removed one too: it is no longer
 /// the account's, but its owner is the one to hear that it was taken off (NIST SP 800-63B
@@ -48,12 +53,25 @@ pub fn contact_removed(
     removed: &entity::contact::Model,
     client: &ClientInfo,
 ) {
-    let also = Recipient {
+    let changed = Changed::Removed(Recipient {
         contact_id: None,
         channel: Channel::from_contact(removed),
         address: removed.address.clone(),
-    };
-    notice(state, account_id, CONTACT_REMOVED, client, Some(also));
+    });
+    notice(state, account_id, CONTACT_REMOVED, client, changed);
+}
+
+/// [`CONTACT_ADDED`], by the channel the account's other contacts choose: an email address
+/// added to an account of numbers (perhaps by whoever took it over) is texted to the numbers,
+/// not sent to itself alone.
+pub fn contact_added(
+    state: &AppState,
+    account_id: Uuid,
+    added: &entity::contact::Model,
+    client: &ClientInfo,
+) {
+    let changed = Changed::Added(added.id);
+    notice(state, account_id, CONTACT_ADDED, client, changed);
 }
 
 fn notice(
@@ -61,14 +79,14 @@ fn notice(
     account_id: Uuid,
     what: &'static str,
     client: &ClientInfo,
-    also: Option<Recipient>,
+    changed: Changed,
 ) {
     let when = state.now();
     let state = state.clone();
     let client = client.clone();
     // The request's span (and so its request id) follows the notice into the background task.
     state.background.clone().spawn(
-        async move { send(&state, account_id, what, &client, when, also).await }
+        async move { send(&state, account_id, what, &client, when, changed).await }
             .instrument(tracing::Span::current()),
     );
 }
@@ -99,7 +117,10 @@ pub fn login_from_new_device(
         .await
         {
             Ok(true) => {}
-            Ok(false) => send(&state, account_id, NEW_DEVICE_LOGIN, &client, now, None).await,
+            Ok(false) => {
+                let changed = Changed::Other;
+                send(&state, account_id, NEW_DEVICE_LOGIN, &client, now, changed).await;
+            }
             Err(e) => {
                 tracing::warn!(%account_id, error = %e, "new-device check failed; no notice sent");
             }
@@ -109,65 +130,17 @@ pub fn login_from_new_device(
     );
 }
 
-/// How many security notices one account is sent by text in an hour; past it, none is sent
-/// until the hour has room (nothing tells the client). Texts cost money, and a log-in from a
-/// new device is a notice anyone who can log in to the account can cause: without a limit the
-/// account's numbers could be texted at the log-in rate (SMS pumping, toll fraud; OWASP ASVS
-/// 5.0 V2.4.1). The first notices of an hour, the ones that tell of a take-over, still go.
-pub const SMS_NOTICES_PER_HOUR: usize = 5;
-
-/// A channel a notice goes by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    fn from_contact(contact: &entity::contact::Model) -> Self {
-        if contact.channel == "sms" {
-            Self::Sms
-        } else {
-            Self::Email
-        }
-    }
-}
-
-/// Where one notice goes.
-#[derive(Clone, Debug)]
-struct Recipient {
-    /// `None` for an address no longer the account's.
-    contact_id: Option<Uuid>,
-    channel: Channel,
-    address: String,
-}
-
-/// Who hears of a change: the account's email addresses, or its numbers when it has no email
-/// address (an account may have only numbers and passkeys), and `also` (an address or number
-/// no longer the account's) unless it is one of them.
-fn recipients(contacts: Vec<entity::contact::Model>, also: Option<Recipient>) -> Vec<Recipient> {
-    let all: Vec<Recipient> = contacts
-        .into_iter()
-        .map(|c| Recipient {
-            channel: Channel::from_contact(&c),
-            contact_id: Some(c.id),
-            address: c.address,
-        })
-        .collect();
-    let by = if all.iter().any(|r| r.channel == Channel::Email) {
-        Channel::Email
-    } else {
-        Channel::Sms
-    };
-    let mut to: Vec<Recipient> = all.into_iter().filter(|r| r.channel == by).collect();
-    if let Some(also) = also.filter(|a| {
-        !to.iter()
-            .any(|r| r.channel == a.channel && r.address == a.address)
-    }) {
-        to.push(also);
-    }
-    to
-}
+/// How many security notices are texted, to one account's numbers and to one number (whatever
+/// the accounts it is on): past either, none is sent until there is room (nothing tells the
+/// client). Texts cost money, and a notice is something anyone who holds an account can cause
+/// (a new-device log-in, new recovery codes): without a limit an account's numbers, or one
+/// number put on many accounts, could be texted at the request rate (SMS pumping, toll fraud;
+/// OWASP ASVS 5.0 V2.4.1). The notice to a number just removed has a limit of its own, so that
+/// cheap notices sent first cannot use up the one that tells its owner.
+pub const SMS_NOTICES: codes::QuietLimit = codes::QuietLimit {
+    per_hour: 5,
+    per_day: 10,
+};
 
 /// `what` to the account's [`recipients`].
 #[tracing::instrument(skip_all, fields(%account_id))]
@@ -177,7 +150,7 @@ async fn send(
     what: &str,
     client: &ClientInfo,
     when: i64,
-    also: Option<Recipient>,
+    changed: Changed,
 ) {
     let contacts = match store::contacts::list_for_account(&state.reads, account_id).await {
         Ok(contacts) => contacts,
@@ -193,7 +166,7 @@ async fn send(
         .describe()
         .unwrap_or_else(|| "not recognised".to_owned());
     let when_text = rfc3339(when);
-    for to in recipients(contacts, also) {
+    for to in recipients(contacts, changed) {
         let sent = match to.channel {
             Channel::Email => {
                 let mail = OutgoingEmail::new(
@@ -209,8 +182,8 @@ async fn send(
                 state.email.send(mail).await
             }
             Channel::Sms => {
-                if !may_text(state, account_id, when).await {
-                    tracing::warn!(contact_id = ?to.contact_id, "security notice not texted: the account's limit for the hour is reached");
+                if !may_text(state, account_id, &to, when).await {
+                    tracing::warn!(contact_id = ?to.contact_id, "security notice not texted: past the limit of notice texts");
                     continue;
                 }
                 let body = security_notice_sms(what, &when_text, &state.config.rp_name);
@@ -229,17 +202,24 @@ async fn send(
     }
 }
 
-/// Whether the account may be texted one more notice this hour ([`SMS_NOTICES_PER_HOUR`]);
-/// the text is counted when it may. Checked and counted in one write transaction, so notices
-/// sent at once are counted one after the other (`codes::take_quiet_send`). A failed write
-/// sends nothing.
-async fn may_text(state: &AppState, account_id: Uuid, now: i64) -> bool {
-    let target = format!("notice-texts:{account_id}");
+/// Whether `to` may be texted one more notice ([`SMS_NOTICES`], per account and per number; a
+/// number no longer the account's under a limit of its own); the text is counted when it may.
+/// Checked and counted in one write transaction, so notices sent at once are counted one after
+/// the other (`codes::take_quiet_sends`). A failed write sends nothing.
+async fn may_text(state: &AppState, account_id: Uuid, to: &Recipient, now: i64) -> bool {
+    let targets = if to.contact_id.is_some() {
+        vec![
+            format!("notice-texts:{account_id}"),
+            format!("notice-texts-to:{}", to.address),
+        ]
+    } else {
+        vec![format!("notice-texts-removed:{}", to.address)]
+    };
     let taken = state
         .writer
         .write(move |conn| async move {
             let txn = conn.begin().await?;
-            let ok = codes::take_quiet_send(&txn, &target, SMS_NOTICES_PER_HOUR, now).await?;
+            let ok = codes::take_quiet_sends(&txn, targets, SMS_NOTICES, now).await?;
             txn.commit().await?;
             Ok(ok)
         })
