@@ -145,7 +145,10 @@ test('leaving the authenticator-app set-up keeps the recovery codes it made, ask
   const shown = await codes.allTextContents();
   await page.getByRole('button', { name: 'Cancel' }).click();
   await page.getByText("Your new recovery codes are the only ones that work now, and they won't be shown again.").waitFor();
+  const focused = () => page.evaluate(() => document.activeElement.textContent);
+  assert.equal(await focused(), 'Back to the codes', 'Enter keeps the codes');
   await page.getByRole('button', { name: 'Back to the codes' }).click();
+  assert.equal(await focused(), 'Cancel', 'back on the button that asked');
   assert.deepEqual(await codes.allTextContents(), shown, 'the same codes, still shown');
   assert.equal(await page.getByRole('button', { name: 'Leave without saving' }).count(), 0);
 
@@ -153,6 +156,7 @@ test('leaving the authenticator-app set-up keeps the recovery codes it made, ask
   await page.getByRole('button', { name: 'I have saved the recovery codes' }).click();
   await page.getByRole('heading', { name: 'Get an authenticator app' }).waitFor();
   await page.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('#totp-wizard').waitFor({ state: 'hidden' });
   await page.locator('#recovery-summary', { hasText: /^10 codes left\b/ }).waitFor();
 
   // Back later: the saved set is offered to keep, not silently replaced.

@@ -75,7 +75,7 @@ export async function act(button, errorRegion, fn, { anchor, messages } = {}) {
 }
 
 /** An inline "are you sure" right after `anchor`; resolves true or false. */
-export function confirmInline(anchor, message, confirmLabel, keepLabel = 'Cancel') {
+export function confirmInline(anchor, message, confirmLabel, { keepLabel = 'Cancel', focusKeep = false, returnFocus = null } = {}) {
   const old = anchor.parentNode.querySelector(':scope > .confirm');
   if (old) old.remove();
   return new Promise((resolve) => {
@@ -91,14 +91,14 @@ export function confirmInline(anchor, message, confirmLabel, keepLabel = 'Cancel
     yes.addEventListener('click', () => close(true));
     no.addEventListener('click', () => {
       close(false);
-      const focusable = anchor.querySelector('button') || anchor;
+      const focusable = returnFocus || anchor.querySelector('button') || anchor;
       if (focusable.focus) focusable.focus();
     });
     box.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') no.click();
     });
     anchor.after(box);
-    yes.focus();
+    (focusKeep ? no : yes).focus();
   });
 }
 

@@ -9,6 +9,9 @@ import { announce, act, renderCodes, reload, closeWizards, wizardOpened, state, 
 let totpCeremony = null;
 /** Step 1 made a new set, which replaced any other, and it has not been marked saved yet. */
 let codesUnsaved = false;
+/** Counts the wizard's openings and closings: an answer that arrives after the wizard it was
+ * asked for has closed is not shown in the next one. */
+let opening = 0;
 
 function showTotpStep(step) {
   const wizard = $('#totp-wizard');
@@ -28,6 +31,7 @@ function showTotpStep(step) {
  * wizard is saved or cancelled: nothing secret stays in the DOM (or in a page restored by
  * the back button). */
 function forgetSecrets() {
+  opening += 1;
   totpCeremony = null;
   codesUnsaved = false;
   $('#totp-secret').textContent = '';
@@ -57,10 +61,16 @@ async function makeRecoveryCodesForTotp() {
   $('#totp-codes-intro').hidden = false;
   $('#totp-codes').replaceChildren(h('p', { class: 'muted' }, 'Creating your recovery codes…'));
   const error = $('#totp-step1-error');
+  const asked = opening;
   const ok = await act(null, error, async () => {
     const result = await api('POST', '/account/recovery-codes', {});
-    renderCodes($('#totp-codes'), result.codes);
+    if (asked === opening) renderCodes($('#totp-codes'), result.codes);
   }, { anchor: $('#totp-wizard [data-step="1"] h3') });
+  if (asked !== opening) {
+    // Closed meanwhile: the set it made (if any) replaced the saved one all the same.
+    reload('account', 'recovery', 'events');
+    return;
+  }
   if (ok) {
     codesUnsaved = true;
     saved.disabled = false;
@@ -94,7 +104,9 @@ function offerToKeepCodes(remaining) {
 }
 
 export async function startTotpWizard() {
+  opening += 1;
   totpCeremony = null;
+  codesUnsaved = false;
   $('#totp-wizard').hidden = false;
   wizardOpened();
   showTotpStep(1);
@@ -171,9 +183,10 @@ export function setUpTotpWizard() {
     // The new codes are the only ones that work now, and closing takes them off the page for
     // good: leaving without them asks first.
     if (codesUnsaved) {
-      const sure = await confirmInline(event.currentTarget.closest('.actions'),
+      const button = event.currentTarget;
+      const sure = await confirmInline(button.closest('.actions'),
         "Your new recovery codes are the only ones that work now, and they won't be shown again. Leave without saving them?",
-        'Leave without saving', 'Back to the codes');
+        'Leave without saving', { keepLabel: 'Back to the codes', focusKeep: true, returnFocus: button });
       if (!sure) return;
     }
     forgetSecrets();
