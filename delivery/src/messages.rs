@@ -199,7 +199,8 @@ pub fn code_sms_origin_bound(
 ///
 /// Short: no IP address or device, which the account page's activity shows, and every part cut
 /// to one line and a length (without an ellipsis, which is not in the GSM 7-bit alphabet), so
-/// that with plain-ASCII parts it fits two SMS segments (306 characters).
+/// that with plain-ASCII parts it fits two SMS segments (306 characters). A service name
+/// outside the GSM 7-bit alphabet (`SESAME_RP_NAME`) makes the text UCS-2, four segments.
 pub fn security_notice_sms(what: &str, when_rfc3339: &str, rp_name: &str) -> String {
     let cut = |s: &str, max: usize| -> String { single_line(s).trim().chars().take(max).collect() };
     let rp = cut(rp_name, 30);

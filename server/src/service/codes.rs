@@ -277,3 +277,7 @@ pub use tries::{AccountFailure, record_wrong_code, try_code};
 
 mod address;
 pub use address::{PHONE_EXAMPLE, limit_key, mask, normalize_address};
+
+#[cfg(test)]
+#[path = "codes_tests.rs"]
+mod tests;

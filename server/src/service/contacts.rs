@@ -180,14 +180,20 @@ pub async fn finish(
             Ok(contact)
         })
         .await;
-    let contact = lockout::settle(state, account_id, &charged, written).await?;
+    let (contact, added) = lockout::settle(state, account_id, &charged, written).await?;
     crate::telemetry::metrics::ceremony_finished(KIND);
-    notify::contact_added(state, auth.account.id, &contact, client);
+    if added {
+        notify::contact_added(state, auth.account.id, &contact, client);
+    } else {
+        // An address the account had, proven again: the channels it had choose as for any
+        // other change.
+        notify::security_notice(state, auth.account.id, notify::CONTACT_ADDED, client);
+    }
     Ok(contact.into())
 }
 
 /// Inside a transaction: store a proven address (or refresh its verification time) and
-/// record `contact_added`.
+/// record `contact_added`. The contact, and whether it is new to the account.
 pub(crate) async fn add_verified<C: crate::db::Exec>(
     txn: &C,
     account_id: Uuid,
@@ -195,7 +201,7 @@ pub(crate) async fn add_verified<C: crate::db::Exec>(
     address: &str,
     client: &ClientInfo,
     now: i64,
-) -> Result<entity::contact::Model, ApiError> {
+) -> Result<(entity::contact::Model, bool), ApiError> {
     let (contact, added) =
         store::contacts::upsert_verified(txn, account_id, channel.as_str(), address, now).await?;
     // Counted after the insert under the account's lock (already held in the usual case: the
@@ -209,9 +215,9 @@ pub(crate) async fn add_verified<C: crate::db::Exec>(
             return Err(full());
         }
     }
-    let added = serde_json::json!({"contact_id": contact.id, "channel": contact.channel});
-    store::events::insert(txn, account_id, "contact_added", client, added, now).await?;
-    Ok(contact)
+    let event = serde_json::json!({"contact_id": contact.id, "channel": contact.channel});
+    store::events::insert(txn, account_id, "contact_added", client, event, now).await?;
+    Ok((contact, added))
 }
 
 /// Remove a contact, unless it is the last way in; every other session ends.
