@@ -166,10 +166,23 @@ test('leaving the authenticator-app set-up keeps the recovery codes it made, ask
   await page.getByRole('button', { name: 'Keep my recovery codes' }).click();
   await page.getByRole('heading', { name: 'Get an authenticator app' }).waitFor();
   await page.getByRole('button', { name: 'Cancel' }).click();
-  // A new set made here and left unsaved: the person says so, and the wizard closes.
+  // A new set made here and left unsaved: the person says so, and the wizard closes. While
+  // the set is being made there is no leaving (it replaces the saved one either way).
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/api/v1/account/recovery-codes', async (route) => {
+    await held;
+    await route.continue();
+  });
   await openSetUp();
+  const making = page.waitForRequest('**/api/v1/account/recovery-codes');
   await page.getByRole('button', { name: 'Create new codes' }).click();
+  await making;
+  const cancel = page.locator('#totp-wizard [data-step="1"] [data-totp-cancel]');
+  assert.equal(await cancel.isDisabled(), true, 'no Cancel while the codes are being made');
+  release();
   await codes.nth(9).waitFor();
+  await page.unroute('**/api/v1/account/recovery-codes');
   await page.getByRole('button', { name: 'Cancel' }).click();
   await page.getByRole('button', { name: 'Leave without saving' }).click();
   await page.getByRole('button', { name: 'Set up two-factor authentication' }).waitFor();

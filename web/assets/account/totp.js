@@ -62,10 +62,14 @@ async function makeRecoveryCodesForTotp() {
   $('#totp-codes').replaceChildren(h('p', { class: 'muted' }, 'Creating your recovery codes…'));
   const error = $('#totp-step1-error');
   const asked = opening;
+  // No leaving while the new set is being made: it replaces the saved one whether or not
+  // anyone is still here to see it.
+  const cancel = $('#totp-wizard [data-step="1"] [data-totp-cancel]');
+  cancel.disabled = true;
   const ok = await act(null, error, async () => {
     const result = await api('POST', '/account/recovery-codes', {});
     if (asked === opening) renderCodes($('#totp-codes'), result.codes);
-  }, { anchor: $('#totp-wizard [data-step="1"] h3') });
+  }, { anchor: $('#totp-wizard [data-step="1"] h3') }).finally(() => { cancel.disabled = false; });
   if (asked !== opening) {
     // Closed meanwhile: the set it made (if any) replaced the saved one all the same.
     reload('account', 'recovery', 'events');
@@ -107,6 +111,7 @@ export async function startTotpWizard() {
   opening += 1;
   totpCeremony = null;
   codesUnsaved = false;
+  showError($('#totp-step1-error'), '');
   $('#totp-wizard').hidden = false;
   wizardOpened();
   showTotpStep(1);
