@@ -49,8 +49,10 @@ export function setUpRecovery() {
       $('#recovery-new-codes').hidden = false;
       // A set the authenticator-app set-up still shows no longer works.
       $('#totp-codes').replaceChildren();
-      await reload('account', 'recovery', 'events');
+      // Focus on the codes' first button now, while they are surely there: "I have saved
+      // them" may take them off the page before the reload ends.
       $('#recovery-codes button').focus();
+      await reload('account', 'recovery', 'events');
     }
   });
   $('#recovery-hide').addEventListener('click', () => {
