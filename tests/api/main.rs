@@ -21,6 +21,7 @@ mod codes_refusals;
 mod factors;
 mod factors_contacts;
 mod factors_notices;
+mod factors_notices_texts;
 mod factors_password;
 mod factors_protection;
 mod factors_recent;
@@ -105,6 +106,7 @@ fn main() -> std::process::ExitCode {
                 factors_contacts::tests(),
                 factors_protection::tests(),
                 factors_notices::tests(),
+                factors_notices_texts::tests(),
                 factors_recent::tests(),
             ]
             .concat(),

@@ -182,13 +182,7 @@ pub async fn finish(
         .await;
     let (contact, added) = lockout::settle(state, account_id, &charged, written).await?;
     crate::telemetry::metrics::ceremony_finished(KIND);
-    if added {
-        notify::contact_added(state, auth.account.id, &contact, client);
-    } else {
-        // An address the account had, proven again: the channels it had choose as for any
-        // other change.
-        notify::security_notice(state, auth.account.id, notify::CONTACT_ADDED, client);
-    }
+    notify::contact_added(state, auth.account.id, &contact, added, client);
     Ok(contact.into())
 }
 

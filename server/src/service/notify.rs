@@ -53,24 +53,26 @@ pub fn contact_removed(
     removed: &entity::contact::Model,
     client: &ClientInfo,
 ) {
-    let changed = Changed::Removed(Recipient {
-        contact_id: None,
-        channel: Channel::from_contact(removed),
-        address: removed.address.clone(),
-    });
+    let changed = Changed::Removed(Recipient::former(removed));
     notice(state, account_id, CONTACT_REMOVED, client, changed);
 }
 
 /// [`CONTACT_ADDED`], by the channel the account's other contacts choose: an email address
 /// added to an account of numbers (perhaps by whoever took it over) is texted to the numbers,
-/// not sent to itself alone.
+/// not sent to itself alone. A contact the account had, proven again (`new` false), changes
+/// nothing: its contacts choose as for any other change.
 pub fn contact_added(
     state: &AppState,
     account_id: Uuid,
-    added: &entity::contact::Model,
+    contact: &entity::contact::Model,
+    new: bool,
     client: &ClientInfo,
 ) {
-    let changed = Changed::Added(added.id);
+    let changed = if new {
+        Changed::Added(contact.id)
+    } else {
+        Changed::Other
+    };
     notice(state, account_id, CONTACT_ADDED, client, changed);
 }
 

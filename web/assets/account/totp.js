@@ -9,9 +9,6 @@ import { announce, act, renderCodes, reload, closeWizards, wizardOpened, state, 
 let totpCeremony = null;
 /** Step 1 made a new set, which replaced any other, and it has not been marked saved yet. */
 let codesUnsaved = false;
-/** Counts the wizard's openings and closings: an answer that arrives after the wizard it was
- * asked for has closed is not shown in the next one. */
-let opening = 0;
 
 function showTotpStep(step) {
   const wizard = $('#totp-wizard');
@@ -31,7 +28,6 @@ function showTotpStep(step) {
  * wizard is saved or cancelled: nothing secret stays in the DOM (or in a page restored by
  * the back button). */
 function forgetSecrets() {
-  opening += 1;
   totpCeremony = null;
   codesUnsaved = false;
   $('#totp-secret').textContent = '';
@@ -61,20 +57,15 @@ async function makeRecoveryCodesForTotp() {
   $('#totp-codes-intro').hidden = false;
   $('#totp-codes').replaceChildren(h('p', { class: 'muted' }, 'Creating your recovery codes…'));
   const error = $('#totp-step1-error');
-  const asked = opening;
   // No leaving while the new set is being made: it replaces the saved one whether or not
   // anyone is still here to see it.
   const cancel = $('#totp-wizard [data-step="1"] [data-totp-cancel]');
   cancel.disabled = true;
   const ok = await act(null, error, async () => {
     const result = await api('POST', '/account/recovery-codes', {});
-    if (asked === opening) renderCodes($('#totp-codes'), result.codes);
-  }, { anchor: $('#totp-wizard [data-step="1"] h3') }).finally(() => { cancel.disabled = false; });
-  if (asked !== opening) {
-    // Closed meanwhile: the set it made (if any) replaced the saved one all the same.
-    reload('account', 'recovery', 'events');
-    return;
-  }
+    renderCodes($('#totp-codes'), result.codes);
+  }, { anchor: $('#totp-wizard [data-step="1"] h3') });
+  cancel.disabled = false;
   if (ok) {
     codesUnsaved = true;
     saved.disabled = false;
@@ -108,7 +99,6 @@ function offerToKeepCodes(remaining) {
 }
 
 export async function startTotpWizard() {
-  opening += 1;
   totpCeremony = null;
   codesUnsaved = false;
   showError($('#totp-step1-error'), '');

@@ -10,7 +10,7 @@ pub(super) enum Channel {
 }
 
 impl Channel {
-    pub(super) fn from_contact(contact: &entity::contact::Model) -> Self {
+    fn from_contact(contact: &entity::contact::Model) -> Self {
         if contact.channel == "sms" {
             Self::Sms
         } else {
@@ -26,6 +26,25 @@ pub(super) struct Recipient {
     pub contact_id: Option<Uuid>,
     pub channel: Channel,
     pub address: String,
+}
+
+impl Recipient {
+    /// One of the account's contacts.
+    fn of(contact: entity::contact::Model) -> Self {
+        Self {
+            channel: Channel::from_contact(&contact),
+            contact_id: Some(contact.id),
+            address: contact.address,
+        }
+    }
+
+    /// An address or number no longer the account's.
+    pub(super) fn former(contact: &entity::contact::Model) -> Self {
+        Self {
+            contact_id: None,
+            ..Self::of(contact.clone())
+        }
+    }
 }
 
 /// What the change did to the account's contacts, which decides who hears of it.
@@ -46,14 +65,7 @@ pub(super) fn recipients(
     contacts: Vec<entity::contact::Model>,
     changed: Changed,
 ) -> Vec<Recipient> {
-    let all: Vec<Recipient> = contacts
-        .into_iter()
-        .map(|c| Recipient {
-            channel: Channel::from_contact(&c),
-            contact_id: Some(c.id),
-            address: c.address,
-        })
-        .collect();
+    let all: Vec<Recipient> = contacts.into_iter().map(Recipient::of).collect();
     let added = match &changed {
         Changed::Added(id) => Some(*id),
         _ => None,
@@ -149,13 +161,7 @@ mod tests {
             contact("email", "a@example.com"),
             contact("sms", "+447400000001"),
         );
-        let removed = |c: &entity::contact::Model| {
-            Changed::Removed(Recipient {
-                contact_id: None,
-                channel: Channel::from_contact(c),
-                address: c.address.clone(),
-            })
-        };
+        let removed = |c| Changed::Removed(Recipient::former(c));
         assert_eq!(
             told(std::slice::from_ref(&mail), removed(&phone)),
             ["Email:a@example.com", "Sms:+447400000001"]
